@@ -1,0 +1,208 @@
+//! The `{{ … }}` expression language: minijinja, configured so that an expression can reach
+//! nothing but the context it is given.
+//!
+//! - No loader is installed, so `include`/`import`/`extends` cannot read files; minijinja has no
+//!   access to the environment or the process; a fuel limit stops runaway loops; undefined names
+//!   are errors (a typo fails loudly instead of rendering an empty string).
+//! - A string that is exactly one `{{ expression }}` keeps the expression's JSON type
+//!   (`"{{batch_size}}"` → `1000`); any other string containing a template renders to a string.
+//! - The context (built by the engine) holds the parameters at the top level and under `params`,
+//!   `steps.<id>.output`, `vars`, `execution` and `input`.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Instructions one render may execute before it is stopped.
+const FUEL: u64 = 100_000;
+
+/// Names every expression may use besides parameters: the context roots and minijinja's
+/// built-in functions.
+pub const CONTEXT_ROOTS: &[&str] = &[
+	"params",
+	"steps",
+	"vars",
+	"execution",
+	"input",
+	"secrets",
+	"range",
+	"dict",
+	"namespace",
+	"debug",
+	"loop",
+];
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+	let mut env = Environment::new();
+	env.set_undefined_behavior(UndefinedBehavior::Strict);
+	env.set_fuel(Some(FUEL));
+	env.set_recursion_limit(64);
+	// No auto-escaping: configs are data, not HTML.
+	env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+	env
+});
+
+/// Whether `text` contains template syntax and must be rendered.
+pub fn is_template(text: &str) -> bool {
+	text.contains("{{") || text.contains("{%")
+}
+
+/// The inner expression when `text` is exactly one `{{ expression }}`.
+pub fn whole_expression(text: &str) -> Option<&str> {
+	let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+	if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+		return None;
+	}
+	Some(inner.trim())
+}
+
+/// Renders one string against `ctx`.
+pub fn render_str(text: &str, ctx: &minijinja::Value) -> Result<Value> {
+	if !is_template(text) {
+		return Ok(Value::String(text.to_owned()));
+	}
+	if let Some(source) = whole_expression(text) {
+		let expression = ENV.compile_expression(source).map_err(describe)?;
+		let value = expression.eval(ctx).map_err(describe)?;
+		if value.is_undefined() {
+			return Err(Error::Expression(format!("'{source}' is undefined")));
+		}
+		return serde_json::to_value(&value).map_err(|e| Error::Expression(e.to_string()));
+	}
+	ENV.render_str(text, ctx)
+		.map(Value::String)
+		.map_err(describe)
+}
+
+/// Renders every template string inside `value` (recursively) against `ctx`.
+pub fn render_value(value: &Value, ctx: &minijinja::Value) -> Result<Value> {
+	match value {
+		Value::String(s) => render_str(s, ctx),
+		Value::Array(items) => items
+			.iter()
+			.map(|v| render_value(v, ctx))
+			.collect::<Result<_>>()
+			.map(Value::Array),
+		Value::Object(map) => {
+			let mut out = Map::with_capacity(map.len());
+			for (k, v) in map {
+				out.insert(k.clone(), render_value(v, ctx)?);
+			}
+			Ok(Value::Object(out))
+		}
+		other => Ok(other.clone()),
+	}
+}
+
+/// Whether any string inside `value` is a template.
+pub fn contains_template(value: &Value) -> bool {
+	match value {
+		Value::String(s) => is_template(s),
+		Value::Array(items) => items.iter().any(contains_template),
+		Value::Object(map) => map.values().any(contains_template),
+		_ => false,
+	}
+}
+
+/// Evaluates a condition (`"{{ output.count > 3 }}"` or a bare `output.count > 3`) to a boolean,
+/// with Jinja truthiness.
+pub fn eval_condition(text: &str, ctx: &minijinja::Value) -> Result<bool> {
+	let source = whole_expression(text).unwrap_or(text.trim());
+	let expression = ENV.compile_expression(source).map_err(describe)?;
+	let value = expression.eval(ctx).map_err(describe)?;
+	Ok(value.is_true())
+}
+
+/// Compiles a template string and returns the dotted names it reads (`steps.extract.output`,
+/// `source_url`), or the syntax error.
+pub fn references(text: &str) -> std::result::Result<HashSet<String>, String> {
+	if let Some(source) = whole_expression(text) {
+		let expression = ENV.compile_expression(source).map_err(|e| plain(&e))?;
+		return Ok(expression.undeclared_variables(true));
+	}
+	let template = ENV.template_from_str(text).map_err(|e| plain(&e))?;
+	Ok(template.undeclared_variables(true))
+}
+
+/// Builds a minijinja context from JSON.
+pub fn context(value: &Value) -> minijinja::Value {
+	minijinja::Value::from_serialize(value)
+}
+
+fn plain(error: &minijinja::Error) -> String {
+	match error.detail() {
+		Some(detail) => format!("{}: {detail}", error.kind()),
+		None => error.kind().to_string(),
+	}
+}
+
+fn describe(error: minijinja::Error) -> Error {
+	Error::Expression(plain(&error))
+}
+
+#[cfg(test)]
+mod tests {
+	use serde_json::json;
+
+	use super::*;
+
+	fn ctx() -> minijinja::Value {
+		context(
+			&json!({"batch_size": 1000, "params": {"batch_size": 1000}, "name": "etl",
+			"steps": {"a": {"output": {"items": [1, 2, 3]}}}}),
+		)
+	}
+
+	#[test]
+	fn a_whole_expression_keeps_its_type() {
+		assert_eq!(render_str("{{batch_size}}", &ctx()).unwrap(), json!(1000));
+		assert_eq!(
+			render_str("{{ steps.a.output.items }}", &ctx()).unwrap(),
+			json!([1, 2, 3])
+		);
+	}
+
+	#[test]
+	fn a_mixed_string_renders_to_text() {
+		assert_eq!(
+			render_str("/tmp/{{name}}.json", &ctx()).unwrap(),
+			json!("/tmp/etl.json")
+		);
+	}
+
+	#[test]
+	fn an_undefined_name_is_an_error_not_an_empty_string() {
+		assert!(render_str("{{ nope }}", &ctx()).is_err());
+		assert!(render_str("x{{ nope }}", &ctx()).is_err());
+	}
+
+	#[test]
+	fn templates_cannot_reach_files_or_loop_forever() {
+		assert!(render_str("{% include '/etc/passwd' %}", &ctx()).is_err());
+		assert!(
+			render_str(
+				"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+				&ctx()
+			)
+			.is_err()
+		);
+	}
+
+	#[test]
+	fn references_list_dotted_names_and_syntax_errors() {
+		let refs = references("{{ steps.a.output.x }} {{ source_url }}").unwrap();
+		assert!(refs.contains("steps.a.output.x"), "{refs:?}");
+		assert!(refs.contains("source_url"));
+		assert!(references("{{ a + }}").is_err());
+	}
+
+	#[test]
+	fn conditions_use_jinja_truthiness() {
+		assert!(eval_condition("{{ batch_size > 10 }}", &ctx()).unwrap());
+		assert!(!eval_condition("steps.a.output.items | length > 5", &ctx()).unwrap());
+	}
+}

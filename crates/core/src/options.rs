@@ -1,0 +1,140 @@
+//! The common config fields every component takes (the seed's `ComponentConfig`): name,
+//! description, timeout, retries and backoff, plus `join`. They steer the engine, not the
+//! component, so they are parsed once here and must be literal values (never `{{ }}`).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+/// How the delay between retries grows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+	/// The same delay before every retry.
+	Fixed,
+	/// The delay doubles with every attempt (capped at one hour).
+	Exponential,
+}
+
+/// When a component with several incoming connections may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Join {
+	/// Once every incoming connection is resolved and at least one was taken.
+	All,
+	/// As soon as the first incoming connection is taken.
+	Any,
+}
+
+/// The engine-facing options of one component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepOptions {
+	/// Display name; the component id when not given.
+	pub name: String,
+	/// Limit of one attempt.
+	pub timeout: Duration,
+	/// Retries after the first attempt (0–10).
+	pub retry_attempts: u32,
+	/// Delay before the first retry.
+	pub retry_delay: Duration,
+	/// Growth of the retry delay.
+	pub backoff: Backoff,
+	/// Join rule for incoming connections.
+	pub join: Join,
+}
+
+/// Names of the common fields, which every component schema accepts.
+pub const COMMON_FIELDS: &[&str] = &[
+	"name",
+	"description",
+	"timeout_seconds",
+	"retry_attempts",
+	"retry_delay_seconds",
+	"retry_backoff",
+	"join",
+];
+
+/// JSON-schema properties of the common fields, with the seed's ranges and defaults.
+pub fn common_schema_properties() -> Map<String, Value> {
+	let value = json!({
+		"name": {"type": "string", "minLength": 1, "maxLength": 255,
+			"description": "Display name (defaults to the component id)"},
+		"description": {"type": ["string", "null"], "maxLength": 1000},
+		"timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 300,
+			"description": "Limit of one attempt"},
+		"retry_attempts": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3,
+			"description": "Retries after the first attempt"},
+		"retry_delay_seconds": {"type": "integer", "minimum": 1, "maximum": 300, "default": 60,
+			"description": "Delay before the first retry"},
+		"retry_backoff": {"type": "string", "enum": ["fixed", "exponential"], "default": "fixed"},
+		"join": {"type": "string", "enum": ["all", "any"], "default": "all",
+			"description": "Run when all incoming connections are resolved, or on the first taken"}
+	});
+	match value {
+		Value::Object(m) => m,
+		_ => Map::new(),
+	}
+}
+
+impl StepOptions {
+	/// Reads the common fields of a validated config, falling back to the seed's defaults.
+	pub fn from_config(id: &str, config: &Map<String, Value>) -> Self {
+		let int =
+			|key: &str, default: u64| config.get(key).and_then(Value::as_u64).unwrap_or(default);
+		Self {
+			name: config
+				.get("name")
+				.and_then(Value::as_str)
+				.unwrap_or(id)
+				.to_owned(),
+			timeout: Duration::from_secs(int("timeout_seconds", 300).clamp(1, 3600)),
+			retry_attempts: int("retry_attempts", 3).min(10) as u32,
+			retry_delay: Duration::from_secs(int("retry_delay_seconds", 60).clamp(1, 300)),
+			backoff: match config.get("retry_backoff").and_then(Value::as_str) {
+				Some("exponential") => Backoff::Exponential,
+				_ => Backoff::Fixed,
+			},
+			join: match config.get("join").and_then(Value::as_str) {
+				Some("any") => Join::Any,
+				_ => Join::All,
+			},
+		}
+	}
+
+	/// The delay before attempt `next_attempt` (2 for the first retry).
+	pub fn retry_delay_before(&self, next_attempt: u32) -> Duration {
+		match self.backoff {
+			Backoff::Fixed => self.retry_delay,
+			Backoff::Exponential => {
+				let factor = 2u32.saturating_pow(next_attempt.saturating_sub(2));
+				self.retry_delay
+					.saturating_mul(factor)
+					.min(Duration::from_secs(3600))
+			}
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn defaults_follow_the_seed() {
+		let o = StepOptions::from_config("x", &Map::new());
+		assert_eq!(o.name, "x");
+		assert_eq!(o.timeout, Duration::from_secs(300));
+		assert_eq!(o.retry_attempts, 3);
+		assert_eq!(o.retry_delay, Duration::from_secs(60));
+		assert_eq!(o.join, Join::All);
+	}
+
+	#[test]
+	fn exponential_backoff_doubles_per_attempt() {
+		let mut cfg = Map::new();
+		cfg.insert("retry_delay_seconds".into(), json!(2));
+		cfg.insert("retry_backoff".into(), json!("exponential"));
+		let o = StepOptions::from_config("x", &cfg);
+		assert_eq!(o.retry_delay_before(2), Duration::from_secs(2));
+		assert_eq!(o.retry_delay_before(3), Duration::from_secs(4));
+		assert_eq!(o.retry_delay_before(4), Duration::from_secs(8));
+	}
+}

@@ -1,0 +1,160 @@
+//! The [`Store`] seam: where workflows, executions and their checkpoints live.
+//!
+//! The trait is shaped by use case, not per table: the engine writes a whole [`Batch`] (the
+//! checkpoints of every step that finished, the successors made ready, events and logs) in one
+//! transaction, which is what makes a step cost about one commit and lets many steps that finish
+//! together share one commit.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::Millis;
+use crate::event::Event;
+use crate::execution::{AttemptRecord, EventRecord, Execution, LogRecord, StepRecord};
+use crate::ids::{ExecutionId, WorkflowId};
+use crate::status::{ExecutionStatus, WorkflowStatus};
+use crate::workflow::{Workflow, WorkflowVersion};
+
+/// Errors of any backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// A uniqueness rule was broken (for example a second workflow with the same name and owner).
+	#[error("conflict: {0}")]
+	Conflict(String),
+	/// The backend failed (IO, connection, corrupt data).
+	#[error("storage failure: {0}")]
+	Backend(String),
+}
+
+/// One change inside a [`Batch`].
+#[derive(Clone, Debug)]
+pub enum Write {
+	/// A new execution.
+	InsertExecution(Box<Execution>),
+	/// A change to an execution.
+	UpdateExecution(ExecutionUpdate),
+	/// Insert or replace the checkpoint of one component.
+	Step(Box<StepRecord>),
+	/// Insert or replace one attempt.
+	Attempt(AttemptRecord),
+	/// Append an event.
+	Event(Event),
+	/// Append a log line.
+	Log(LogRecord),
+}
+
+/// The fields of an execution that change while it runs; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionUpdate {
+	/// The execution.
+	pub id: Option<ExecutionId>,
+	/// New status.
+	pub status: Option<ExecutionStatus>,
+	/// New variables.
+	pub vars: Option<Map<String, Value>>,
+	/// Final results.
+	pub results: Option<Value>,
+	/// Failure reason.
+	pub error_message: Option<String>,
+	/// First start.
+	pub started_at: Option<Millis>,
+	/// End.
+	pub completed_at: Option<Millis>,
+	/// New breakpoints.
+	pub breakpoints: Option<Vec<String>>,
+}
+
+/// Writes committed atomically, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+	/// The writes.
+	pub writes: Vec<Write>,
+}
+
+impl Batch {
+	/// Whether there is nothing to write.
+	pub fn is_empty(&self) -> bool {
+		self.writes.is_empty()
+	}
+}
+
+/// Filters of [`Store::list_workflows`].
+#[derive(Clone, Debug, Default)]
+pub struct WorkflowFilter {
+	/// Only this status.
+	pub status: Option<WorkflowStatus>,
+	/// Only this category.
+	pub category: Option<String>,
+	/// Name or description contains this text (case-insensitive).
+	pub search: Option<String>,
+	/// Carries this tag.
+	pub tag: Option<String>,
+	/// Page size.
+	pub limit: i64,
+	/// Rows to skip.
+	pub offset: i64,
+}
+
+/// Filters of [`Store::list_executions`].
+#[derive(Clone, Debug, Default)]
+pub struct ExecutionFilter {
+	/// Only executions of this workflow.
+	pub workflow_id: Option<WorkflowId>,
+	/// Only this status.
+	pub status: Option<ExecutionStatus>,
+	/// Page size.
+	pub limit: i64,
+	/// Rows to skip.
+	pub offset: i64,
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence of workflows and executions. Implementations: SQLite (the embedded default) and
+/// memory (tests, `run` without `--data-dir`); all pass one contract suite.
+#[async_trait]
+pub trait Store: Send + Sync {
+	/// Brings the schema up to date.
+	async fn migrate(&self) -> StoreResult<()>;
+
+	/// Stores a new workflow and its first immutable version.
+	async fn create_workflow(&self, workflow: &Workflow) -> StoreResult<()>;
+	/// The current state of a workflow.
+	async fn get_workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>>;
+	/// Workflows, newest change first.
+	async fn list_workflows(&self, filter: &WorkflowFilter) -> StoreResult<Vec<Workflow>>;
+	/// Replaces a workflow; when `workflow.version` is new, its version is stored too.
+	/// Returns false when it does not exist.
+	async fn update_workflow(&self, workflow: &Workflow) -> StoreResult<bool>;
+	/// Deletes a workflow with its versions and executions. Returns false when it does not exist.
+	async fn delete_workflow(&self, id: WorkflowId) -> StoreResult<bool>;
+	/// One immutable version.
+	async fn get_version(
+		&self,
+		id: WorkflowId,
+		version: i64,
+	) -> StoreResult<Option<WorkflowVersion>>;
+	/// Every version of a workflow, oldest first.
+	async fn list_versions(&self, id: WorkflowId) -> StoreResult<Vec<WorkflowVersion>>;
+
+	/// Commits a batch atomically: all of it or none.
+	async fn commit(&self, batch: &Batch) -> StoreResult<()>;
+
+	/// One execution.
+	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>>;
+	/// Executions, newest first.
+	async fn list_executions(&self, filter: &ExecutionFilter) -> StoreResult<Vec<Execution>>;
+	/// Every execution not in an end state (what recovery resumes).
+	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
+	/// How many executions exist.
+	async fn count_executions(&self) -> StoreResult<i64>;
+	/// The checkpoints of an execution, in definition order of first write.
+	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>>;
+	/// The attempts of an execution, in start order.
+	async fn attempts(&self, id: ExecutionId) -> StoreResult<Vec<AttemptRecord>>;
+	/// The events of an execution, in commit order.
+	async fn events(&self, id: ExecutionId) -> StoreResult<Vec<EventRecord>>;
+	/// The log of an execution, in write order.
+	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>>;
+}
