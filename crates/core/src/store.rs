@@ -5,15 +5,12 @@
 //! transaction, which is what makes a step cost about one commit and lets many steps that finish
 //! together share one commit.
 
-use async_trait::async_trait;
-use serde_json::{Map, Value};
-
-use crate::Millis;
 use crate::event::Event;
 use crate::execution::{AttemptRecord, EventRecord, Execution, LogRecord, StepRecord};
 use crate::ids::{ExecutionId, WorkflowId};
 use crate::status::{ExecutionStatus, WorkflowStatus};
 use crate::workflow::{Workflow, WorkflowVersion};
+use async_trait::async_trait;
 
 /// Errors of any backend.
 #[derive(Debug, thiserror::Error)]
@@ -26,13 +23,12 @@ pub enum StoreError {
 	Backend(String),
 }
 
-/// One change inside a [`Batch`].
+/// One change inside a [`Batch`]. Executions and steps are written whole (an upsert of the
+/// engine's current record), which lets a backend write a batch with a few multi-row statements.
 #[derive(Clone, Debug)]
 pub enum Write {
-	/// A new execution.
-	InsertExecution(Box<Execution>),
-	/// A change to an execution.
-	UpdateExecution(ExecutionUpdate),
+	/// Insert or replace an execution.
+	Execution(Box<Execution>),
 	/// Insert or replace the checkpoint of one component.
 	Step(Box<StepRecord>),
 	/// Insert or replace one attempt.
@@ -41,27 +37,6 @@ pub enum Write {
 	Event(Event),
 	/// Append a log line.
 	Log(LogRecord),
-}
-
-/// The fields of an execution that change while it runs; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
-pub struct ExecutionUpdate {
-	/// The execution.
-	pub id: Option<ExecutionId>,
-	/// New status.
-	pub status: Option<ExecutionStatus>,
-	/// New variables.
-	pub vars: Option<Map<String, Value>>,
-	/// Final results.
-	pub results: Option<Value>,
-	/// Failure reason.
-	pub error_message: Option<String>,
-	/// First start.
-	pub started_at: Option<Millis>,
-	/// End.
-	pub completed_at: Option<Millis>,
-	/// New breakpoints.
-	pub breakpoints: Option<Vec<String>>,
 }
 
 /// Writes committed atomically, in order.

@@ -1,0 +1,302 @@
+//! The embedded SQLite store.
+
+mod read;
+mod write;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use apg_core::store::{StoreError, StoreResult};
+use apg_core::{
+	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, LogRecord,
+	StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowVersion,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+	SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite};
+
+/// How hard SQLite flushes commits to disk (DESIGN §1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+	/// Every acknowledged commit survives a power loss (the default).
+	#[default]
+	Full,
+	/// Commits survive a process crash but the last ones may be lost on power loss; faster.
+	Normal,
+}
+
+impl FromStr for Synchronous {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		match s.to_ascii_lowercase().as_str() {
+			"full" => Ok(Self::Full),
+			"normal" => Ok(Self::Normal),
+			other => Err(format!("unknown synchronous mode '{other}' (full, normal)")),
+		}
+	}
+}
+
+/// A SQLite database file holding workflows and executions.
+pub struct SqliteStore {
+	writer: SqlitePool,
+	reader: SqlitePool,
+}
+
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+	if let sqlx::Error::Database(db) = &e
+		&& db.is_unique_violation()
+	{
+		return StoreError::Conflict(db.message().to_owned());
+	}
+	StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+	/// Opens (creating if needed) the database at `path`. Call [`Store::migrate`] before use.
+	pub async fn open(path: &Path, sync: Synchronous) -> StoreResult<Self> {
+		let options = SqliteConnectOptions::new()
+			.filename(path)
+			.create_if_missing(true)
+			.journal_mode(SqliteJournalMode::Wal)
+			.synchronous(match sync {
+				Synchronous::Full => SqliteSynchronous::Full,
+				Synchronous::Normal => SqliteSynchronous::Normal,
+			})
+			.foreign_keys(true)
+			.busy_timeout(Duration::from_secs(10));
+		let writer = SqlitePoolOptions::new()
+			.max_connections(1)
+			.connect_with(options.clone())
+			.await
+			.map_err(backend)?;
+		let reader = SqlitePoolOptions::new()
+			.max_connections(4)
+			.connect_with(options.read_only(true))
+			.await
+			.map_err(backend)?;
+		Ok(Self { writer, reader })
+	}
+
+	/// Opens `<dir>/apg.db`, creating the directory if needed.
+	pub async fn open_dir(dir: &Path, sync: Synchronous) -> StoreResult<Self> {
+		std::fs::create_dir_all(dir)
+			.map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
+		Self::open(&dir.join("apg.db"), sync).await
+	}
+}
+
+const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
+	priority, version, created_by, created_at, updated_at";
+const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
+	vars, results, error_message, breakpoints, created_at, started_at, completed_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+	async fn migrate(&self) -> StoreResult<()> {
+		sqlx::migrate!("./migrations/sqlite")
+			.run(&self.writer)
+			.await
+			.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+	}
+
+	async fn create_workflow(&self, w: &Workflow) -> StoreResult<()> {
+		let mut tx = self.writer.begin().await.map_err(backend)?;
+		write::insert_workflow(&mut tx, w).await?;
+		write::insert_version(&mut tx, w).await?;
+		tx.commit().await.map_err(backend)
+	}
+
+	async fn get_workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
+		let sql = format!("SELECT {WORKFLOW_COLUMNS} FROM wo_workflows WHERE id = ?");
+		let row = sqlx::query(&sql)
+			.bind(id.to_string())
+			.fetch_optional(&self.reader)
+			.await
+			.map_err(backend)?;
+		row.map(|r| read::workflow(&r)).transpose()
+	}
+
+	async fn list_workflows(&self, f: &WorkflowFilter) -> StoreResult<Vec<Workflow>> {
+		let mut q = QueryBuilder::<Sqlite>::new(format!(
+			"SELECT {WORKFLOW_COLUMNS} FROM wo_workflows w WHERE 1=1"
+		));
+		if let Some(status) = f.status {
+			q.push(" AND status = ").push_bind(status.as_str());
+		}
+		if let Some(category) = &f.category {
+			q.push(" AND category = ").push_bind(category.clone());
+		}
+		if let Some(tag) = &f.tag {
+			q.push(" AND EXISTS (SELECT 1 FROM json_each(w.tags) WHERE value = ")
+				.push_bind(tag.clone())
+				.push(")");
+		}
+		if let Some(search) = &f.search {
+			let pattern = format!("%{}%", search.to_lowercase());
+			q.push(" AND (lower(name) LIKE ").push_bind(pattern.clone());
+			q.push(" OR lower(coalesce(description, '')) LIKE ")
+				.push_bind(pattern)
+				.push(")");
+		}
+		q.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
+			.push_bind(if f.limit <= 0 { -1 } else { f.limit });
+		q.push(" OFFSET ").push_bind(f.offset.max(0));
+		let rows = q.build().fetch_all(&self.reader).await.map_err(backend)?;
+		rows.iter().map(read::workflow).collect()
+	}
+
+	async fn update_workflow(&self, w: &Workflow) -> StoreResult<bool> {
+		let mut tx = self.writer.begin().await.map_err(backend)?;
+		let updated = write::update_workflow(&mut tx, w).await?;
+		if updated {
+			write::insert_version(&mut tx, w).await?;
+		}
+		tx.commit().await.map_err(backend)?;
+		Ok(updated)
+	}
+
+	async fn delete_workflow(&self, id: WorkflowId) -> StoreResult<bool> {
+		let done = sqlx::query("DELETE FROM wo_workflows WHERE id = ?")
+			.bind(id.to_string())
+			.execute(&self.writer)
+			.await
+			.map_err(backend)?;
+		Ok(done.rows_affected() > 0)
+	}
+
+	async fn get_version(
+		&self,
+		id: WorkflowId,
+		version: i64,
+	) -> StoreResult<Option<WorkflowVersion>> {
+		let row = sqlx::query(
+			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			 WHERE workflow_id = ? AND version = ?",
+		)
+		.bind(id.to_string())
+		.bind(version)
+		.fetch_optional(&self.reader)
+		.await
+		.map_err(backend)?;
+		row.map(|r| read::version(&r)).transpose()
+	}
+
+	async fn list_versions(&self, id: WorkflowId) -> StoreResult<Vec<WorkflowVersion>> {
+		let rows = sqlx::query(
+			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			 WHERE workflow_id = ? ORDER BY version",
+		)
+		.bind(id.to_string())
+		.fetch_all(&self.reader)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::version).collect()
+	}
+
+	async fn commit(&self, batch: &Batch) -> StoreResult<()> {
+		if batch.is_empty() {
+			return Ok(());
+		}
+		let mut tx = self.writer.begin().await.map_err(backend)?;
+		write::batch(&mut tx, batch).await?;
+		tx.commit().await.map_err(backend)
+	}
+
+	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
+		let sql = format!("SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE id = ?");
+		let row = sqlx::query(&sql)
+			.bind(id.to_string())
+			.fetch_optional(&self.reader)
+			.await
+			.map_err(backend)?;
+		row.map(|r| read::execution(&r)).transpose()
+	}
+
+	async fn list_executions(&self, f: &ExecutionFilter) -> StoreResult<Vec<Execution>> {
+		let mut q = QueryBuilder::<Sqlite>::new(format!(
+			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE 1=1"
+		));
+		if let Some(w) = f.workflow_id {
+			q.push(" AND workflow_id = ").push_bind(w.to_string());
+		}
+		if let Some(status) = f.status {
+			q.push(" AND status = ").push_bind(status.as_str());
+		}
+		q.push(" ORDER BY id DESC LIMIT ")
+			.push_bind(if f.limit <= 0 { -1 } else { f.limit });
+		q.push(" OFFSET ").push_bind(f.offset.max(0));
+		let rows = q.build().fetch_all(&self.reader).await.map_err(backend)?;
+		rows.iter().map(read::execution).collect()
+	}
+
+	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>> {
+		let sql = format!(
+			"SELECT {EXECUTION_COLUMNS} FROM wo_executions \
+			 WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY id"
+		);
+		// Read through the writer so recovery sees every commit made before it.
+		let rows = sqlx::query(&sql)
+			.fetch_all(&self.writer)
+			.await
+			.map_err(backend)?;
+		rows.iter().map(read::execution).collect()
+	}
+
+	async fn count_executions(&self) -> StoreResult<i64> {
+		sqlx::query_scalar("SELECT count(*) FROM wo_executions")
+			.fetch_one(&self.reader)
+			.await
+			.map_err(backend)
+	}
+
+	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>> {
+		let rows = sqlx::query(
+			"SELECT execution_id, component_id, component_type, status, attempt, input_data, \
+			 output_data, branch, error_message, run_at, started_at, completed_at, duration_ms \
+			 FROM wo_component_executions WHERE execution_id = ? ORDER BY rowid",
+		)
+		.bind(id.to_string())
+		.fetch_all(&self.writer)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::step).collect()
+	}
+
+	async fn attempts(&self, id: ExecutionId) -> StoreResult<Vec<AttemptRecord>> {
+		let rows = sqlx::query(
+			"SELECT execution_id, component_id, attempt, status, error_message, started_at, \
+			 finished_at FROM wo_component_attempts WHERE execution_id = ? ORDER BY rowid",
+		)
+		.bind(id.to_string())
+		.fetch_all(&self.reader)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::attempt).collect()
+	}
+
+	async fn events(&self, id: ExecutionId) -> StoreResult<Vec<EventRecord>> {
+		let rows = sqlx::query(
+			"SELECT seq, data FROM wo_execution_events WHERE execution_id = ? ORDER BY seq",
+		)
+		.bind(id.to_string())
+		.fetch_all(&self.reader)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::event).collect()
+	}
+
+	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>> {
+		let rows = sqlx::query(
+			"SELECT execution_id, at, level, component_id, message FROM wo_execution_logs \
+			 WHERE execution_id = ? ORDER BY id",
+		)
+		.bind(id.to_string())
+		.fetch_all(&self.reader)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::log).collect()
+	}
+}
