@@ -103,8 +103,14 @@ pub trait Component: Send + Sync {
 		None
 	}
 
-	/// For durable waits (`delay`): how long to wait. The engine then keeps a persisted timer and
-	/// holds no worker; [`Component::run`] is called when the timer fires.
+	/// Whether this component is a durable wait: the engine then asks [`Component::durable_delay`]
+	/// for the duration, keeps a persisted timer, holds no worker, and completes the component
+	/// with its input when the timer fires ([`Component::run`] is not called).
+	fn is_timer(&self) -> bool {
+		false
+	}
+
+	/// For durable waits (`delay`): how long to wait.
 	fn durable_delay(&self, _config: &Value) -> Option<Duration> {
 		None
 	}

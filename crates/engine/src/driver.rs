@@ -1,0 +1,670 @@
+//! The driver: one coordinator task that owns every in-flight execution of this process.
+//!
+//! Each turn it takes every message waiting (attempt results, new executions, cancels), applies
+//! the transitions of [`machine`], fires due timers, commits all resulting writes as one batch,
+//! and only after that commit performs the actions: it publishes the events, answers callers, arms
+//! timers and dispatches ready attempts, most urgent first, up to `max_concurrent_tasks`.
+//!
+//! Ready attempts are ordered by `enqueued_at − priority × aging`: priority 10 goes first, but an
+//! attempt that has waited `aging` per level of difference overtakes a fresher, more urgent one,
+//! so low priority never starves under sustained load.
+//!
+//! The write that records an attempt's start is not awaited before the component runs (it joins
+//! the next batch): waiting would double the commits per step. After a crash, an attempt whose
+//! start was committed runs again with its attempt count raised; one whose start was not yet
+//! committed runs again under the same number.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apg_core::{
+	Batch, ComponentError, Event, Execution, ExecutionId, ExecutionStatus, Millis, Outcome,
+	Priority, Registry, RunContext, Store, WorkflowId, WorkflowStatus, Write, now_millis, params,
+};
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{EngineError, Result};
+use crate::graph::Compiled;
+use crate::machine::{self, Action, Effects};
+use crate::state::ExecutionState;
+use crate::{context, recovery};
+
+/// Tuning of the engine.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+	/// Component attempts running at once in this process (the seed's default: 100).
+	pub max_concurrent_tasks: usize,
+	/// Waiting time worth one level of priority (aging).
+	pub aging: Duration,
+	/// Events buffered per subscriber before a slow one starts missing them.
+	pub event_buffer: usize,
+}
+
+impl Default for EngineConfig {
+	fn default() -> Self {
+		Self {
+			max_concurrent_tasks: 100,
+			aging: Duration::from_secs(2),
+			event_buffer: 65_536,
+		}
+	}
+}
+
+/// A request to execute a workflow.
+#[derive(Clone, Debug, Default)]
+pub struct ExecuteRequest {
+	/// The workflow.
+	pub workflow_id: WorkflowId,
+	/// Its parameters (checked against the declared ones).
+	pub parameters: Map<String, Value>,
+	/// Overrides the workflow's priority.
+	pub priority: Option<Priority>,
+	/// Components to pause before (debugging).
+	pub breakpoints: Vec<String>,
+	/// A version other than the current one.
+	pub version: Option<i64>,
+}
+
+enum Msg {
+	Start(Box<ExecutionState>, oneshot::Sender<Execution>),
+	Finished {
+		exec: ExecutionId,
+		node: usize,
+		attempt: u32,
+		result: Result<Outcome, ComponentError>,
+		started: Millis,
+	},
+	Cancel(ExecutionId, oneshot::Sender<Result<()>>),
+	Resume(ExecutionId, bool, oneshot::Sender<Result<()>>),
+	Wait(ExecutionId, oneshot::Sender<Execution>),
+	Idle(oneshot::Sender<()>),
+	Shutdown(oneshot::Sender<()>),
+}
+
+/// A running engine. Cloning is cheap; all clones drive the same coordinator.
+#[derive(Clone)]
+pub struct Engine {
+	inner: Arc<Inner>,
+}
+
+struct Inner {
+	tx: mpsc::UnboundedSender<Msg>,
+	events: broadcast::Sender<Arc<Event>>,
+	store: Arc<dyn Store>,
+	registry: Arc<Registry>,
+	compiled: Mutex<HashMap<(WorkflowId, i64), Arc<Compiled>>>,
+	task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Engine {
+	/// Starts the engine on a migrated store and resumes every unfinished execution in it.
+	pub async fn start(
+		store: Arc<dyn Store>,
+		registry: Arc<Registry>,
+		config: EngineConfig,
+	) -> Result<Self> {
+		let (tx, rx) = mpsc::unbounded_channel();
+		let (events, _) = broadcast::channel(config.event_buffer.max(16));
+		let engine = Engine {
+			inner: Arc::new(Inner {
+				tx: tx.clone(),
+				events: events.clone(),
+				store: Arc::clone(&store),
+				registry,
+				compiled: Mutex::new(HashMap::new()),
+				task: Mutex::new(None),
+			}),
+		};
+		let recovered = recovery::load(&engine).await?;
+		let mut coordinator = Coordinator {
+			store,
+			config,
+			rx,
+			tx,
+			events,
+			states: HashMap::new(),
+			ready: BinaryHeap::new(),
+			timers: BTreeSet::new(),
+			running: HashMap::new(),
+			batch: Vec::new(),
+			lazy: Vec::new(),
+			actions: Vec::new(),
+			started: Vec::new(),
+			waiters: HashMap::new(),
+			idle: Vec::new(),
+			seq: 0,
+		};
+		for (state, fx) in recovered {
+			let id = state.exec.id;
+			coordinator.states.insert(id, state);
+			coordinator.absorb(id, fx);
+		}
+		let task = tokio::spawn(coordinator.run());
+		*engine.inner.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+		Ok(engine)
+	}
+
+	/// The store the engine writes to.
+	pub fn store(&self) -> &Arc<dyn Store> {
+		&self.inner.store
+	}
+
+	/// The component registry.
+	pub fn registry(&self) -> &Arc<Registry> {
+		&self.inner.registry
+	}
+
+	/// Every event committed from now on. A subscriber that falls more than the configured buffer
+	/// behind misses events (`RecvError::Lagged`); the store keeps them all.
+	pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+		self.inner.events.subscribe()
+	}
+
+	/// The compiled form of one workflow version (cached; versions are immutable).
+	pub async fn compiled(&self, workflow_id: WorkflowId, version: i64) -> Result<Arc<Compiled>> {
+		if let Some(c) = self.cache().get(&(workflow_id, version)) {
+			return Ok(Arc::clone(c));
+		}
+		let stored = self
+			.inner
+			.store
+			.get_version(workflow_id, version)
+			.await?
+			.ok_or_else(|| {
+				EngineError::NotFound(format!("version {version} of workflow {workflow_id}"))
+			})?;
+		let compiled = Arc::new(Compiled::new(&stored.definition, &self.inner.registry)?);
+		self.cache()
+			.insert((workflow_id, version), Arc::clone(&compiled));
+		Ok(compiled)
+	}
+
+	fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(WorkflowId, i64), Arc<Compiled>>> {
+		self.inner
+			.compiled
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+	}
+
+	/// Creates an execution and returns it once it is durably queued.
+	pub async fn execute(&self, request: ExecuteRequest) -> Result<Execution> {
+		let store = &self.inner.store;
+		let workflow = store
+			.get_workflow(request.workflow_id)
+			.await?
+			.ok_or_else(|| EngineError::NotFound(format!("workflow {}", request.workflow_id)))?;
+		if matches!(
+			workflow.status,
+			WorkflowStatus::Inactive | WorkflowStatus::Archived
+		) {
+			return Err(EngineError::Conflict(format!(
+				"workflow '{}' is {}",
+				workflow.name, workflow.status
+			)));
+		}
+		let version = request.version.unwrap_or(workflow.version);
+		let compiled = self.compiled(workflow.id, version).await?;
+		let parameters = params::resolve(&compiled.definition.parameters, request.parameters)
+			.map_err(EngineError::Invalid)?;
+		let unknown: Vec<apg_core::Issue> = request
+			.breakpoints
+			.iter()
+			.filter(|b| !compiled.index.contains_key(b.as_str()))
+			.map(|b| apg_core::Issue::new("breakpoints", format!("unknown component '{b}'")))
+			.collect();
+		if !unknown.is_empty() {
+			return Err(EngineError::Invalid(unknown));
+		}
+		let exec = Execution {
+			id: ExecutionId::new(),
+			workflow_id: workflow.id,
+			workflow_version: version,
+			status: ExecutionStatus::Queued,
+			priority: request.priority.unwrap_or(workflow.priority),
+			parameters,
+			vars: Map::new(),
+			results: None,
+			error_message: None,
+			breakpoints: request.breakpoints,
+			created_at: now_millis(),
+			started_at: None,
+			completed_at: None,
+		};
+		let state = ExecutionState::new(exec, compiled);
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Start(Box::new(state), reply))?;
+		done.await.map_err(|_| EngineError::Stopped)
+	}
+
+	/// Waits until the execution has ended and returns it.
+	pub async fn wait(&self, id: ExecutionId) -> Result<Execution> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Wait(id, reply))?;
+		match done.await {
+			Ok(exec) => Ok(exec),
+			// Not in flight: it ended before (or never existed).
+			Err(_) => self
+				.inner
+				.store
+				.get_execution(id)
+				.await?
+				.ok_or_else(|| EngineError::NotFound(format!("execution {id}"))),
+		}
+	}
+
+	/// Waits until no execution is in flight.
+	pub async fn idle(&self) -> Result<()> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Idle(reply))?;
+		done.await.map_err(|_| EngineError::Stopped)
+	}
+
+	/// Cancels an execution that has not ended.
+	pub async fn cancel(&self, id: ExecutionId) -> Result<()> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Cancel(id, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
+	/// Resumes an execution paused at a breakpoint; with `step`, it pauses again before the next
+	/// component starts.
+	pub async fn resume(&self, id: ExecutionId, step: bool) -> Result<()> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Resume(id, step, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
+	/// Commits what is pending and stops. Attempts still running are abandoned; they run again
+	/// when an engine next starts on this store.
+	pub async fn shutdown(&self) {
+		let (reply, done) = oneshot::channel();
+		if self.send(Msg::Shutdown(reply)).is_ok() {
+			let _ = done.await;
+		}
+		let task = self
+			.inner
+			.task
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+			.take();
+		if let Some(task) = task {
+			let _ = task.await;
+		}
+	}
+
+	fn send(&self, msg: Msg) -> Result<()> {
+		self.inner.tx.send(msg).map_err(|_| EngineError::Stopped)
+	}
+}
+
+/// How long attempt starts may wait for a batch to join before they are committed alone.
+const LAZY_COMMIT_MS: Millis = 20;
+
+/// Messages taken per turn before committing, so one turn's batch stays bounded.
+const MAX_MESSAGES_PER_TURN: usize = 20_000;
+
+struct Coordinator {
+	store: Arc<dyn Store>,
+	config: EngineConfig,
+	rx: mpsc::UnboundedReceiver<Msg>,
+	tx: mpsc::UnboundedSender<Msg>,
+	events: broadcast::Sender<Arc<Event>>,
+	states: HashMap<ExecutionId, ExecutionState>,
+	/// Ready attempts: (ordering key, tie-breaker, execution, node).
+	ready: BinaryHeap<Reverse<(i64, u64, ExecutionId, usize)>>,
+	/// Armed timers: (deadline, tie-breaker, execution, node).
+	timers: BTreeSet<(Millis, u64, ExecutionId, usize)>,
+	/// Attempts in flight and how to cancel them.
+	running: HashMap<(ExecutionId, usize), CancellationToken>,
+	/// Writes not yet committed.
+	batch: Vec<Write>,
+	/// Attempt starts, committed with the next batch rather than on their own (see the module
+	/// documentation).
+	lazy: Vec<Write>,
+	/// Actions waiting for the commit of `batch`.
+	actions: Vec<(ExecutionId, Action)>,
+	/// New executions to acknowledge once committed.
+	started: Vec<(oneshot::Sender<Execution>, Execution)>,
+	waiters: HashMap<ExecutionId, Vec<oneshot::Sender<Execution>>>,
+	idle: Vec<oneshot::Sender<()>>,
+	seq: u64,
+}
+
+impl Coordinator {
+	fn absorb(&mut self, id: ExecutionId, fx: Effects) {
+		self.batch.extend(fx.writes);
+		self.actions.extend(fx.actions.into_iter().map(|a| (id, a)));
+	}
+
+	async fn run(mut self) {
+		let mut shutdown: Option<oneshot::Sender<()>> = None;
+		loop {
+			if self.batch.is_empty() && self.actions.is_empty() {
+				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
+				let deadline = match (self.timers.first().map(|t| t.0), lazy_deadline) {
+					(Some(a), Some(b)) => Some(a.min(b)),
+					(a, b) => a.or(b),
+				};
+				let sleep = async {
+					match deadline {
+						Some(at) => {
+							let wait = (at - now_millis()).max(0) as u64;
+							tokio::time::sleep(Duration::from_millis(wait)).await;
+						}
+						None => std::future::pending::<()>().await,
+					}
+				};
+				tokio::select! {
+					msg = self.rx.recv() => match msg {
+						Some(msg) => self.handle(msg, &mut shutdown),
+						None => break,
+					},
+					() = sleep => {}
+				}
+			}
+			let mut taken = 0;
+			while taken < MAX_MESSAGES_PER_TURN {
+				match self.rx.try_recv() {
+					Ok(msg) => self.handle(msg, &mut shutdown),
+					Err(_) => break,
+				}
+				taken += 1;
+			}
+			self.fire_timers();
+			self.commit().await;
+			self.perform();
+			self.dispatch();
+			if let Some(reply) = shutdown.take() {
+				self.commit().await;
+				let _ = reply.send(());
+				break;
+			}
+		}
+		for (_, token) in self.running.drain() {
+			token.cancel();
+		}
+	}
+
+	fn handle(&mut self, msg: Msg, shutdown: &mut Option<oneshot::Sender<()>>) {
+		let now = now_millis();
+		match msg {
+			Msg::Start(state, reply) => {
+				let mut state = *state;
+				let mut fx = Effects::default();
+				machine::start(&mut state, now, &mut fx);
+				let id = state.exec.id;
+				self.started.push((reply, state.exec.clone()));
+				self.states.insert(id, state);
+				self.absorb(id, fx);
+			}
+			Msg::Finished {
+				exec,
+				node,
+				attempt,
+				result,
+				started,
+			} => {
+				self.running.remove(&(exec, node));
+				if let Some(st) = self.states.get_mut(&exec) {
+					let mut fx = Effects::default();
+					machine::finished(st, node, attempt, result, started, now, &mut fx);
+					self.absorb(exec, fx);
+				}
+			}
+			Msg::Cancel(exec, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => {
+						let mut fx = Effects::default();
+						machine::cancel(st, now, &mut fx);
+						self.absorb(exec, fx);
+						for (key, token) in &self.running {
+							if key.0 == exec {
+								token.cancel();
+							}
+						}
+						Ok(())
+					}
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Resume(exec, step, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => {
+						let mut fx = Effects::default();
+						if machine::resume(st, step, now, &mut fx) {
+							self.absorb(exec, fx);
+							Ok(())
+						} else {
+							Err(EngineError::Conflict(format!(
+								"execution {exec} is not paused"
+							)))
+						}
+					}
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Wait(exec, reply) => {
+				if self.states.contains_key(&exec) {
+					self.waiters.entry(exec).or_default().push(reply);
+				}
+			}
+			Msg::Idle(reply) => self.idle.push(reply),
+			Msg::Shutdown(reply) => *shutdown = Some(reply),
+		}
+	}
+
+	fn fire_timers(&mut self) {
+		let now = now_millis();
+		while let Some(&first) = self.timers.first() {
+			if first.0 > now {
+				break;
+			}
+			self.timers.pop_first();
+			let (_, _, exec, node) = first;
+			if let Some(st) = self.states.get_mut(&exec) {
+				let mut fx = Effects::default();
+				machine::timer_fired(st, node, now, &mut fx);
+				self.absorb(exec, fx);
+			}
+		}
+	}
+
+	/// Commits the pending writes, retrying until the store takes them: nothing is acknowledged,
+	/// published or scheduled before its checkpoint is durable.
+	async fn commit(&mut self) {
+		if self.batch.is_empty() && self.lazy.is_empty() {
+			return;
+		}
+		// Attempt starts are older than anything in `batch`: they go first so the last write of
+		// each step wins.
+		let mut writes = std::mem::take(&mut self.lazy);
+		writes.append(&mut self.batch);
+		let batch = Batch { writes };
+		let mut delay = Duration::from_millis(50);
+		loop {
+			match self.store.commit(&batch).await {
+				Ok(()) => break,
+				Err(e) => {
+					tracing::error!(error = %e, writes = batch.writes.len(), "commit failed; retrying");
+					tokio::time::sleep(delay).await;
+					delay = (delay * 2).min(Duration::from_secs(5));
+				}
+			}
+		}
+		for w in batch.writes {
+			if let Write::Event(e) = w {
+				let _ = self.events.send(Arc::new(e));
+			}
+		}
+	}
+
+	/// Performs the actions whose writes are now committed.
+	fn perform(&mut self) {
+		for (reply, exec) in self.started.drain(..) {
+			let _ = reply.send(exec);
+		}
+		let now = now_millis();
+		for (exec, action) in std::mem::take(&mut self.actions) {
+			match action {
+				Action::Run { node } => {
+					let Some(st) = self.states.get_mut(&exec) else {
+						continue;
+					};
+					let at_breakpoint = st.step_mode
+						|| st
+							.exec
+							.breakpoints
+							.iter()
+							.any(|b| *b == st.wf.nodes[node].id);
+					if at_breakpoint && !st.released.contains(&node) {
+						let mut fx = Effects::default();
+						machine::pause(st, node, now, &mut fx);
+						self.batch.extend(fx.writes);
+						continue;
+					}
+					self.seq += 1;
+					let key = now
+						- i64::from(st.exec.priority.get()) * self.config.aging.as_millis() as i64;
+					self.ready.push(Reverse((key, self.seq, exec, node)));
+				}
+				Action::Timer { node, at } => {
+					self.seq += 1;
+					self.timers.insert((at, self.seq, exec, node));
+				}
+				Action::Finished => {
+					if let Some(st) = self.states.remove(&exec) {
+						for waiter in self.waiters.remove(&exec).unwrap_or_default() {
+							let _ = waiter.send(st.exec.clone());
+						}
+					}
+				}
+			}
+		}
+		if self.states.is_empty() {
+			for reply in self.idle.drain(..) {
+				let _ = reply.send(());
+			}
+		}
+	}
+
+	/// Starts ready attempts while there is capacity.
+	fn dispatch(&mut self) {
+		let now = now_millis();
+		while self.running.len() < self.config.max_concurrent_tasks {
+			let Some(Reverse((_, _, exec, node))) = self.ready.pop() else {
+				break;
+			};
+			let Some(st) = self.states.get_mut(&exec) else {
+				continue;
+			};
+			let step = &st.steps[node];
+			if st.exec.status.is_terminal()
+				|| step.status != apg_core::ComponentStatus::Running
+				|| step.run_at.is_some()
+			{
+				continue;
+			}
+			let mut fx = Effects::default();
+			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			self.lazy.append(&mut fx.writes);
+			match context::render_config(st, node) {
+				Ok(config) => {
+					let n = &st.wf.nodes[node];
+					let token = CancellationToken::new();
+					let ctx = RunContext {
+						execution_id: exec,
+						workflow_id: st.exec.workflow_id,
+						component_id: n.id.clone(),
+						attempt,
+						params: Arc::new(st.exec.parameters.clone()),
+						vars: st.exec.vars.clone(),
+						cancel: token.clone(),
+					};
+					let input = st.steps[node].input.clone().unwrap_or(Value::Null);
+					let job = Job {
+						component: Arc::clone(&n.component),
+						timeout: n.options.timeout,
+						ctx,
+						config,
+						input,
+					};
+					self.running.insert((exec, node), token);
+					tokio::spawn(job.run(self.tx.clone(), node, now));
+				}
+				Err(message) => {
+					machine::finished(
+						st,
+						node,
+						attempt,
+						Err(ComponentError::Fatal(message)),
+						now,
+						now,
+						&mut fx,
+					);
+				}
+			}
+			self.absorb(exec, fx);
+		}
+	}
+}
+
+/// One component attempt, run on its own task.
+struct Job {
+	component: Arc<dyn apg_core::Component>,
+	timeout: Duration,
+	ctx: RunContext,
+	config: Value,
+	input: Value,
+}
+
+impl Job {
+	async fn run(self, tx: mpsc::UnboundedSender<Msg>, node: usize, started: Millis) {
+		let Job {
+			component,
+			timeout,
+			ctx,
+			config,
+			input,
+		} = self;
+		let exec = ctx.execution_id;
+		let attempt = ctx.attempt;
+		let token = ctx.cancel.clone();
+		// The attempt runs on a task of its own so that a panicking component becomes a failed
+		// attempt instead of a component that never finishes.
+		let inner = tokio::spawn(async move { component.run(&ctx, &config, input).await });
+		let abort = inner.abort_handle();
+		let result = tokio::select! {
+			joined = tokio::time::timeout(timeout, inner) => match joined {
+				Ok(Ok(result)) => result,
+				Ok(Err(e)) if e.is_panic() => Err(ComponentError::Fatal("the component panicked".to_owned())),
+				Ok(Err(_)) => Err(ComponentError::Fatal("the attempt was aborted".to_owned())),
+				Err(_) => {
+					abort.abort();
+					Err(ComponentError::Retryable(format!("timed out after {} s", timeout.as_secs())))
+				}
+			},
+			() = token.cancelled() => {
+				abort.abort();
+				Err(ComponentError::Fatal("cancelled".to_owned()))
+			}
+		};
+		let _ = tx.send(Msg::Finished {
+			exec,
+			node,
+			attempt,
+			result,
+			started,
+		});
+	}
+}

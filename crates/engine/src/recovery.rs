@@ -1,0 +1,125 @@
+//! Rebuilding in-flight executions from their checkpoints when an engine starts.
+//!
+//! For each execution not in an end state: its pinned version is compiled, its step records are
+//! loaded, and every connection whose source has ended is decided again (the decision depends only
+//! on stored outcomes, outputs and variables, so it comes out as it did before the crash). Then:
+//! - a component that was ready runs; one whose attempt had started runs again with its attempt
+//!   count raised, and the interrupted attempt is recorded as failed;
+//! - `delay` timers and retry back-offs are re-armed at their stored deadlines (a deadline that
+//!   passed while the engine was down fires at once);
+//! - a pending component whose connections were all decided is readied or skipped, which repairs
+//!   nothing in a consistent store but costs nothing to check.
+//!
+//! An execution whose version cannot be loaded or compiled any more is failed with the reason,
+//! rather than stopping the engine from starting.
+
+use apg_core::{
+	AttemptRecord, ComponentStatus, ExecutionStatus, LogLevel, LogRecord, Write, now_millis,
+};
+
+use crate::driver::Engine;
+use crate::error::Result;
+use crate::machine::{self, Action, Effects};
+use crate::state::{EdgeState, ExecutionState};
+
+pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects)>> {
+	let store = engine.store();
+	let mut out = Vec::new();
+	for mut exec in store.unfinished_executions().await? {
+		let now = now_millis();
+		let compiled = match engine
+			.compiled(exec.workflow_id, exec.workflow_version)
+			.await
+		{
+			Ok(c) => c,
+			Err(e) => {
+				tracing::error!(execution = %exec.id, error = %e, "cannot resume execution");
+				exec.status = ExecutionStatus::Failed;
+				exec.error_message = Some(format!("cannot resume after restart: {e}"));
+				exec.completed_at = Some(now);
+				store
+					.commit(&apg_core::Batch {
+						writes: vec![Write::Execution(Box::new(exec))],
+					})
+					.await?;
+				continue;
+			}
+		};
+		let steps = store.steps(exec.id).await?;
+		let mut st = ExecutionState::new(exec, compiled);
+		for rec in steps {
+			if let Some(&i) = st.wf.index.get(&rec.component_id) {
+				st.steps[i] = rec;
+			}
+		}
+		st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+		for e in 0..st.edges.len() {
+			let source = st.wf.edges[e].source;
+			if st.steps[source].status.is_terminal() {
+				let taken = machine::decide(&st, e).unwrap_or(false);
+				st.edges[e] = if taken {
+					EdgeState::Taken
+				} else {
+					EdgeState::Skipped
+				};
+			}
+		}
+		let mut fx = Effects::default();
+		fx.writes.push(Write::Log(LogRecord {
+			execution_id: st.exec.id,
+			at: now,
+			level: LogLevel::Info,
+			component_id: None,
+			message: "resumed from checkpoints after a restart".to_owned(),
+		}));
+		for node in 0..st.steps.len() {
+			let s = &st.steps[node];
+			match s.status {
+				ComponentStatus::Running if st.wf.nodes[node].timer => {
+					let at = s.run_at.unwrap_or(now);
+					fx.actions.push(Action::Timer { node, at });
+				}
+				ComponentStatus::Running => {
+					if s.attempt > 0 {
+						fx.writes.push(Write::Attempt(AttemptRecord {
+							execution_id: st.exec.id,
+							component_id: s.component_id.clone(),
+							attempt: s.attempt,
+							status: ComponentStatus::Failed,
+							error_message: Some(
+								"interrupted: the engine stopped while this attempt ran".to_owned(),
+							),
+							started_at: s.started_at.unwrap_or(now),
+							finished_at: Some(now),
+						}));
+					}
+					fx.actions.push(Action::Run { node });
+				}
+				ComponentStatus::Retrying => {
+					fx.actions.push(Action::Timer {
+						node,
+						at: s.run_at.unwrap_or(now),
+					});
+				}
+				ComponentStatus::Pending => {
+					if machine::settle(&mut st, node, now, &mut fx) {
+						// A skip decides further connections; a consistent store never gets here.
+						tracing::warn!(execution = %st.exec.id, node, "repaired a pending component");
+					}
+				}
+				_ => {}
+			}
+		}
+		if st.exec.status == ExecutionStatus::Paused {
+			// Held components pause again at their breakpoint when dispatched.
+			st.exec.status = if st.exec.started_at.is_some() {
+				ExecutionStatus::Running
+			} else {
+				ExecutionStatus::Queued
+			};
+		}
+		machine::check_done(&mut st, now, &mut fx);
+		out.push((st, fx));
+	}
+	Ok(out)
+}

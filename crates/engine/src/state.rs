@@ -1,0 +1,73 @@
+//! The in-memory mirror of one in-flight execution: its record, one step record per component
+//! (untouched components stay `pending` and are not stored), and the state of every connection.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use apg_core::{ComponentStatus, Execution, StepRecord};
+
+use crate::graph::Compiled;
+
+/// Whether a connection has been decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgeState {
+	/// Its source has not finished.
+	Pending,
+	/// Its source's outcome matched: the target may run.
+	Taken,
+	/// Its source's outcome did not match (or the source was skipped).
+	Skipped,
+}
+
+/// One execution being driven.
+pub(crate) struct ExecutionState {
+	pub(crate) exec: Execution,
+	pub(crate) wf: Arc<Compiled>,
+	pub(crate) steps: Vec<StepRecord>,
+	pub(crate) edges: Vec<EdgeState>,
+	/// Components not yet in an end state; the execution ends when this reaches 0.
+	pub(crate) open: usize,
+	/// Pause before every component (the debugger's `step`).
+	pub(crate) step_mode: bool,
+	/// Components let past their breakpoint.
+	pub(crate) released: HashSet<usize>,
+	/// Components held at a breakpoint, in the order they arrived.
+	pub(crate) held: Vec<usize>,
+}
+
+impl ExecutionState {
+	/// A fresh state with every component pending.
+	pub(crate) fn new(exec: Execution, wf: Arc<Compiled>) -> Self {
+		let steps = wf
+			.nodes
+			.iter()
+			.map(|n| StepRecord {
+				execution_id: exec.id,
+				component_id: n.id.clone(),
+				component_type: n.kind.clone(),
+				status: ComponentStatus::Pending,
+				attempt: 0,
+				input: None,
+				output: None,
+				branch: None,
+				error_message: None,
+				run_at: None,
+				started_at: None,
+				completed_at: None,
+				duration_ms: None,
+			})
+			.collect();
+		let open = wf.nodes.len();
+		let edges = vec![EdgeState::Pending; wf.edges.len()];
+		Self {
+			exec,
+			wf,
+			steps,
+			edges,
+			open,
+			step_mode: false,
+			released: HashSet::new(),
+			held: Vec::new(),
+		}
+	}
+}
