@@ -297,6 +297,7 @@ pub(crate) fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx:
 	match s.status {
 		ComponentStatus::Retrying => {
 			s.status = ComponentStatus::Running;
+			s.run_at = None;
 			fx.actions.push(Action::Run { node });
 		}
 		ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
