@@ -1,5 +1,7 @@
 //! `task`: the seed's small built-in tasks, chosen by `task_type` — `echo`, `noop`, `log` and
-//! `set_variable`. It owns their fields; which field a task type needs cannot be said in the
+//! `set_variable` — plus `fail`, which fails on purpose (as Step Functions' `Fail` state) so that
+//! failure paths and retries can be built and tested without an unreliable service; with
+//! `succeed_on_attempt` it fails until that attempt, which shows a retry that recovers. It owns their fields; which field a task type needs cannot be said in the
 //! schema subset, so `check_config` says it.
 //!
 //! A task never writes logs or variables itself: it returns them in the [`Outcome`] and the
@@ -29,7 +31,7 @@ impl Component for Task {
 			"properties": {
 				"task_type": {
 					"type": "string",
-					"enum": ["echo", "noop", "log", "set_variable"],
+					"enum": ["echo", "noop", "log", "set_variable", "fail"],
 					"description": "What the task does"
 				},
 				"message": {
@@ -49,6 +51,17 @@ impl Component for Task {
 				},
 				"value": {
 					"description": "set_variable: the value to set (null when not given)"
+				},
+				"retryable": {
+					"type": "boolean",
+					"default": true,
+					"description": "fail: whether the failure may be retried"
+				},
+				"succeed_on_attempt": {
+					"type": "integer",
+					"minimum": 1,
+					"maximum": 11,
+					"description": "fail: succeed (as noop) from this attempt on"
 				}
 			},
 			"required": ["task_type"]
@@ -75,7 +88,7 @@ impl Component for Task {
 
 	async fn run(
 		&self,
-		_ctx: &RunContext,
+		ctx: &RunContext,
 		config: &Value,
 		input: Value,
 	) -> Result<Outcome, ComponentError> {
@@ -87,8 +100,9 @@ impl Component for Task {
 			Some("noop") => Ok(Outcome::output(input)),
 			Some("log") => log(config, input),
 			Some("set_variable") => set_variable(config),
+			Some("fail") => fail(ctx, config, input),
 			other => Err(ComponentError::Fatal(format!(
-				"unknown task_type {} (known: echo, noop, log, set_variable)",
+				"unknown task_type {} (known: echo, noop, log, set_variable, fail)",
 				other.map_or_else(|| "(none)".to_owned(), |t| format!("'{t}'"))
 			))),
 		}
@@ -117,6 +131,27 @@ fn log(config: &Value, input: Value) -> Result<Outcome, ComponentError> {
 		logs: vec![(level, message)],
 		..Outcome::default()
 	})
+}
+
+fn fail(ctx: &RunContext, config: &Value, input: Value) -> Result<Outcome, ComponentError> {
+	let succeed_on = config.get("succeed_on_attempt").and_then(Value::as_u64);
+	if succeed_on.is_some_and(|n| u64::from(ctx.attempt) >= n) {
+		return Ok(Outcome::output(input));
+	}
+	let message = match config.get("message") {
+		Some(Value::String(text)) => text.clone(),
+		Some(other) => other.to_string(),
+		None => "failed on purpose".to_owned(),
+	};
+	if config
+		.get("retryable")
+		.and_then(Value::as_bool)
+		.unwrap_or(true)
+	{
+		Err(ComponentError::Retryable(message))
+	} else {
+		Err(ComponentError::Fatal(message))
+	}
 }
 
 fn set_variable(config: &Value) -> Result<Outcome, ComponentError> {
@@ -161,6 +196,21 @@ mod tests {
 			.await
 			.unwrap();
 		assert_eq!(out.output, json!({"a": 1}));
+	}
+
+	#[tokio::test]
+	async fn fail_fails_retryably_until_its_succeed_on_attempt() {
+		let config = json!({"task_type": "fail", "message": "boom", "succeed_on_attempt": 2});
+		let err = run(config.clone(), json!(1)).await.unwrap_err();
+		assert_eq!(err, ComponentError::Retryable("boom".to_owned()));
+		let mut second = ctx();
+		second.attempt = 2;
+		assert_eq!(
+			Task.run(&second, &config, json!(1)).await.unwrap().output,
+			json!(1)
+		);
+		let fatal = run(json!({"task_type": "fail", "retryable": false}), json!(1)).await;
+		assert!(matches!(fatal, Err(ComponentError::Fatal(_))));
 	}
 
 	#[tokio::test]

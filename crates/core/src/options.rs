@@ -1,6 +1,8 @@
 //! The common config fields every component takes (the seed's `ComponentConfig`): name,
-//! description, timeout, retries and backoff, plus `join`. They steer the engine, not the
-//! component, so they are parsed once here and must be literal values (never `{{ }}`).
+//! description, timeout, retries and backoff, plus `join` and `input`. They steer the engine, not
+//! the component, so they are parsed once here and must be literal values (never `{{ }}`), except
+//! `input`, which replaces the component's input with a rendered value (as Step Functions'
+//! `InputPath`), so data can be picked from any earlier step, not only the predecessor.
 
 use std::time::Duration;
 
@@ -50,7 +52,11 @@ pub const COMMON_FIELDS: &[&str] = &[
 	"retry_delay_seconds",
 	"retry_backoff",
 	"join",
+	"input",
 ];
+
+/// Common fields that are meant to hold expressions (the others must be literal).
+pub const EXPRESSION_FIELDS: &[&str] = &["input"];
 
 /// JSON-schema properties of the common fields, with the seed's ranges and defaults.
 pub fn common_schema_properties() -> Map<String, Value> {
@@ -66,7 +72,9 @@ pub fn common_schema_properties() -> Map<String, Value> {
 			"description": "Delay before the first retry"},
 		"retry_backoff": {"type": "string", "enum": ["fixed", "exponential"], "default": "fixed"},
 		"join": {"type": "string", "enum": ["all", "any"], "default": "all",
-			"description": "Run when all incoming connections are resolved, or on the first taken"}
+			"description": "Run when all incoming connections are resolved, or on the first taken"},
+		"input": {"description": "Replaces the component's input (its predecessor's output) with \
+			this value, usually an expression such as {{ steps.load.output.items }}"}
 	});
 	match value {
 		Value::Object(m) => m,

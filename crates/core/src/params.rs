@@ -62,7 +62,13 @@ fn coerce(spec: &ParameterSpec, value: Value) -> Value {
 	let parsed = match spec.parameter_type {
 		ParamType::String => None,
 		ParamType::Integer => text.trim().parse::<i64>().ok().map(Value::from),
-		ParamType::Float => text.trim().parse::<f64>().ok().map(Value::from),
+		ParamType::Float => {
+			let t = text.trim();
+			t.parse::<i64>()
+				.ok()
+				.map(Value::from)
+				.or_else(|| t.parse::<f64>().ok().map(Value::from))
+		}
 		ParamType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
 			"true" | "1" | "yes" => Some(Value::Bool(true)),
 			"false" | "0" | "no" => Some(Value::Bool(false)),

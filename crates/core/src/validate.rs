@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::component::Registry;
 use crate::definition::{ConnectionType, Definition};
-use crate::options::COMMON_FIELDS;
+use crate::options::{COMMON_FIELDS, EXPRESSION_FIELDS};
 use crate::{expr, schema, security};
 
 /// One problem, with where it is.
@@ -108,7 +108,10 @@ fn check_components(def: &Definition, registry: &Registry, errors: &mut Vec<Issu
 		let config_path = format!("{path}.config");
 		let config = Value::Object(c.config.clone());
 		schema::check(config_schema, &config, &config_path, errors);
-		for field in COMMON_FIELDS {
+		for field in COMMON_FIELDS
+			.iter()
+			.filter(|f| !EXPRESSION_FIELDS.contains(f))
+		{
 			if let Some(Value::String(s)) = c.config.get(*field)
 				&& expr::is_template(s)
 			{

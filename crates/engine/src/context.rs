@@ -34,8 +34,19 @@ fn base(st: &ExecutionState) -> Map<String, Value> {
 	ctx
 }
 
+/// Renders the config of `node` for its next attempt, checks it against the type's schema, and
+/// applies the common `input` field: when present it is removed from the config and becomes the
+/// component's input.
+pub(crate) fn prepare(st: &mut ExecutionState, node: usize) -> Result<Value, String> {
+	let mut config = render_config(st, node)?;
+	if let Some(input) = config.as_object_mut().and_then(|c| c.remove("input")) {
+		st.steps[node].input = Some(input);
+	}
+	Ok(config)
+}
+
 /// Renders the config of `node` for its next attempt and checks it against the type's schema.
-pub(crate) fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
+fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
 	let n = &st.wf.nodes[node];
 	if !n.templated {
 		return Ok(n.config.clone());

@@ -76,7 +76,7 @@ enum Msg {
 		exec: ExecutionId,
 		node: usize,
 		attempt: u32,
-		result: Result<Outcome, ComponentError>,
+		result: Box<Result<Outcome, ComponentError>>,
 		started: Millis,
 	},
 	Cancel(ExecutionId, oneshot::Sender<Result<()>>),
@@ -412,7 +412,7 @@ impl Coordinator {
 				self.running.remove(&(exec, node));
 				if let Some(st) = self.states.get_mut(&exec) {
 					let mut fx = Effects::default();
-					machine::finished(st, node, attempt, result, started, now, &mut fx);
+					machine::finished(st, node, attempt, *result, started, now, &mut fx);
 					self.absorb(exec, fx);
 				}
 			}
@@ -576,9 +576,11 @@ impl Coordinator {
 				continue;
 			}
 			let mut fx = Effects::default();
+			// Rendering first: an `input` override is part of what the attempt's start records.
+			let prepared = context::prepare(st, node);
 			let attempt = machine::begin_attempt(st, node, now, &mut fx);
 			self.lazy.append(&mut fx.writes);
-			match context::render_config(st, node) {
+			match prepared {
 				Ok(config) => {
 					let n = &st.wf.nodes[node];
 					let token = CancellationToken::new();
@@ -659,6 +661,7 @@ impl Job {
 				Err(ComponentError::Fatal("cancelled".to_owned()))
 			}
 		};
+		let result = Box::new(result);
 		let _ = tx.send(Msg::Finished {
 			exec,
 			node,

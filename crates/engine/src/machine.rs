@@ -178,7 +178,7 @@ pub(crate) fn make_ready(
 	s.attempt = 0;
 	s.input = Some(input);
 	if st.wf.nodes[node].timer {
-		let config = context::render_config(st, node);
+		let config = context::prepare(st, node);
 		let delay = config.and_then(|c| {
 			st.wf.nodes[node]
 				.component
@@ -214,6 +214,7 @@ pub(crate) fn begin_attempt(
 	s.attempt += 1;
 	s.started_at.get_or_insert(now);
 	s.run_at = None;
+	s.error_message = None;
 	s.status = ComponentStatus::Running;
 	let attempt = s.attempt;
 	fx.step(st, node);

@@ -73,7 +73,7 @@ pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects
 			message: "resumed from checkpoints after a restart".to_owned(),
 		}));
 		for node in 0..st.steps.len() {
-			let s = &st.steps[node];
+			let s = st.steps[node].clone();
 			match s.status {
 				ComponentStatus::Running if st.wf.nodes[node].timer => {
 					let at = s.run_at.unwrap_or(now);
@@ -101,11 +101,9 @@ pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects
 						at: s.run_at.unwrap_or(now),
 					});
 				}
-				ComponentStatus::Pending => {
-					if machine::settle(&mut st, node, now, &mut fx) {
-						// A skip decides further connections; a consistent store never gets here.
-						tracing::warn!(execution = %st.exec.id, node, "repaired a pending component");
-					}
+				// A skip decides further connections; a consistent store never gets here.
+				ComponentStatus::Pending if machine::settle(&mut st, node, now, &mut fx) => {
+					tracing::warn!(execution = %st.exec.id, node, "repaired a pending component");
 				}
 				_ => {}
 			}

@@ -627,7 +627,7 @@ async fn a_restart_resumes_from_checkpoints_without_rerunning_completed_componen
 		assert!(wait.completed_at.unwrap() >= wait.run_at.unwrap_or(0));
 	}
 	assert!(deadline_before.is_some());
-	let runs = runs.lock().unwrap();
+	let runs = runs.lock().unwrap().clone();
 	for e in &ids {
 		assert_eq!(
 			runs[&format!("{e}/before")],

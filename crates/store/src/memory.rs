@@ -254,7 +254,7 @@ impl Store for MemoryStore {
 			.filter(|e| f.status.is_none_or(|st| e.status == st))
 			.cloned()
 			.collect();
-		rows.sort_by(|a, b| b.id.cmp(&a.id));
+		rows.sort_by_key(|e| std::cmp::Reverse(e.id));
 		Ok(page(rows, f.limit, f.offset))
 	}
 

@@ -1,0 +1,246 @@
+//! `apg-workflow bench`: the figures of DESIGN §7, measured on this machine through the real
+//! engine and the embedded SQLite store (each scenario in a fresh database), with the peak
+//! resident memory of each scenario (Linux: the peak is reset through `/proc/self/clear_refs`).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use apg_core::{ExecutionStatus, NewWorkflow, Store, WorkflowId};
+use apg_engine::{Engine, EngineConfig, ExecuteRequest, workflows};
+use apg_store::{SqliteStore, Synchronous};
+use clap::Args;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+	/// Smaller scenarios (a quick smoke run).
+	#[arg(long)]
+	quick: bool,
+	/// SQLite durability for the run: `full` (the default of `serve`) or `normal`.
+	#[arg(long, default_value = "full")]
+	synchronous: Synchronous,
+}
+
+struct Report {
+	rows: Vec<(String, String, String)>,
+}
+
+impl Report {
+	fn add(&mut self, name: &str, value: String, goal: &str) {
+		let rss = peak_rss_mb()
+			.map(|m| format!("{m:.0} MB"))
+			.unwrap_or_else(|| "n/a".into());
+		println!("{name:<58} {value:>16}  peak RSS {rss:>7}  (goal: {goal})");
+		self.rows.push((name.to_owned(), value, rss));
+		reset_peak_rss();
+	}
+}
+
+/// Peak resident set size of this process since the last reset, from /proc.
+fn peak_rss_mb() -> Option<f64> {
+	let status = std::fs::read_to_string("/proc/self/status").ok()?;
+	let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+	let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+	Some(kb / 1024.0)
+}
+
+fn reset_peak_rss() {
+	let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn chain(n: usize) -> Value {
+	let mut components = vec![json!({"id": "start", "type": "start", "config": {}})];
+	let mut connections = Vec::new();
+	for i in 0..n {
+		components.push(
+			json!({"id": format!("task_{i}"), "type": "task", "config": {"task_type": "noop"}}),
+		);
+		let source = if i == 0 {
+			"start".to_owned()
+		} else {
+			format!("task_{}", i - 1)
+		};
+		connections.push(json!({"source": source, "target": format!("task_{i}")}));
+	}
+	components.push(json!({"id": "end", "type": "end", "config": {}}));
+	connections.push(json!({"source": format!("task_{}", n - 1), "target": "end"}));
+	json!({"components": components, "connections": connections})
+}
+
+fn delay_workflow() -> Value {
+	json!({
+		"components": [{"id": "start", "type": "start", "config": {}},
+			{"id": "delay", "type": "delay", "config": {"seconds": 1}},
+			{"id": "end", "type": "end", "config": {}}],
+		"connections": [{"source": "start", "target": "delay"}, {"source": "delay", "target": "end"}]
+	})
+}
+
+async fn fresh_engine(
+	dir: &Path,
+	sync: Synchronous,
+	max_concurrent_tasks: usize,
+) -> anyhow::Result<Engine> {
+	let store = SqliteStore::open_dir(dir, sync).await?;
+	store.migrate().await?;
+	let config = EngineConfig {
+		max_concurrent_tasks,
+		..Default::default()
+	};
+	Ok(Engine::start(
+		Arc::new(store),
+		Arc::new(apg_components::builtins()),
+		config,
+	)
+	.await?)
+}
+
+async fn create(engine: &Engine, name: &str, definition: Value) -> anyhow::Result<WorkflowId> {
+	let new = NewWorkflow::parse(&json!({"name": name, "definition": definition}))
+		.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+	Ok(
+		workflows::create(&**engine.store(), engine.registry(), new, "bench")
+			.await?
+			.0
+			.id,
+	)
+}
+
+/// Starts `n` executions at once and waits for all; returns the wall time.
+async fn burst(engine: &Engine, workflow_id: WorkflowId, n: usize) -> anyhow::Result<Duration> {
+	let began = Instant::now();
+	let mut submits = JoinSet::new();
+	for _ in 0..n {
+		let engine = engine.clone();
+		submits.spawn(async move {
+			engine
+				.execute(ExecuteRequest {
+					workflow_id,
+					..Default::default()
+				})
+				.await
+		});
+	}
+	let mut ids = Vec::with_capacity(n);
+	while let Some(joined) = submits.join_next().await {
+		ids.push(joined??.id);
+	}
+	for id in ids {
+		let done = engine.wait(id).await?;
+		anyhow::ensure!(
+			done.status == ExecutionStatus::Completed,
+			"execution {id} {}",
+			done.status
+		);
+	}
+	Ok(began.elapsed())
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+	samples.sort();
+	samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+	format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+	let cores = std::thread::available_parallelism()
+		.map(|n| n.get())
+		.unwrap_or(1);
+	println!(
+		"apg-workflow bench: {cores} cores, SQLite synchronous={:?}{}",
+		args.synchronous,
+		if args.quick { ", quick" } else { "" }
+	);
+	let mut report = Report { rows: Vec::new() };
+	let registry = apg_components::builtins();
+	reset_peak_rss();
+
+	// 1. Create and validate the seed's 1,000-component workflow.
+	let big = chain(1000);
+	let samples = (0..21)
+		.map(|_| {
+			let began = Instant::now();
+			let (_, r) = apg_core::validate(&big, &registry);
+			assert!(r.is_valid);
+			began.elapsed()
+		})
+		.collect();
+	report.add(
+		"validate 1,000-component workflow (median of 21)",
+		ms(median(samples)),
+		"< 10 ms",
+	);
+	let dir = tempfile::tempdir()?;
+	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
+	let mut samples = Vec::new();
+	for i in 0..21 {
+		let began = Instant::now();
+		create(&engine, &format!("big-{i}"), big.clone()).await?;
+		samples.push(began.elapsed());
+	}
+	report.add(
+		"create 1,000-component workflow, durable (median of 21)",
+		ms(median(samples)),
+		"< 50 ms",
+	);
+	engine.shutdown().await;
+
+	// 2. A 1,000-step noop chain executed durably.
+	let dir = tempfile::tempdir()?;
+	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
+	let warm = create(&engine, "warm", chain(10)).await?;
+	burst(&engine, warm, 1).await?;
+	let id = create(&engine, "chain", chain(1000)).await?;
+	let wall = burst(&engine, id, 1).await?;
+	report.add(
+		"1,000-step noop chain, durable: wall",
+		ms(wall),
+		"< 1 s, aim 100 ms",
+	);
+	report.add(
+		"  per-step engine overhead",
+		format!("{:.3} ms", wall.as_secs_f64() * 1000.0 / 1002.0),
+		"< 0.1 ms",
+	);
+	engine.shutdown().await;
+
+	// 3. Concurrent start → delay(1 s) → end.
+	for n in [50, if args.quick { 1_000 } else { 10_000 }] {
+		let dir = tempfile::tempdir()?;
+		let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
+		let id = create(&engine, "delay", delay_workflow()).await?;
+		let wall = burst(&engine, id, n).await?;
+		let goal = if n == 50 {
+			"< 25 s (seed)"
+		} else {
+			"< 3 s, < 150 MB"
+		};
+		report.add(
+			&format!("{n} concurrent start→delay(1 s)→end: all done"),
+			ms(wall),
+			goal,
+		);
+		engine.shutdown().await;
+	}
+
+	// 4. Throughput of noop 3-step executions.
+	let n = if args.quick { 1_000 } else { 5_000 };
+	let dir = tempfile::tempdir()?;
+	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
+	let id = create(&engine, "noop3", chain(1)).await?;
+	let wall = burst(&engine, id, n).await?;
+	report.add(
+		&format!("noop 3-step executions/s ({n} submitted at once)"),
+		format!("{:.0} /s", n as f64 / wall.as_secs_f64()),
+		"higher is better",
+	);
+	engine.shutdown().await;
+	println!("{} figures", report.rows.len());
+	Ok(ExitCode::SUCCESS)
+}

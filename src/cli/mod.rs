@@ -1,0 +1,73 @@
+//! The command-line verbs (DESIGN §1), one module each. Exit codes: 0 success, 1 the workflow is
+//! invalid or its execution did not complete, 2 the command itself failed (bad file, bad store).
+
+mod bench;
+mod debug;
+mod load;
+mod run;
+mod trace;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// APG Workflow Orchestration: durable workflows from one binary.
+#[derive(Parser, Debug)]
+#[command(name = "apg-workflow", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+	/// Log level (error, warn, info, debug, trace); `LOG_LEVEL` or `RUST_LOG` also work.
+	#[arg(long, global = true, env = "LOG_LEVEL", default_value = "warn")]
+	pub(crate) log_level: String,
+	#[command(subcommand)]
+	pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+	/// Check a workflow file: every problem with its path, and security warnings.
+	Validate(validate::ValidateArgs),
+	/// Run a workflow file locally and wait for it (in memory unless --data-dir is given).
+	Run(run::RunArgs),
+	/// Finish every execution a previous process left unfinished in a data dir.
+	Resume(StoreArgs),
+	/// Create or upgrade the database schema of a data dir.
+	Migrate(StoreArgs),
+	/// Measure the engine on this machine (DESIGN §7).
+	Bench(bench::BenchArgs),
+}
+
+/// Where state is kept.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct StoreArgs {
+	/// Directory of the embedded SQLite database.
+	#[arg(long, default_value = "./data")]
+	pub(crate) data_dir: PathBuf,
+	/// SQLite durability: `full` survives power loss, `normal` only process crashes.
+	#[arg(long, default_value = "full")]
+	pub(crate) synchronous: apg_store::Synchronous,
+}
+
+pub(crate) fn init_logging(cli: &Cli) {
+	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+		.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log_level.to_lowercase()));
+	let _ = tracing_subscriber::fmt()
+		.with_env_filter(filter)
+		.with_writer(std::io::stderr)
+		.try_init();
+}
+
+pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+	match cli.command {
+		Command::Validate(args) => validate::validate(args),
+		Command::Run(args) => run::run(args).await,
+		Command::Resume(args) => run::resume(args).await,
+		Command::Migrate(args) => {
+			load::open_sqlite(&args).await?;
+			println!("database in {} is up to date", args.data_dir.display());
+			Ok(ExitCode::SUCCESS)
+		}
+		Command::Bench(args) => bench::bench(args).await,
+	}
+}
