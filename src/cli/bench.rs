@@ -22,6 +22,11 @@ pub(crate) struct BenchArgs {
 	/// SQLite durability for the run: `full` (the default of `serve`) or `normal`.
 	#[arg(long, default_value = "full")]
 	synchronous: Synchronous,
+	/// Run only these scenarios: `workflow`, `chain`, `delay`, `throughput` (repeatable). Peak
+	/// memory is per scenario, but memory the allocator kept from an earlier scenario counts, so
+	/// run one scenario alone for its true peak.
+	#[arg(long)]
+	only: Vec<String>,
 }
 
 struct Report {
@@ -79,15 +84,11 @@ fn delay_workflow() -> Value {
 	})
 }
 
-async fn fresh_engine(
-	dir: &Path,
-	sync: Synchronous,
-	max_concurrent_tasks: usize,
-) -> anyhow::Result<Engine> {
+async fn fresh_engine(dir: &Path, sync: Synchronous, inline: bool) -> anyhow::Result<Engine> {
 	let store = SqliteStore::open_dir(dir, sync).await?;
 	store.migrate().await?;
 	let config = EngineConfig {
-		max_concurrent_tasks,
+		inline,
 		..Default::default()
 	};
 	Ok(Engine::start(
@@ -128,6 +129,9 @@ async fn burst(engine: &Engine, workflow_id: WorkflowId, n: usize) -> anyhow::Re
 	while let Some(joined) = submits.join_next().await {
 		ids.push(joined??.id);
 	}
+	if std::env::var_os("APG_BENCH_VERBOSE").is_some() {
+		eprintln!("  {n} submitted in {:.3} s", began.elapsed().as_secs_f64());
+	}
 	for id in ids {
 		let done = engine.wait(id).await?;
 		anyhow::ensure!(
@@ -161,59 +165,72 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 	let registry = apg_components::builtins();
 	reset_peak_rss();
 
-	// 1. Create and validate the seed's 1,000-component workflow.
-	let big = chain(1000);
-	let samples = (0..21)
-		.map(|_| {
-			let began = Instant::now();
-			let (_, r) = apg_core::validate(&big, &registry);
-			assert!(r.is_valid);
-			began.elapsed()
-		})
-		.collect();
-	report.add(
-		"validate 1,000-component workflow (median of 21)",
-		ms(median(samples)),
-		"< 10 ms",
-	);
-	let dir = tempfile::tempdir()?;
-	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
-	let mut samples = Vec::new();
-	for i in 0..21 {
-		let began = Instant::now();
-		create(&engine, &format!("big-{i}"), big.clone()).await?;
-		samples.push(began.elapsed());
-	}
-	report.add(
-		"create 1,000-component workflow, durable (median of 21)",
-		ms(median(samples)),
-		"< 50 ms",
-	);
-	engine.shutdown().await;
+	let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
 
-	// 2. A 1,000-step noop chain executed durably.
-	let dir = tempfile::tempdir()?;
-	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
-	let warm = create(&engine, "warm", chain(10)).await?;
-	burst(&engine, warm, 1).await?;
-	let id = create(&engine, "chain", chain(1000)).await?;
-	let wall = burst(&engine, id, 1).await?;
-	report.add(
-		"1,000-step noop chain, durable: wall",
-		ms(wall),
-		"< 1 s, aim 100 ms",
-	);
-	report.add(
-		"  per-step engine overhead",
-		format!("{:.3} ms", wall.as_secs_f64() * 1000.0 / 1002.0),
-		"< 0.1 ms",
-	);
-	engine.shutdown().await;
+	// 1. Create and validate the seed's 1,000-component workflow.
+	if wanted("workflow") {
+		let big = chain(1000);
+		let samples = (0..21)
+			.map(|_| {
+				let began = Instant::now();
+				let (_, r) = apg_core::validate(&big, &registry);
+				assert!(r.is_valid);
+				began.elapsed()
+			})
+			.collect();
+		report.add(
+			"validate 1,000-component workflow (median of 21)",
+			ms(median(samples)),
+			"< 10 ms",
+		);
+		let dir = tempfile::tempdir()?;
+		let engine = fresh_engine(dir.path(), args.synchronous, true).await?;
+		let mut samples = Vec::new();
+		for i in 0..21 {
+			let began = Instant::now();
+			create(&engine, &format!("big-{i}"), big.clone()).await?;
+			samples.push(began.elapsed());
+		}
+		report.add(
+			"create 1,000-component workflow, durable (median of 21)",
+			ms(median(samples)),
+			"< 50 ms",
+		);
+		engine.shutdown().await;
+	}
+
+	// 2. A 1,000-step noop chain executed durably: inline (pure components share checkpoints
+	// with the step that readied them) and on workers (one commit per step, the cost a component
+	// with IO pays).
+	for inline in [true, false].into_iter().filter(|_| wanted("chain")) {
+		let dir = tempfile::tempdir()?;
+		let engine = fresh_engine(dir.path(), args.synchronous, inline).await?;
+		let warm = create(&engine, "warm", chain(10)).await?;
+		burst(&engine, warm, 1).await?;
+		let id = create(&engine, "chain", chain(1000)).await?;
+		let wall = burst(&engine, id, 1).await?;
+		let mode = if inline { "inline" } else { "on workers" };
+		report.add(
+			&format!("1,000-step noop chain, durable, {mode}: wall"),
+			ms(wall),
+			"< 1 s, aim 100 ms",
+		);
+		let per_step = format!("{:.3} ms", wall.as_secs_f64() * 1000.0 / 1002.0);
+		report.add(
+			&format!("  per-step engine overhead, {mode}"),
+			per_step,
+			"< 0.1 ms",
+		);
+		engine.shutdown().await;
+	}
 
 	// 3. Concurrent start → delay(1 s) → end.
-	for n in [50, if args.quick { 1_000 } else { 10_000 }] {
+	for n in [50, if args.quick { 1_000 } else { 10_000 }]
+		.into_iter()
+		.filter(|_| wanted("delay"))
+	{
 		let dir = tempfile::tempdir()?;
-		let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
+		let engine = fresh_engine(dir.path(), args.synchronous, true).await?;
 		let id = create(&engine, "delay", delay_workflow()).await?;
 		let wall = burst(&engine, id, n).await?;
 		let goal = if n == 50 {
@@ -231,16 +248,19 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 	// 4. Throughput of noop 3-step executions.
 	let n = if args.quick { 1_000 } else { 5_000 };
-	let dir = tempfile::tempdir()?;
-	let engine = fresh_engine(dir.path(), args.synchronous, 100).await?;
-	let id = create(&engine, "noop3", chain(1)).await?;
-	let wall = burst(&engine, id, n).await?;
-	report.add(
-		&format!("noop 3-step executions/s ({n} submitted at once)"),
-		format!("{:.0} /s", n as f64 / wall.as_secs_f64()),
-		"higher is better",
-	);
-	engine.shutdown().await;
+	for inline in [true, false].into_iter().filter(|_| wanted("throughput")) {
+		let dir = tempfile::tempdir()?;
+		let engine = fresh_engine(dir.path(), args.synchronous, inline).await?;
+		let id = create(&engine, "noop3", chain(1)).await?;
+		let wall = burst(&engine, id, n).await?;
+		let mode = if inline { "inline" } else { "on workers" };
+		report.add(
+			&format!("noop 3-step executions/s, {mode} ({n} submitted at once)"),
+			format!("{:.0} /s", n as f64 / wall.as_secs_f64()),
+			"higher is better",
+		);
+		engine.shutdown().await;
+	}
 	println!("{} figures", report.rows.len());
 	Ok(ExitCode::SUCCESS)
 }

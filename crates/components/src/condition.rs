@@ -22,6 +22,10 @@ impl Component for Condition {
 		"condition"
 	}
 
+	fn is_inline(&self) -> bool {
+		true
+	}
+
 	fn summary(&self) -> &'static str {
 		"Takes the 'true' or 'false' branch by an expression; passes its input on"
 	}

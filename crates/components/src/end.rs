@@ -17,6 +17,10 @@ impl Component for End {
 		"end"
 	}
 
+	fn is_inline(&self) -> bool {
+		true
+	}
+
 	fn summary(&self) -> &'static str {
 		"Exit of a workflow; sets the execution's status and result"
 	}

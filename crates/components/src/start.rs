@@ -16,6 +16,10 @@ impl Component for Start {
 		"start"
 	}
 
+	fn is_inline(&self) -> bool {
+		true
+	}
+
 	fn summary(&self) -> &'static str {
 		"Entry point of a workflow; passes the execution's parameters on"
 	}

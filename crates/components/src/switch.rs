@@ -46,6 +46,10 @@ impl Component for Switch {
 		"switch"
 	}
 
+	fn is_inline(&self) -> bool {
+		true
+	}
+
 	fn summary(&self) -> &'static str {
 		"Takes the branch of the first case whose expression holds, else the default branch"
 	}

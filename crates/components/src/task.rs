@@ -21,6 +21,10 @@ impl Component for Task {
 		"task"
 	}
 
+	fn is_inline(&self) -> bool {
+		true
+	}
+
 	fn summary(&self) -> &'static str {
 		"A simple task: echo a message, do nothing, write a log line or set a variable"
 	}

@@ -103,6 +103,15 @@ pub trait Component: Send + Sync {
 		None
 	}
 
+	/// Whether this component is pure and instant (no IO, no waiting, little CPU), so the engine
+	/// may run it inside the coordinator, in the same checkpoint as the step that readied it,
+	/// without a worker slot. Its effects exist only in that checkpoint, so running it again
+	/// after a crash is unobservable. Its `run` must complete on its first poll; one that does
+	/// not fails with a fatal error.
+	fn is_inline(&self) -> bool {
+		false
+	}
+
 	/// Whether this component is a durable wait: the engine then asks [`Component::durable_delay`]
 	/// for the duration, keeps a persisted timer, holds no worker, and completes the component
 	/// with its input when the timer fires ([`Component::run`] is not called).

@@ -15,19 +15,20 @@
 //! committed runs again under the same number.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apg_core::{
 	Batch, ComponentError, Event, Execution, ExecutionId, ExecutionStatus, Millis, Outcome,
-	Priority, Registry, RunContext, Store, WorkflowId, WorkflowStatus, Write, now_millis, params,
+	Priority, Registry, Store, WorkflowId, WorkflowStatus, Write, now_millis, params,
 };
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::attempt::{self, Job};
 use crate::error::{EngineError, Result};
 use crate::graph::Compiled;
 use crate::machine::{self, Action, Effects};
@@ -43,6 +44,8 @@ pub struct EngineConfig {
 	pub aging: Duration,
 	/// Events buffered per subscriber before a slow one starts missing them.
 	pub event_buffer: usize,
+	/// Run pure, instant components (see `Component::is_inline`) inside the coordinator.
+	pub inline: bool,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +54,7 @@ impl Default for EngineConfig {
 			max_concurrent_tasks: 100,
 			aging: Duration::from_secs(2),
 			event_buffer: 65_536,
+			inline: true,
 		}
 	}
 }
@@ -302,11 +306,22 @@ impl Engine {
 	}
 }
 
+/// Whether `node` must pause before it runs (a breakpoint, or the debugger stepping).
+fn at_breakpoint(st: &ExecutionState, node: usize) -> bool {
+	let wanted = st.step_mode
+		|| st
+			.exec
+			.breakpoints
+			.iter()
+			.any(|b| *b == st.wf.nodes[node].id);
+	wanted && !st.released.contains(&node)
+}
+
 /// How long attempt starts may wait for a batch to join before they are committed alone.
 const LAZY_COMMIT_MS: Millis = 20;
 
 /// Messages taken per turn before committing, so one turn's batch stays bounded.
-const MAX_MESSAGES_PER_TURN: usize = 20_000;
+const MAX_MESSAGES_PER_TURN: usize = 4_096;
 
 struct Coordinator {
 	store: Arc<dyn Store>,
@@ -376,6 +391,7 @@ impl Coordinator {
 				taken += 1;
 			}
 			self.fire_timers();
+			self.run_inline();
 			self.commit().await;
 			self.perform();
 			self.dispatch();
@@ -521,13 +537,7 @@ impl Coordinator {
 					let Some(st) = self.states.get_mut(&exec) else {
 						continue;
 					};
-					let at_breakpoint = st.step_mode
-						|| st
-							.exec
-							.breakpoints
-							.iter()
-							.any(|b| *b == st.wf.nodes[node].id);
-					if at_breakpoint && !st.released.contains(&node) {
+					if at_breakpoint(st, node) {
 						let mut fx = Effects::default();
 						machine::pause(st, node, now, &mut fx);
 						self.batch.extend(fx.writes);
@@ -558,6 +568,57 @@ impl Coordinator {
 		}
 	}
 
+	/// Runs the inline components among the pending `Run` actions (and those they make ready) in
+	/// place, before the commit: their checkpoints join the batch of the step that readied them.
+	fn run_inline(&mut self) {
+		if !self.config.inline {
+			return;
+		}
+		let now = now_millis();
+		let mut queue: VecDeque<(ExecutionId, Action)> = std::mem::take(&mut self.actions).into();
+		let mut keep = Vec::with_capacity(queue.len());
+		while let Some((exec, action)) = queue.pop_front() {
+			let Action::Run { node } = action else {
+				keep.push((exec, action));
+				continue;
+			};
+			let Some(st) = self.states.get_mut(&exec) else {
+				continue;
+			};
+			let component = Arc::clone(&st.wf.nodes[node].component);
+			if !component.is_inline() || at_breakpoint(st, node) {
+				keep.push((exec, action));
+				continue;
+			}
+			let step = &st.steps[node];
+			if st.exec.status.is_terminal()
+				|| step.status != apg_core::ComponentStatus::Running
+				|| step.run_at.is_some()
+			{
+				continue;
+			}
+			let mut fx = Effects::default();
+			let prepared = context::prepare(st, node);
+			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			let result = match prepared {
+				Ok(config) => {
+					let ctx = attempt::context(st, node, attempt, CancellationToken::new());
+					let input = st.steps[node].input.clone().unwrap_or(Value::Null);
+					attempt::poll_once(component.run(&ctx, &config, input)).unwrap_or_else(|| {
+						Err(ComponentError::Fatal(
+							"an inline component did not complete synchronously".to_owned(),
+						))
+					})
+				}
+				Err(message) => Err(ComponentError::Fatal(message)),
+			};
+			machine::finished(st, node, attempt, result, now, now, &mut fx);
+			self.batch.append(&mut fx.writes);
+			queue.extend(fx.actions.into_iter().map(|a| (exec, a)));
+		}
+		self.actions = keep;
+	}
+
 	/// Starts ready attempts while there is capacity.
 	fn dispatch(&mut self) {
 		let now = now_millis();
@@ -584,25 +645,26 @@ impl Coordinator {
 				Ok(config) => {
 					let n = &st.wf.nodes[node];
 					let token = CancellationToken::new();
-					let ctx = RunContext {
-						execution_id: exec,
-						workflow_id: st.exec.workflow_id,
-						component_id: n.id.clone(),
-						attempt,
-						params: Arc::new(st.exec.parameters.clone()),
-						vars: st.exec.vars.clone(),
-						cancel: token.clone(),
-					};
-					let input = st.steps[node].input.clone().unwrap_or(Value::Null);
 					let job = Job {
 						component: Arc::clone(&n.component),
 						timeout: n.options.timeout,
-						ctx,
+						ctx: attempt::context(st, node, attempt, token.clone()),
 						config,
-						input,
+						input: st.steps[node].input.clone().unwrap_or(Value::Null),
 					};
 					self.running.insert((exec, node), token);
-					tokio::spawn(job.run(self.tx.clone(), node, now));
+					let tx = self.tx.clone();
+					tokio::spawn(async move {
+						let (attempt, result) = (job.ctx.attempt, job.run().await);
+						let result = Box::new(result);
+						let _ = tx.send(Msg::Finished {
+							exec,
+							node,
+							attempt,
+							result,
+							started: now,
+						});
+					});
 				}
 				Err(message) => {
 					machine::finished(
@@ -618,56 +680,5 @@ impl Coordinator {
 			}
 			self.absorb(exec, fx);
 		}
-	}
-}
-
-/// One component attempt, run on its own task.
-struct Job {
-	component: Arc<dyn apg_core::Component>,
-	timeout: Duration,
-	ctx: RunContext,
-	config: Value,
-	input: Value,
-}
-
-impl Job {
-	async fn run(self, tx: mpsc::UnboundedSender<Msg>, node: usize, started: Millis) {
-		let Job {
-			component,
-			timeout,
-			ctx,
-			config,
-			input,
-		} = self;
-		let exec = ctx.execution_id;
-		let attempt = ctx.attempt;
-		let token = ctx.cancel.clone();
-		// The attempt runs on a task of its own so that a panicking component becomes a failed
-		// attempt instead of a component that never finishes.
-		let inner = tokio::spawn(async move { component.run(&ctx, &config, input).await });
-		let abort = inner.abort_handle();
-		let result = tokio::select! {
-			joined = tokio::time::timeout(timeout, inner) => match joined {
-				Ok(Ok(result)) => result,
-				Ok(Err(e)) if e.is_panic() => Err(ComponentError::Fatal("the component panicked".to_owned())),
-				Ok(Err(_)) => Err(ComponentError::Fatal("the attempt was aborted".to_owned())),
-				Err(_) => {
-					abort.abort();
-					Err(ComponentError::Retryable(format!("timed out after {} s", timeout.as_secs())))
-				}
-			},
-			() = token.cancelled() => {
-				abort.abort();
-				Err(ComponentError::Fatal("cancelled".to_owned()))
-			}
-		};
-		let result = Box::new(result);
-		let _ = tx.send(Msg::Finished {
-			exec,
-			node,
-			attempt,
-			result,
-			started,
-		});
 	}
 }

@@ -23,6 +23,7 @@
 //! leases (PostgreSQL, issue 4) reuses [`machine`] unchanged and replaces the in-memory ready
 //! queue of [`driver`] with a claim query.
 
+mod attempt;
 mod context;
 pub mod driver;
 mod error;

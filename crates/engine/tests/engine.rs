@@ -412,6 +412,7 @@ async fn delays_hold_no_worker() {
 
 #[tokio::test]
 async fn higher_priority_is_dispatched_first_under_the_concurrency_limit() {
+	// `flaky` runs on a worker (it is not inline), so it queues behind the concurrency limit.
 	let h = harness(EngineConfig {
 		max_concurrent_tasks: 1,
 		aging: Duration::from_secs(3600),
@@ -424,11 +425,7 @@ async fn higher_priority_is_dispatched_first_under_the_concurrency_limit() {
 		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 300}})),
 	)
 	.await;
-	let quick = create(
-		&h.engine,
-		chain(json!({"id": "x", "type": "task", "config": {"task_type": "noop"}})),
-	)
-	.await;
+	let quick = create(&h.engine, chain(json!({"id": "x", "type": "flaky"}))).await;
 	let mut events = h.engine.subscribe();
 	let b = h
 		.engine
@@ -677,4 +674,30 @@ async fn an_interrupted_attempt_runs_again_with_its_attempt_count_raised() {
 			(2, ComponentStatus::Completed)
 		]
 	);
+}
+
+#[tokio::test]
+async fn inline_and_worker_runs_record_the_same_steps() {
+	let definition = json!({
+		"components": [{"id": "start", "type": "start"},
+			{"id": "a", "type": "task", "config": {"task_type": "set_variable", "variable": "v", "value": 7}},
+			{"id": "b", "type": "task", "config": {"task_type": "echo", "message": "{{ vars.v + 1 }}"}},
+			{"id": "end", "type": "end"}],
+		"connections": [{"source": "start", "target": "a"}, {"source": "a", "target": "b"},
+			{"source": "b", "target": "end"}]
+	});
+	let mut outcomes = Vec::new();
+	for inline in [true, false] {
+		let h = harness(EngineConfig {
+			inline,
+			..Default::default()
+		})
+		.await;
+		let exec = run(&h.engine, definition.clone(), json!({})).await;
+		let attempts = h.engine.store().attempts(exec.id).await.unwrap();
+		let events = h.engine.store().events(exec.id).await.unwrap().len();
+		outcomes.push((exec.status, exec.results, attempts.len(), events));
+	}
+	assert_eq!(outcomes[0], outcomes[1]);
+	assert_eq!(outcomes[0].1, Some(json!({"end": {"message": 8}})));
 }

@@ -2,6 +2,7 @@
 
 mod read;
 mod write;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -41,8 +42,12 @@ impl FromStr for Synchronous {
 
 /// A SQLite database file holding workflows and executions.
 pub struct SqliteStore {
-	writer: SqlitePool,
+	/// sqlx connection for migrations (they are sqlx's embedded migrations).
+	migrator: SqlitePool,
+	/// sqlx connections for reads; WAL lets them run beside the writer.
 	reader: SqlitePool,
+	/// The one connection that writes (see [`writer`]).
+	writer: writer::Writer,
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
@@ -67,8 +72,9 @@ impl SqliteStore {
 			})
 			.foreign_keys(true)
 			.busy_timeout(Duration::from_secs(10));
-		let writer = SqlitePoolOptions::new()
+		let migrator = SqlitePoolOptions::new()
 			.max_connections(1)
+			.min_connections(0)
 			.connect_with(options.clone())
 			.await
 			.map_err(backend)?;
@@ -77,7 +83,12 @@ impl SqliteStore {
 			.connect_with(options.read_only(true))
 			.await
 			.map_err(backend)?;
-		Ok(Self { writer, reader })
+		let writer = writer::Writer::open(path, sync)?;
+		Ok(Self {
+			migrator,
+			reader,
+			writer,
+		})
 	}
 
 	/// Opens `<dir>/apg.db`, creating the directory if needed.
@@ -97,16 +108,16 @@ const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, prio
 impl Store for SqliteStore {
 	async fn migrate(&self) -> StoreResult<()> {
 		sqlx::migrate!("./migrations/sqlite")
-			.run(&self.writer)
+			.run(&self.migrator)
 			.await
 			.map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
 	}
 
 	async fn create_workflow(&self, w: &Workflow) -> StoreResult<()> {
-		let mut tx = self.writer.begin().await.map_err(backend)?;
-		write::insert_workflow(&mut tx, w).await?;
-		write::insert_version(&mut tx, w).await?;
-		tx.commit().await.map_err(backend)
+		let row = write::WorkflowRow::new(w)?;
+		self.writer
+			.run(move |conn| write::create_workflow(conn, &row))
+			.await
 	}
 
 	async fn get_workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -149,22 +160,17 @@ impl Store for SqliteStore {
 	}
 
 	async fn update_workflow(&self, w: &Workflow) -> StoreResult<bool> {
-		let mut tx = self.writer.begin().await.map_err(backend)?;
-		let updated = write::update_workflow(&mut tx, w).await?;
-		if updated {
-			write::insert_version(&mut tx, w).await?;
-		}
-		tx.commit().await.map_err(backend)?;
-		Ok(updated)
+		let row = write::WorkflowRow::new(w)?;
+		self.writer
+			.run(move |conn| write::update_workflow(conn, &row))
+			.await
 	}
 
 	async fn delete_workflow(&self, id: WorkflowId) -> StoreResult<bool> {
-		let done = sqlx::query("DELETE FROM wo_workflows WHERE id = ?")
-			.bind(id.to_string())
-			.execute(&self.writer)
+		let id = id.to_string();
+		self.writer
+			.run(move |conn| write::delete_workflow(conn, &id))
 			.await
-			.map_err(backend)?;
-		Ok(done.rows_affected() > 0)
 	}
 
 	async fn get_version(
@@ -200,9 +206,8 @@ impl Store for SqliteStore {
 		if batch.is_empty() {
 			return Ok(());
 		}
-		let mut tx = self.writer.begin().await.map_err(backend)?;
-		write::batch(&mut tx, batch).await?;
-		tx.commit().await.map_err(backend)
+		let encoded = write::EncodedBatch::new(batch)?;
+		self.writer.run(move |conn| encoded.apply(conn)).await
 	}
 
 	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
@@ -239,7 +244,7 @@ impl Store for SqliteStore {
 		);
 		// Read through the writer so recovery sees every commit made before it.
 		let rows = sqlx::query(&sql)
-			.fetch_all(&self.writer)
+			.fetch_all(&self.reader)
 			.await
 			.map_err(backend)?;
 		rows.iter().map(read::execution).collect()
@@ -259,7 +264,7 @@ impl Store for SqliteStore {
 			 FROM wo_component_executions WHERE execution_id = ? ORDER BY rowid",
 		)
 		.bind(id.to_string())
-		.fetch_all(&self.writer)
+		.fetch_all(&self.reader)
 		.await
 		.map_err(backend)?;
 		rows.iter().map(read::step).collect()

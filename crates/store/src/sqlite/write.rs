@@ -1,21 +1,14 @@
-//! Writing: workflows one at a time, execution batches with multi-row statements.
-//!
-//! A batch is grouped by table, the last write of each execution, step and attempt wins, and each
-//! group becomes one `INSERT … ON CONFLICT DO UPDATE` per chunk of rows. This is what keeps the
-//! cost of a step near one commit: 10,000 executions finishing together are a few statements,
-//! not tens of thousands.
+//! Writing, on the writer thread. A batch is encoded (JSON and all) on the caller's side, then
+//! applied in one transaction of cached single-row statements. Within a batch the last write of
+//! each execution, step and attempt wins, so a step that was readied, started and finished while
+//! one commit was in flight is written once.
 
 use std::collections::HashMap;
 
 use apg_core::store::{StoreError, StoreResult};
-use apg_core::{AttemptRecord, Batch, Event, Execution, LogRecord, StepRecord, Workflow, Write};
+use apg_core::{Batch, Workflow, Write};
+use rusqlite::{Connection, params};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, Transaction};
-
-use super::backend;
-
-/// Rows per multi-row statement: well under SQLite's 32,766 bound variables for every table.
-const CHUNK: usize = 1000;
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> StoreResult<String> {
 	serde_json::to_string(value)
@@ -26,82 +19,176 @@ fn to_json_opt<T: Serialize>(value: Option<&T>) -> StoreResult<Option<String>> {
 	value.map(|v| to_json(v)).transpose()
 }
 
-pub(super) async fn insert_workflow(
-	tx: &mut Transaction<'_, Sqlite>,
-	w: &Workflow,
-) -> StoreResult<()> {
-	sqlx::query(
-		"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
-		 priority, version, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	)
-	.bind(w.id.to_string())
-	.bind(&w.name)
-	.bind(&w.description)
-	.bind(to_json(&w.definition)?)
-	.bind(w.status.as_str())
-	.bind(&w.category)
-	.bind(to_json(&w.tags)?)
-	.bind(i64::from(w.priority.get()))
-	.bind(w.version)
-	.bind(&w.created_by)
-	.bind(w.created_at)
-	.bind(w.updated_at)
-	.execute(&mut **tx)
-	.await
-	.map_err(backend)?;
-	Ok(())
+/// A workflow's row, encoded.
+pub(super) struct WorkflowRow {
+	id: String,
+	name: String,
+	description: Option<String>,
+	definition: String,
+	status: &'static str,
+	category: Option<String>,
+	tags: String,
+	priority: i64,
+	version: i64,
+	created_by: String,
+	created_at: i64,
+	updated_at: i64,
 }
 
-pub(super) async fn update_workflow(
-	tx: &mut Transaction<'_, Sqlite>,
-	w: &Workflow,
-) -> StoreResult<bool> {
-	let done = sqlx::query(
-		"UPDATE wo_workflows SET name = ?, description = ?, definition = ?, status = ?, \
-		 category = ?, tags = ?, priority = ?, version = ?, updated_at = ? WHERE id = ?",
-	)
-	.bind(&w.name)
-	.bind(&w.description)
-	.bind(to_json(&w.definition)?)
-	.bind(w.status.as_str())
-	.bind(&w.category)
-	.bind(to_json(&w.tags)?)
-	.bind(i64::from(w.priority.get()))
-	.bind(w.version)
-	.bind(w.updated_at)
-	.bind(w.id.to_string())
-	.execute(&mut **tx)
-	.await
-	.map_err(backend)?;
-	Ok(done.rows_affected() > 0)
+impl WorkflowRow {
+	pub(super) fn new(w: &Workflow) -> StoreResult<Self> {
+		Ok(Self {
+			id: w.id.to_string(),
+			name: w.name.clone(),
+			description: w.description.clone(),
+			definition: to_json(&w.definition)?,
+			status: w.status.as_str(),
+			category: w.category.clone(),
+			tags: to_json(&w.tags)?,
+			priority: i64::from(w.priority.get()),
+			version: w.version,
+			created_by: w.created_by.clone(),
+			created_at: w.created_at,
+			updated_at: w.updated_at,
+		})
+	}
+}
+
+pub(super) fn create_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlite::Result<()> {
+	let tx = conn.transaction()?;
+	tx.prepare_cached(
+		"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
+		 priority, version, created_by, created_at, updated_at) \
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	)?
+	.execute(params![
+		w.id,
+		w.name,
+		w.description,
+		w.definition,
+		w.status,
+		w.category,
+		w.tags,
+		w.priority,
+		w.version,
+		w.created_by,
+		w.created_at,
+		w.updated_at
+	])?;
+	insert_version(&tx, w)?;
+	tx.commit()
+}
+
+pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlite::Result<bool> {
+	let tx = conn.transaction()?;
+	let changed = tx
+		.prepare_cached(
+			"UPDATE wo_workflows SET name = ?1, description = ?2, definition = ?3, status = ?4, \
+			 category = ?5, tags = ?6, priority = ?7, version = ?8, updated_at = ?9 WHERE id = ?10",
+		)?
+		.execute(params![
+			w.name,
+			w.description,
+			w.definition,
+			w.status,
+			w.category,
+			w.tags,
+			w.priority,
+			w.version,
+			w.updated_at,
+			w.id
+		])?;
+	if changed > 0 {
+		insert_version(&tx, w)?;
+	}
+	tx.commit()?;
+	Ok(changed > 0)
 }
 
 /// Stores the workflow's current version unless it exists (versions are immutable).
-pub(super) async fn insert_version(
-	tx: &mut Transaction<'_, Sqlite>,
-	w: &Workflow,
-) -> StoreResult<()> {
-	sqlx::query(
+fn insert_version(tx: &rusqlite::Transaction<'_>, w: &WorkflowRow) -> rusqlite::Result<()> {
+	tx.prepare_cached(
 		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at) \
-		 VALUES (?, ?, ?, ?) ON CONFLICT (workflow_id, version) DO NOTHING",
-	)
-	.bind(w.id.to_string())
-	.bind(w.version)
-	.bind(to_json(&w.definition)?)
-	.bind(w.updated_at)
-	.execute(&mut **tx)
-	.await
-	.map_err(backend)?;
+		 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (workflow_id, version) DO NOTHING",
+	)?
+	.execute(params![w.id, w.version, w.definition, w.updated_at])?;
 	Ok(())
 }
 
-/// Keeps the last write per key, in first-seen order.
-struct LastWins<'a, K, V> {
-	index: HashMap<K, usize>,
-	rows: Vec<&'a V>,
+pub(super) fn delete_workflow(conn: &mut Connection, id: &str) -> rusqlite::Result<bool> {
+	Ok(conn
+		.prepare_cached("DELETE FROM wo_workflows WHERE id = ?1")?
+		.execute([id])?
+		> 0)
 }
 
-impl<'a, K: std::hash::Hash + Eq, V> LastWins<'a, K, V> {
+struct ExecutionRow {
+	id: String,
+	workflow_id: String,
+	workflow_version: i64,
+	status: &'static str,
+	priority: i64,
+	parameters: String,
+	vars: String,
+	results: Option<String>,
+	error_message: Option<String>,
+	breakpoints: String,
+	created_at: i64,
+	started_at: Option<i64>,
+	completed_at: Option<i64>,
+}
+
+struct StepRow {
+	execution_id: String,
+	component_id: String,
+	component_type: String,
+	status: &'static str,
+	attempt: i64,
+	input: Option<String>,
+	output: Option<String>,
+	branch: Option<String>,
+	error_message: Option<String>,
+	run_at: Option<i64>,
+	started_at: Option<i64>,
+	completed_at: Option<i64>,
+	duration_ms: Option<i64>,
+}
+
+struct AttemptRow {
+	execution_id: String,
+	component_id: String,
+	attempt: i64,
+	status: &'static str,
+	error_message: Option<String>,
+	started_at: i64,
+	finished_at: Option<i64>,
+}
+
+struct LogRow {
+	execution_id: String,
+	at: i64,
+	level: &'static str,
+	component_id: Option<String>,
+	message: String,
+}
+
+/// A batch encoded into rows, ready for the writer thread.
+#[derive(Default)]
+pub(super) struct EncodedBatch {
+	executions: Vec<ExecutionRow>,
+	steps: Vec<StepRow>,
+	attempts: Vec<AttemptRow>,
+	events: Vec<(String, i64, String)>,
+	logs: Vec<LogRow>,
+}
+
+/// Keeps the last write per key, in first-seen order.
+struct LastWins<K, V> {
+	index: HashMap<K, usize>,
+	rows: Vec<V>,
+}
+
+impl<K: std::hash::Hash + Eq, V> LastWins<K, V> {
 	fn new() -> Self {
 		Self {
 			index: HashMap::new(),
@@ -109,7 +196,7 @@ impl<'a, K: std::hash::Hash + Eq, V> LastWins<'a, K, V> {
 		}
 	}
 
-	fn put(&mut self, key: K, value: &'a V) {
+	fn put(&mut self, key: K, value: V) {
 		match self.index.get(&key) {
 			Some(&i) => self.rows[i] = value,
 			None => {
@@ -120,198 +207,184 @@ impl<'a, K: std::hash::Hash + Eq, V> LastWins<'a, K, V> {
 	}
 }
 
-pub(super) async fn batch(tx: &mut Transaction<'_, Sqlite>, batch: &Batch) -> StoreResult<()> {
-	let mut executions = LastWins::new();
-	let mut steps = LastWins::new();
-	let mut attempts = LastWins::new();
-	let mut events: Vec<&Event> = Vec::new();
-	let mut logs: Vec<&LogRecord> = Vec::new();
-	for w in &batch.writes {
-		match w {
-			Write::Execution(e) => executions.put(e.id, &**e),
-			Write::Step(s) => steps.put((s.execution_id, s.component_id.as_str()), &**s),
-			Write::Attempt(a) => {
-				attempts.put((a.execution_id, a.component_id.as_str(), a.attempt), a)
+impl EncodedBatch {
+	pub(super) fn new(batch: &Batch) -> StoreResult<Self> {
+		let mut executions = LastWins::new();
+		let mut steps = LastWins::new();
+		let mut attempts = LastWins::new();
+		let mut out = EncodedBatch::default();
+		for w in &batch.writes {
+			match w {
+				Write::Execution(e) => executions.put(e.id, &**e),
+				Write::Step(s) => steps.put((s.execution_id, s.component_id.as_str()), &**s),
+				Write::Attempt(a) => {
+					attempts.put((a.execution_id, a.component_id.as_str(), a.attempt), a)
+				}
+				Write::Event(e) => out
+					.events
+					.push((e.execution_id.to_string(), e.at, to_json(e)?)),
+				Write::Log(l) => out.logs.push(LogRow {
+					execution_id: l.execution_id.to_string(),
+					at: l.at,
+					level: l.level.as_str(),
+					component_id: l.component_id.clone(),
+					message: l.message.clone(),
+				}),
 			}
-			Write::Event(e) => events.push(e),
-			Write::Log(l) => logs.push(l),
 		}
+		for e in executions.rows {
+			out.executions.push(ExecutionRow {
+				id: e.id.to_string(),
+				workflow_id: e.workflow_id.to_string(),
+				workflow_version: e.workflow_version,
+				status: e.status.as_str(),
+				priority: i64::from(e.priority.get()),
+				parameters: to_json(&e.parameters)?,
+				vars: to_json(&e.vars)?,
+				results: to_json_opt(e.results.as_ref())?,
+				error_message: e.error_message.clone(),
+				breakpoints: to_json(&e.breakpoints)?,
+				created_at: e.created_at,
+				started_at: e.started_at,
+				completed_at: e.completed_at,
+			});
+		}
+		for s in steps.rows {
+			out.steps.push(StepRow {
+				execution_id: s.execution_id.to_string(),
+				component_id: s.component_id.clone(),
+				component_type: s.component_type.clone(),
+				status: s.status.as_str(),
+				attempt: i64::from(s.attempt),
+				input: to_json_opt(s.input.as_ref())?,
+				output: to_json_opt(s.output.as_ref())?,
+				branch: s.branch.clone(),
+				error_message: s.error_message.clone(),
+				run_at: s.run_at,
+				started_at: s.started_at,
+				completed_at: s.completed_at,
+				duration_ms: s.duration_ms,
+			});
+		}
+		for a in attempts.rows {
+			out.attempts.push(AttemptRow {
+				execution_id: a.execution_id.to_string(),
+				component_id: a.component_id.clone(),
+				attempt: i64::from(a.attempt),
+				status: a.status.as_str(),
+				error_message: a.error_message.clone(),
+				started_at: a.started_at,
+				finished_at: a.finished_at,
+			});
+		}
+		Ok(out)
 	}
-	for chunk in executions.rows.chunks(CHUNK) {
-		write_executions(tx, chunk).await?;
-	}
-	for chunk in steps.rows.chunks(CHUNK) {
-		write_steps(tx, chunk).await?;
-	}
-	for chunk in attempts.rows.chunks(CHUNK) {
-		write_attempts(tx, chunk).await?;
-	}
-	for chunk in events.chunks(CHUNK) {
-		write_events(tx, chunk).await?;
-	}
-	for chunk in logs.chunks(CHUNK) {
-		write_logs(tx, chunk).await?;
-	}
-	Ok(())
-}
 
-async fn write_executions(
-	tx: &mut Transaction<'_, Sqlite>,
-	rows: &[&Execution],
-) -> StoreResult<()> {
-	let mut encoded = Vec::with_capacity(rows.len());
-	for e in rows {
-		encoded.push((
-			to_json(&e.parameters)?,
-			to_json(&e.vars)?,
-			to_json_opt(e.results.as_ref())?,
-			to_json(&e.breakpoints)?,
-		));
+	/// Applies the batch in one transaction.
+	pub(super) fn apply(&self, conn: &mut Connection) -> rusqlite::Result<()> {
+		let tx = conn.transaction()?;
+		{
+			let mut stmt = tx.prepare_cached(
+				"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
+				 parameters, vars, results, error_message, breakpoints, created_at, started_at, \
+				 completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+				 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+				 priority = excluded.priority, vars = excluded.vars, results = excluded.results, \
+				 error_message = excluded.error_message, breakpoints = excluded.breakpoints, \
+				 started_at = excluded.started_at, completed_at = excluded.completed_at",
+			)?;
+			for e in &self.executions {
+				stmt.execute(params![
+					e.id,
+					e.workflow_id,
+					e.workflow_version,
+					e.status,
+					e.priority,
+					e.parameters,
+					e.vars,
+					e.results,
+					e.error_message,
+					e.breakpoints,
+					e.created_at,
+					e.started_at,
+					e.completed_at
+				])?;
+			}
+		}
+		{
+			let mut stmt = tx.prepare_cached(
+				"INSERT INTO wo_component_executions (execution_id, component_id, component_type, \
+				 status, attempt, input_data, output_data, branch, error_message, run_at, started_at, \
+				 completed_at, duration_ms) \
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+				 ON CONFLICT (execution_id, component_id) DO UPDATE SET status = excluded.status, \
+				 attempt = excluded.attempt, input_data = excluded.input_data, \
+				 output_data = excluded.output_data, branch = excluded.branch, \
+				 error_message = excluded.error_message, run_at = excluded.run_at, \
+				 started_at = excluded.started_at, completed_at = excluded.completed_at, \
+				 duration_ms = excluded.duration_ms",
+			)?;
+			for s in &self.steps {
+				stmt.execute(params![
+					s.execution_id,
+					s.component_id,
+					s.component_type,
+					s.status,
+					s.attempt,
+					s.input,
+					s.output,
+					s.branch,
+					s.error_message,
+					s.run_at,
+					s.started_at,
+					s.completed_at,
+					s.duration_ms
+				])?;
+			}
+		}
+		{
+			let mut stmt = tx.prepare_cached(
+				"INSERT INTO wo_component_attempts (execution_id, component_id, attempt, status, \
+				 error_message, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+				 ON CONFLICT (execution_id, component_id, attempt) DO UPDATE SET \
+				 status = excluded.status, error_message = excluded.error_message, \
+				 finished_at = excluded.finished_at",
+			)?;
+			for a in &self.attempts {
+				stmt.execute(params![
+					a.execution_id,
+					a.component_id,
+					a.attempt,
+					a.status,
+					a.error_message,
+					a.started_at,
+					a.finished_at
+				])?;
+			}
+		}
+		{
+			let mut stmt = tx.prepare_cached(
+				"INSERT INTO wo_execution_events (execution_id, at, data) VALUES (?1, ?2, ?3)",
+			)?;
+			for (execution_id, at, data) in &self.events {
+				stmt.execute(params![execution_id, at, data])?;
+			}
+		}
+		{
+			let mut stmt = tx.prepare_cached(
+				"INSERT INTO wo_execution_logs (execution_id, at, level, component_id, message) \
+				 VALUES (?1, ?2, ?3, ?4, ?5)",
+			)?;
+			for l in &self.logs {
+				stmt.execute(params![
+					l.execution_id,
+					l.at,
+					l.level,
+					l.component_id,
+					l.message
+				])?;
+			}
+		}
+		tx.commit()
 	}
-	let mut q = QueryBuilder::<Sqlite>::new(
-		"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
-		 parameters, vars, results, error_message, breakpoints, created_at, started_at, completed_at) ",
-	);
-	q.push_values(
-		rows.iter().zip(encoded),
-		|mut b, (e, (params, vars, results, bps))| {
-			b.push_bind(e.id.to_string())
-				.push_bind(e.workflow_id.to_string())
-				.push_bind(e.workflow_version)
-				.push_bind(e.status.as_str())
-				.push_bind(i64::from(e.priority.get()))
-				.push_bind(params)
-				.push_bind(vars)
-				.push_bind(results)
-				.push_bind(e.error_message.clone())
-				.push_bind(bps)
-				.push_bind(e.created_at)
-				.push_bind(e.started_at)
-				.push_bind(e.completed_at);
-		},
-	);
-	q.push(
-		" ON CONFLICT (id) DO UPDATE SET status = excluded.status, priority = excluded.priority, \
-		 vars = excluded.vars, results = excluded.results, error_message = excluded.error_message, \
-		 breakpoints = excluded.breakpoints, started_at = excluded.started_at, \
-		 completed_at = excluded.completed_at",
-	);
-	q.build()
-		.persistent(false)
-		.execute(&mut **tx)
-		.await
-		.map_err(backend)?;
-	Ok(())
-}
-
-async fn write_steps(tx: &mut Transaction<'_, Sqlite>, rows: &[&StepRecord]) -> StoreResult<()> {
-	let mut encoded = Vec::with_capacity(rows.len());
-	for s in rows {
-		encoded.push((
-			to_json_opt(s.input.as_ref())?,
-			to_json_opt(s.output.as_ref())?,
-		));
-	}
-	let mut q = QueryBuilder::<Sqlite>::new(
-		"INSERT INTO wo_component_executions (execution_id, component_id, component_type, status, \
-		 attempt, input_data, output_data, branch, error_message, run_at, started_at, completed_at, \
-		 duration_ms) ",
-	);
-	q.push_values(rows.iter().zip(encoded), |mut b, (s, (input, output))| {
-		b.push_bind(s.execution_id.to_string())
-			.push_bind(s.component_id.clone())
-			.push_bind(s.component_type.clone())
-			.push_bind(s.status.as_str())
-			.push_bind(i64::from(s.attempt))
-			.push_bind(input)
-			.push_bind(output)
-			.push_bind(s.branch.clone())
-			.push_bind(s.error_message.clone())
-			.push_bind(s.run_at)
-			.push_bind(s.started_at)
-			.push_bind(s.completed_at)
-			.push_bind(s.duration_ms);
-	});
-	q.push(
-		" ON CONFLICT (execution_id, component_id) DO UPDATE SET status = excluded.status, \
-		 attempt = excluded.attempt, input_data = excluded.input_data, \
-		 output_data = excluded.output_data, branch = excluded.branch, \
-		 error_message = excluded.error_message, run_at = excluded.run_at, \
-		 started_at = excluded.started_at, completed_at = excluded.completed_at, \
-		 duration_ms = excluded.duration_ms",
-	);
-	q.build()
-		.persistent(false)
-		.execute(&mut **tx)
-		.await
-		.map_err(backend)?;
-	Ok(())
-}
-
-async fn write_attempts(
-	tx: &mut Transaction<'_, Sqlite>,
-	rows: &[&AttemptRecord],
-) -> StoreResult<()> {
-	let mut q = QueryBuilder::<Sqlite>::new(
-		"INSERT INTO wo_component_attempts (execution_id, component_id, attempt, status, \
-		 error_message, started_at, finished_at) ",
-	);
-	q.push_values(rows, |mut b, a| {
-		b.push_bind(a.execution_id.to_string())
-			.push_bind(a.component_id.clone())
-			.push_bind(i64::from(a.attempt))
-			.push_bind(a.status.as_str())
-			.push_bind(a.error_message.clone())
-			.push_bind(a.started_at)
-			.push_bind(a.finished_at);
-	});
-	q.push(
-		" ON CONFLICT (execution_id, component_id, attempt) DO UPDATE SET status = excluded.status, \
-		 error_message = excluded.error_message, finished_at = excluded.finished_at",
-	);
-	q.build()
-		.persistent(false)
-		.execute(&mut **tx)
-		.await
-		.map_err(backend)?;
-	Ok(())
-}
-
-async fn write_events(tx: &mut Transaction<'_, Sqlite>, rows: &[&Event]) -> StoreResult<()> {
-	let mut encoded = Vec::with_capacity(rows.len());
-	for e in rows {
-		encoded.push(to_json(e)?);
-	}
-	let mut q =
-		QueryBuilder::<Sqlite>::new("INSERT INTO wo_execution_events (execution_id, at, data) ");
-	q.push_values(rows.iter().zip(encoded), |mut b, (e, data)| {
-		b.push_bind(e.execution_id.to_string())
-			.push_bind(e.at)
-			.push_bind(data);
-	});
-	q.build()
-		.persistent(false)
-		.execute(&mut **tx)
-		.await
-		.map_err(backend)?;
-	Ok(())
-}
-
-async fn write_logs(tx: &mut Transaction<'_, Sqlite>, rows: &[&LogRecord]) -> StoreResult<()> {
-	let mut q = QueryBuilder::<Sqlite>::new(
-		"INSERT INTO wo_execution_logs (execution_id, at, level, component_id, message) ",
-	);
-	q.push_values(rows, |mut b, l| {
-		b.push_bind(l.execution_id.to_string())
-			.push_bind(l.at)
-			.push_bind(l.level.as_str())
-			.push_bind(l.component_id.clone())
-			.push_bind(l.message.clone());
-	});
-	q.build()
-		.persistent(false)
-		.execute(&mut **tx)
-		.await
-		.map_err(backend)?;
-	Ok(())
 }
