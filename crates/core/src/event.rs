@@ -48,6 +48,9 @@ pub enum EventKind {
 		/// The output of a completed component.
 		#[serde(default, skip_serializing_if = "Option::is_none")]
 		output: Option<Value>,
+		/// Time spent in its attempts, once it ended.
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		duration_ms: Option<i64>,
 	},
 	/// The execution stopped at a breakpoint before `component_id`.
 	Paused {

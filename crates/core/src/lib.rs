@@ -37,7 +37,7 @@ pub use ids::{ExecutionId, WorkflowId};
 pub use options::{Backoff, Join, StepOptions};
 pub use priority::Priority;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
-pub use store::{Batch, ExecutionFilter, Store, WorkflowFilter, Write};
+pub use store::{Batch, ExecutionFilter, Store, WorkflowFilter, WorkflowStats, Write};
 pub use validate::{Issue, ValidationReport, validate};
 pub use workflow::{NewWorkflow, Workflow, WorkflowVersion};
 

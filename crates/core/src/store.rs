@@ -10,7 +10,12 @@ use crate::execution::{AttemptRecord, EventRecord, Execution, LogRecord, StepRec
 use crate::ids::{ExecutionId, WorkflowId};
 use crate::status::{ExecutionStatus, WorkflowStatus};
 use crate::workflow::{Workflow, WorkflowVersion};
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::Millis;
 
 /// Errors of any backend.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +88,29 @@ pub struct ExecutionFilter {
 	pub offset: i64,
 }
 
+/// Execution statistics of one workflow (the seed's `get_workflow_with_stats`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkflowStats {
+	/// Executions of any status.
+	pub total_executions: i64,
+	/// Executions that completed.
+	pub successful_executions: i64,
+	/// Executions that failed.
+	pub failed_executions: i64,
+	/// Mean of `completed_at - started_at` over ended executions that started.
+	pub avg_duration_seconds: Option<f64>,
+	/// When the newest execution was created.
+	pub last_execution_at: Option<Millis>,
+}
+
+impl WorkflowStats {
+	/// Completed executions over all executions; `None` before the first.
+	pub fn success_rate(&self) -> Option<f64> {
+		(self.total_executions > 0)
+			.then(|| self.successful_executions as f64 / self.total_executions as f64)
+	}
+}
+
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -124,6 +152,11 @@ pub trait Store: Send + Sync {
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
 	/// How many executions exist.
 	async fn count_executions(&self) -> StoreResult<i64>;
+	/// Execution statistics of the given workflows; a workflow without executions is absent.
+	async fn workflow_stats(
+		&self,
+		ids: &[WorkflowId],
+	) -> StoreResult<HashMap<WorkflowId, WorkflowStats>>;
 	/// The checkpoints of an execution, in definition order of first write.
 	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>>;
 	/// The attempts of an execution, in start order.

@@ -75,7 +75,7 @@ pub struct ExecuteRequest {
 }
 
 enum Msg {
-	Start(Box<ExecutionState>, oneshot::Sender<Execution>),
+	Start(Box<ExecutionState>, oneshot::Sender<Result<Execution>>),
 	Finished {
 		exec: ExecutionId,
 		node: usize,
@@ -87,7 +87,25 @@ enum Msg {
 	Resume(ExecutionId, bool, oneshot::Sender<Result<()>>),
 	Wait(ExecutionId, oneshot::Sender<Execution>),
 	Idle(oneshot::Sender<()>),
-	Shutdown(oneshot::Sender<()>),
+	Retry(Box<ExecutionState>, oneshot::Sender<Result<Execution>>),
+	Breakpoints(ExecutionId, Vec<String>, oneshot::Sender<Result<()>>),
+	Stats(oneshot::Sender<EngineStats>),
+	Shutdown(Duration, oneshot::Sender<()>),
+}
+
+/// A snapshot of the engine's load, for metrics.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+	/// Executions in flight in this process.
+	pub executions: usize,
+	/// Ready attempts waiting for a worker, per priority (index 0 is priority 1).
+	pub ready_by_priority: [usize; 10],
+	/// Attempts running now.
+	pub running: usize,
+	/// The concurrency limit.
+	pub max_running: usize,
+	/// Armed durable timers.
+	pub timers: usize,
 }
 
 /// A running engine. Cloning is cheap; all clones drive the same coordinator.
@@ -142,6 +160,7 @@ impl Engine {
 			waiters: HashMap::new(),
 			idle: Vec::new(),
 			seq: 0,
+			draining: false,
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;
@@ -242,7 +261,7 @@ impl Engine {
 		let state = ExecutionState::new(exec, compiled);
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Start(Box::new(state), reply))?;
-		done.await.map_err(|_| EngineError::Stopped)
+		done.await.map_err(|_| EngineError::Stopped)?
 	}
 
 	/// Waits until the execution has ended and returns it.
@@ -283,11 +302,71 @@ impl Engine {
 		done.await.map_err(|_| EngineError::Stopped)?
 	}
 
-	/// Commits what is pending and stops. Attempts still running are abandoned; they run again
-	/// when an engine next starts on this store.
+	/// Re-opens a failed or cancelled execution from its failed components (completed components
+	/// keep their results) and returns it queued again.
+	pub async fn retry(&self, id: ExecutionId) -> Result<Execution> {
+		let store = &self.inner.store;
+		let exec = store
+			.get_execution(id)
+			.await?
+			.ok_or_else(|| EngineError::NotFound(format!("execution {id}")))?;
+		if !matches!(
+			exec.status,
+			ExecutionStatus::Failed | ExecutionStatus::Cancelled
+		) {
+			return Err(EngineError::Conflict(format!(
+				"execution {id} is {}; only failed or cancelled executions can be retried",
+				exec.status
+			)));
+		}
+		let compiled = self
+			.compiled(exec.workflow_id, exec.workflow_version)
+			.await?;
+		let steps = store.steps(id).await?;
+		let state = recovery::rebuild(exec, compiled, steps);
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Retry(Box::new(state), reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
+	/// Replaces the breakpoints of an execution in flight.
+	pub async fn set_breakpoints(&self, id: ExecutionId, breakpoints: Vec<String>) -> Result<()> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Breakpoints(id, breakpoints, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
+	/// The engine's current load.
+	pub async fn stats(&self) -> Result<EngineStats> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Stats(reply))?;
+		done.await.map_err(|_| EngineError::Stopped)
+	}
+
+	/// Stops after the attempts now running have finished (for at most `drain`), committing
+	/// their results. Nothing new starts meanwhile; queued work and timers stay in the store and
+	/// resume when an engine next starts on it. Attempts still running after `drain` are
+	/// abandoned and run again then.
+	pub async fn shutdown_within(&self, drain: Duration) {
+		let (reply, done) = oneshot::channel();
+		if self.send(Msg::Shutdown(drain, reply)).is_ok() {
+			let _ = done.await;
+		}
+		let task = self
+			.inner
+			.task
+			.lock()
+			.unwrap_or_else(|e| e.into_inner())
+			.take();
+		if let Some(task) = task {
+			let _ = task.await;
+		}
+	}
+
+	/// Commits what is pending and stops at once (see [`Engine::shutdown_within`]).
 	pub async fn shutdown(&self) {
 		let (reply, done) = oneshot::channel();
-		if self.send(Msg::Shutdown(reply)).is_ok() {
+		if self.send(Msg::Shutdown(Duration::ZERO, reply)).is_ok() {
 			let _ = done.await;
 		}
 		let task = self
@@ -344,10 +423,12 @@ struct Coordinator {
 	/// Actions waiting for the commit of `batch`.
 	actions: Vec<(ExecutionId, Action)>,
 	/// New executions to acknowledge once committed.
-	started: Vec<(oneshot::Sender<Execution>, Execution)>,
+	started: Vec<(oneshot::Sender<Result<Execution>>, Execution)>,
 	waiters: HashMap<ExecutionId, Vec<oneshot::Sender<Execution>>>,
 	idle: Vec<oneshot::Sender<()>>,
 	seq: u64,
+	/// Set once a shutdown began: nothing new is dispatched.
+	draining: bool,
 }
 
 impl Coordinator {
@@ -357,7 +438,7 @@ impl Coordinator {
 	}
 
 	async fn run(mut self) {
-		let mut shutdown: Option<oneshot::Sender<()>> = None;
+		let mut shutdown: Option<(Millis, oneshot::Sender<()>)> = None;
 		loop {
 			if self.batch.is_empty() && self.actions.is_empty() {
 				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
@@ -395,10 +476,23 @@ impl Coordinator {
 			self.commit().await;
 			self.perform();
 			self.dispatch();
-			if let Some(reply) = shutdown.take() {
+			if let Some((deadline, _)) = &shutdown
+				&& (self.running.is_empty() || now_millis() >= *deadline)
+			{
 				self.commit().await;
-				let _ = reply.send(());
+				if let Some((_, reply)) = shutdown.take() {
+					let _ = reply.send(());
+				}
 				break;
+			}
+			if shutdown.is_some() && self.batch.is_empty() && self.actions.is_empty() {
+				// Draining: wait for running attempts without spinning.
+				if let Some(msg) = tokio::select! {
+					msg = self.rx.recv() => msg,
+					() = tokio::time::sleep(Duration::from_millis(50)) => None,
+				} {
+					self.handle(msg, &mut shutdown);
+				}
 			}
 		}
 		for (_, token) in self.running.drain() {
@@ -406,7 +500,7 @@ impl Coordinator {
 		}
 	}
 
-	fn handle(&mut self, msg: Msg, shutdown: &mut Option<oneshot::Sender<()>>) {
+	fn handle(&mut self, msg: Msg, shutdown: &mut Option<(Millis, oneshot::Sender<()>)>) {
 		let now = now_millis();
 		match msg {
 			Msg::Start(state, reply) => {
@@ -476,7 +570,69 @@ impl Coordinator {
 				}
 			}
 			Msg::Idle(reply) => self.idle.push(reply),
-			Msg::Shutdown(reply) => *shutdown = Some(reply),
+			Msg::Retry(state, reply) => {
+				let id = state.exec.id;
+				if self.states.contains_key(&id) {
+					let _ = reply.send(Err(EngineError::Conflict(format!(
+						"execution {id} is running"
+					))));
+					return;
+				}
+				let mut state = *state;
+				let mut fx = Effects::default();
+				if machine::retry(&mut state, now, &mut fx) {
+					self.started.push((reply, state.exec.clone()));
+					self.states.insert(id, state);
+					self.absorb(id, fx);
+				} else {
+					let status = state.exec.status;
+					let _ = reply.send(Err(EngineError::Conflict(format!(
+						"execution {id} is {status}"
+					))));
+				}
+			}
+			Msg::Breakpoints(exec, breakpoints, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => match breakpoints
+						.iter()
+						.find(|b| !st.wf.index.contains_key(b.as_str()))
+					{
+						Some(unknown) => Err(EngineError::Invalid(vec![apg_core::Issue::new(
+							"breakpoints",
+							format!("unknown component '{unknown}'"),
+						)])),
+						None => {
+							st.exec.breakpoints = breakpoints;
+							st.released.clear();
+							self.batch.push(Write::Execution(Box::new(st.exec.clone())));
+							Ok(())
+						}
+					},
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Stats(reply) => {
+				let mut stats = EngineStats {
+					executions: self.states.len(),
+					running: self.running.len(),
+					max_running: self.config.max_concurrent_tasks,
+					timers: self.timers.len(),
+					..EngineStats::default()
+				};
+				for Reverse((_, _, exec, _)) in self.ready.iter() {
+					if let Some(st) = self.states.get(exec) {
+						stats.ready_by_priority[usize::from(st.exec.priority.get()) - 1] += 1;
+					}
+				}
+				let _ = reply.send(stats);
+			}
+			Msg::Shutdown(drain, reply) => {
+				self.draining = true;
+				*shutdown = Some((now + drain.as_millis() as Millis, reply));
+			}
 		}
 	}
 
@@ -528,7 +684,7 @@ impl Coordinator {
 	/// Performs the actions whose writes are now committed.
 	fn perform(&mut self) {
 		for (reply, exec) in self.started.drain(..) {
-			let _ = reply.send(exec);
+			let _ = reply.send(Ok(exec));
 		}
 		let now = now_millis();
 		for (exec, action) in std::mem::take(&mut self.actions) {
@@ -621,6 +777,9 @@ impl Coordinator {
 
 	/// Starts ready attempts while there is capacity.
 	fn dispatch(&mut self) {
+		if self.draining {
+			return;
+		}
 		let now = now_millis();
 		while self.running.len() < self.config.max_concurrent_tasks {
 			let Some(Reverse((_, _, exec, node))) = self.ready.pop() else {

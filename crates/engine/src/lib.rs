@@ -33,6 +33,6 @@ mod recovery;
 mod state;
 pub mod workflows;
 
-pub use driver::{Engine, EngineConfig, ExecuteRequest};
+pub use driver::{Engine, EngineConfig, EngineStats, ExecuteRequest};
 pub use error::{EngineError, Result};
 pub use graph::Compiled;

@@ -86,6 +86,11 @@ impl Effects {
 			} else {
 				None
 			},
+			duration_ms: if s.status.is_terminal() {
+				s.duration_ms
+			} else {
+				None
+			},
 		};
 		self.event(st, kind, now);
 	}
@@ -175,7 +180,6 @@ pub(crate) fn make_ready(
 ) {
 	let s = &mut st.steps[node];
 	s.status = ComponentStatus::Running;
-	s.attempt = 0;
 	s.input = Some(input);
 	if st.wf.nodes[node].timer {
 		let config = context::prepare(st, node);
@@ -303,7 +307,7 @@ pub(crate) fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx:
 		}
 		ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
 			let started = s.started_at.unwrap_or(now);
-			s.attempt = 1;
+			s.attempt += 1;
 			s.duration_ms = Some((now - started).max(0));
 			let input = s.input.clone().unwrap_or(Value::Null);
 			fx.attempt(st, node, ComponentStatus::Completed, started, Some(now));
@@ -614,4 +618,71 @@ pub(crate) fn resume(st: &mut ExecutionState, step: bool, now: Millis, fx: &mut 
 		fx.actions.push(Action::Run { node });
 	}
 	true
+}
+
+/// Re-opens a failed or cancelled execution: every failed or cancelled component goes back to
+/// pending and runs again when its connections allow (attempt numbers continue), completed ones
+/// keep their checkpoints. Returns false when the execution had not failed or been cancelled.
+pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> bool {
+	if !matches!(
+		st.exec.status,
+		ExecutionStatus::Failed | ExecutionStatus::Cancelled
+	) {
+		return false;
+	}
+	for s in &mut st.steps {
+		if matches!(
+			s.status,
+			ComponentStatus::Failed | ComponentStatus::Cancelled
+		) {
+			s.status = ComponentStatus::Pending;
+			s.error_message = None;
+			s.run_at = None;
+			s.completed_at = None;
+		}
+	}
+	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+	st.exec.status = ExecutionStatus::Queued;
+	st.exec.error_message = None;
+	st.exec.results = None;
+	st.exec.completed_at = None;
+	fx.exec(st);
+	fx.execution_event(st, now);
+	fx.log(
+		st,
+		LogLevel::Info,
+		None,
+		"retrying from the failed components".to_owned(),
+		now,
+	);
+	for e in 0..st.edges.len() {
+		st.edges[e] = if st.steps[st.wf.edges[e].source].status.is_terminal() {
+			if decide(st, e).unwrap_or(false) {
+				EdgeState::Taken
+			} else {
+				EdgeState::Skipped
+			}
+		} else {
+			EdgeState::Pending
+		};
+	}
+	for node in 0..st.steps.len() {
+		if st.steps[node].status == ComponentStatus::Pending
+			&& st.wf.nodes[node].incoming.is_empty()
+		{
+			let input = Value::Object(st.exec.parameters.clone());
+			make_ready(st, node, input, now, fx);
+		} else {
+			settle_cascade(st, node, now, fx);
+		}
+	}
+	check_done(st, now, fx);
+	true
+}
+
+/// [`settle`], and when that skips the component, decide the connections it leaves.
+pub(crate) fn settle_cascade(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+	if settle(st, node, now, fx) {
+		resolve_outgoing(st, node, now, fx);
+	}
 }

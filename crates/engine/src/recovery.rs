@@ -13,12 +13,16 @@
 //! An execution whose version cannot be loaded or compiled any more is failed with the reason,
 //! rather than stopping the engine from starting.
 
+use std::sync::Arc;
+
 use apg_core::{
-	AttemptRecord, ComponentStatus, ExecutionStatus, LogLevel, LogRecord, Write, now_millis,
+	AttemptRecord, ComponentStatus, Execution, ExecutionStatus, LogLevel, LogRecord, StepRecord,
+	Write, now_millis,
 };
 
 use crate::driver::Engine;
 use crate::error::Result;
+use crate::graph::Compiled;
 use crate::machine::{self, Action, Effects};
 use crate::state::{EdgeState, ExecutionState};
 
@@ -46,24 +50,7 @@ pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects
 			}
 		};
 		let steps = store.steps(exec.id).await?;
-		let mut st = ExecutionState::new(exec, compiled);
-		for rec in steps {
-			if let Some(&i) = st.wf.index.get(&rec.component_id) {
-				st.steps[i] = rec;
-			}
-		}
-		st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
-		for e in 0..st.edges.len() {
-			let source = st.wf.edges[e].source;
-			if st.steps[source].status.is_terminal() {
-				let taken = machine::decide(&st, e).unwrap_or(false);
-				st.edges[e] = if taken {
-					EdgeState::Taken
-				} else {
-					EdgeState::Skipped
-				};
-			}
-		}
+		let mut st = rebuild(exec, compiled, steps);
 		let mut fx = Effects::default();
 		fx.writes.push(Write::Log(LogRecord {
 			execution_id: st.exec.id,
@@ -101,10 +88,9 @@ pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects
 						at: s.run_at.unwrap_or(now),
 					});
 				}
-				// A skip decides further connections; a consistent store never gets here.
-				ComponentStatus::Pending if machine::settle(&mut st, node, now, &mut fx) => {
-					tracing::warn!(execution = %st.exec.id, node, "repaired a pending component");
-				}
+				// A consistent store never has a pending component whose connections are all
+				// decided; settling one costs nothing and repairs it if it happens.
+				ComponentStatus::Pending => machine::settle_cascade(&mut st, node, now, &mut fx),
 				_ => {}
 			}
 		}
@@ -120,4 +106,32 @@ pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects
 		out.push((st, fx));
 	}
 	Ok(out)
+}
+
+/// An execution's in-memory state from its stored record and checkpoints: step records in place,
+/// and every connection whose source has ended decided again.
+pub(crate) fn rebuild(
+	exec: Execution,
+	compiled: Arc<Compiled>,
+	steps: Vec<StepRecord>,
+) -> ExecutionState {
+	let mut st = ExecutionState::new(exec, compiled);
+	for rec in steps {
+		if let Some(&i) = st.wf.index.get(&rec.component_id) {
+			st.steps[i] = rec;
+		}
+	}
+	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+	for e in 0..st.edges.len() {
+		let source = st.wf.edges[e].source;
+		if st.steps[source].status.is_terminal() {
+			let taken = machine::decide(&st, e).unwrap_or(false);
+			st.edges[e] = if taken {
+				EdgeState::Taken
+			} else {
+				EdgeState::Skipped
+			};
+		}
+	}
+	st
 }

@@ -701,3 +701,143 @@ async fn inline_and_worker_runs_record_the_same_steps() {
 	assert_eq!(outcomes[0], outcomes[1]);
 	assert_eq!(outcomes[0].1, Some(json!({"end": {"message": 8}})));
 }
+
+#[tokio::test]
+async fn a_failed_execution_retries_from_its_failed_component_only() {
+	let h = harness(EngineConfig::default()).await;
+	let id = create(
+		&h.engine,
+		json!({
+			"components": [{"id": "start", "type": "start"},
+				{"id": "once", "type": "flaky"},
+				{"id": "x", "type": "task", "config": {"task_type": "fail", "succeed_on_attempt": 2, "retry_attempts": 0}},
+				{"id": "end", "type": "end"}],
+			"connections": [{"source": "start", "target": "once"}, {"source": "once", "target": "x"},
+				{"source": "x", "target": "end"}]
+		}),
+	)
+	.await;
+	let exec = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	assert_eq!(
+		h.engine.wait(exec.id).await.unwrap().status,
+		ExecutionStatus::Failed
+	);
+	assert!(h.engine.retry(exec.id).await.is_ok());
+	let done = h.engine.wait(exec.id).await.unwrap();
+	assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
+	let attempts = h.engine.store().attempts(exec.id).await.unwrap();
+	let x: Vec<(u32, ComponentStatus)> = attempts
+		.iter()
+		.filter(|a| a.component_id == "x")
+		.map(|a| (a.attempt, a.status))
+		.collect();
+	assert_eq!(
+		x,
+		vec![
+			(1, ComponentStatus::Failed),
+			(2, ComponentStatus::Completed)
+		]
+	);
+	assert_eq!(
+		attempts.iter().filter(|a| a.component_id == "once").count(),
+		1,
+		"completed work is kept"
+	);
+	assert!(
+		h.engine.retry(exec.id).await.is_err(),
+		"a completed execution cannot be retried"
+	);
+}
+
+#[tokio::test]
+async fn breakpoints_set_on_a_running_execution_pause_it() {
+	let h = harness(EngineConfig::default()).await;
+	let id = create(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 300}})),
+	)
+	.await;
+	let exec = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	h.engine
+		.set_breakpoints(exec.id, vec!["end".into()])
+		.await
+		.unwrap();
+	assert!(
+		h.engine
+			.set_breakpoints(exec.id, vec!["ghost".into()])
+			.await
+			.is_err()
+	);
+	let began = Instant::now();
+	loop {
+		let current = h
+			.engine
+			.store()
+			.get_execution(exec.id)
+			.await
+			.unwrap()
+			.unwrap();
+		if current.status == ExecutionStatus::Paused {
+			break;
+		}
+		assert!(
+			began.elapsed() < Duration::from_secs(5),
+			"never paused: {current:?}"
+		);
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	h.engine.resume(exec.id, false).await.unwrap();
+	assert_eq!(
+		h.engine.wait(exec.id).await.unwrap().status,
+		ExecutionStatus::Completed
+	);
+}
+
+#[tokio::test]
+async fn a_draining_shutdown_lets_running_attempts_finish() {
+	let dir = tempfile::tempdir().unwrap();
+	let runs = Arc::new(Mutex::new(HashMap::new()));
+	let engine = sqlite_harness(dir.path(), Arc::clone(&runs)).await;
+	let id = create(
+		&engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 300}})),
+	)
+	.await;
+	let exec = engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	tokio::time::sleep(Duration::from_millis(100)).await;
+	engine.shutdown_within(Duration::from_secs(5)).await;
+	let steps = engine.store().steps(exec.id).await.unwrap();
+	let x = steps.iter().find(|s| s.component_id == "x").unwrap();
+	assert_eq!(
+		x.status,
+		ComponentStatus::Completed,
+		"the running attempt finished and was committed"
+	);
+	drop(engine);
+	let engine = sqlite_harness(dir.path(), Arc::clone(&runs)).await;
+	assert_eq!(
+		engine.wait(exec.id).await.unwrap().status,
+		ExecutionStatus::Completed
+	);
+	assert_eq!(runs.lock().unwrap().clone()[&format!("{}/x", exec.id)], 1);
+}

@@ -256,6 +256,7 @@ pub async fn batches_round_trip(store: &dyn Store) {
 				attempt: 1,
 				error: None,
 				output: Some(json!({"out": "a"})),
+				duration_ms: Some(3),
 			})),
 			Write::Log(LogRecord {
 				execution_id: e.id,
@@ -384,6 +385,52 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 	assert_eq!(page.len(), 2);
 }
 
+/// Statistics count executions per workflow by status, with mean duration and newest.
+pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
+	let w = sample_workflow("Stats", "u1");
+	let idle = sample_workflow("Idle", "u1");
+	store.create_workflow(&w).await.unwrap();
+	store.create_workflow(&idle).await.unwrap();
+	let mut writes = Vec::new();
+	for (i, status) in [
+		ExecutionStatus::Completed,
+		ExecutionStatus::Completed,
+		ExecutionStatus::Failed,
+		ExecutionStatus::Running,
+	]
+	.into_iter()
+	.enumerate()
+	{
+		let mut e = sample_execution(&w);
+		e.status = status;
+		e.created_at = 10_000 + i as i64;
+		if status.is_terminal() {
+			e.started_at = Some(0);
+			e.completed_at = Some(if status == ExecutionStatus::Failed {
+				4_000
+			} else {
+				1_000
+			});
+		}
+		writes.push(Write::Execution(Box::new(e)));
+	}
+	store.commit(&Batch { writes }).await.unwrap();
+	let stats = store.workflow_stats(&[w.id, idle.id]).await.unwrap();
+	assert!(!stats.contains_key(&idle.id));
+	let s = &stats[&w.id];
+	assert_eq!(
+		(
+			s.total_executions,
+			s.successful_executions,
+			s.failed_executions
+		),
+		(4, 2, 1)
+	);
+	assert_eq!(s.avg_duration_seconds, Some(2.0));
+	assert_eq!(s.last_execution_at, Some(10_003));
+	assert_eq!(s.success_rate(), Some(0.5));
+}
+
 /// Deleting a workflow deletes its versions and executions with all their records.
 pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 	let w = sample_workflow("Doomed", "u1");
@@ -418,6 +465,7 @@ macro_rules! contract_suite {
 			batches_round_trip,
 			a_failed_batch_writes_nothing,
 			unfinished_and_listed_executions,
+			workflow_stats_aggregate_executions,
 			deleting_a_workflow_cascades
 		);
 	};

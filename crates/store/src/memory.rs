@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use apg_core::store::StoreResult;
 use apg_core::{
-	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, LogRecord,
-	StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowVersion, Write,
-	store::StoreError,
+	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, ExecutionStatus,
+	LogRecord, StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowStats,
+	WorkflowVersion, Write, store::StoreError,
 };
 use async_trait::async_trait;
 
@@ -272,6 +272,39 @@ impl Store for MemoryStore {
 
 	async fn count_executions(&self) -> StoreResult<i64> {
 		Ok(self.lock().executions.len() as i64)
+	}
+
+	async fn workflow_stats(
+		&self,
+		ids: &[WorkflowId],
+	) -> StoreResult<HashMap<WorkflowId, WorkflowStats>> {
+		let s = self.lock();
+		let mut out: HashMap<WorkflowId, (WorkflowStats, f64, i64)> = HashMap::new();
+		for e in s
+			.executions
+			.values()
+			.filter(|e| ids.contains(&e.workflow_id))
+		{
+			let (stats, sum, n) = out.entry(e.workflow_id).or_default();
+			stats.total_executions += 1;
+			match e.status {
+				ExecutionStatus::Completed => stats.successful_executions += 1,
+				ExecutionStatus::Failed => stats.failed_executions += 1,
+				_ => {}
+			}
+			if let (Some(start), Some(end)) = (e.started_at, e.completed_at) {
+				*sum += (end - start) as f64 / 1000.0;
+				*n += 1;
+			}
+			stats.last_execution_at = stats.last_execution_at.max(Some(e.created_at));
+		}
+		Ok(out
+			.into_iter()
+			.map(|(id, (mut stats, sum, n))| {
+				stats.avg_duration_seconds = (n > 0).then(|| sum / n as f64);
+				(id, stats)
+			})
+			.collect())
 	}
 
 	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>> {

@@ -4,6 +4,7 @@ mod read;
 mod write;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
 	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, LogRecord,
-	StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowVersion,
+	StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowStats, WorkflowVersion,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -255,6 +256,33 @@ impl Store for SqliteStore {
 			.fetch_one(&self.reader)
 			.await
 			.map_err(backend)
+	}
+
+	async fn workflow_stats(
+		&self,
+		ids: &[WorkflowId],
+	) -> StoreResult<HashMap<WorkflowId, WorkflowStats>> {
+		let mut out = HashMap::new();
+		for chunk in ids.chunks(500) {
+			let mut q = QueryBuilder::<Sqlite>::new(
+				"SELECT workflow_id, count(*) AS total, \
+				 sum(status = 'completed') AS successful, sum(status = 'failed') AS failed, \
+				 avg(CASE WHEN completed_at IS NOT NULL AND started_at IS NOT NULL \
+				     THEN (completed_at - started_at) / 1000.0 END) AS avg_duration, \
+				 max(created_at) AS last_execution \
+				 FROM wo_executions WHERE workflow_id IN (",
+			);
+			let mut list = q.separated(", ");
+			for id in chunk {
+				list.push_bind(id.to_string());
+			}
+			q.push(") GROUP BY workflow_id");
+			for row in q.build().fetch_all(&self.reader).await.map_err(backend)? {
+				let (id, stats) = read::stats(&row)?;
+				out.insert(id, stats);
+			}
+		}
+		Ok(out)
 	}
 
 	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>> {

@@ -4,7 +4,7 @@
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
 	AttemptRecord, ComponentStatus, EventRecord, Execution, ExecutionStatus, LogLevel, LogRecord,
-	Priority, StepRecord, Workflow, WorkflowStatus, WorkflowVersion,
+	Priority, StepRecord, Workflow, WorkflowId, WorkflowStats, WorkflowStatus, WorkflowVersion,
 };
 use serde::de::DeserializeOwned;
 use sqlx::Row;
@@ -141,4 +141,17 @@ pub(super) fn log(row: &SqliteRow) -> StoreResult<LogRecord> {
 		component_id: get(row, "component_id")?,
 		message: get(row, "message")?,
 	})
+}
+
+pub(super) fn stats(row: &SqliteRow) -> StoreResult<(WorkflowId, WorkflowStats)> {
+	Ok((
+		id(row, "workflow_id")?,
+		WorkflowStats {
+			total_executions: get(row, "total")?,
+			successful_executions: get::<Option<i64>>(row, "successful")?.unwrap_or(0),
+			failed_executions: get::<Option<i64>>(row, "failed")?.unwrap_or(0),
+			avg_duration_seconds: get(row, "avg_duration")?,
+			last_execution_at: get(row, "last_execution")?,
+		},
+	))
 }
