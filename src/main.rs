@@ -2,6 +2,7 @@
 //! builds the component registry and hands them to the engine; nothing below it names a backend.
 
 mod cli;
+mod config;
 
 use std::process::ExitCode;
 

@@ -4,8 +4,9 @@
 mod bench;
 mod debug;
 mod load;
+mod logging;
 mod run;
-mod trace;
+mod serve;
 mod validate;
 
 use std::path::PathBuf;
@@ -17,8 +18,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "apg-workflow", version, about, propagate_version = true)]
 pub(crate) struct Cli {
-	/// Log level (error, warn, info, debug, trace); `LOG_LEVEL` or `RUST_LOG` also work.
-	#[arg(long, global = true, env = "LOG_LEVEL", default_value = "warn")]
+	/// Log level of the CLI verbs (error, warn, info, debug, trace); `RUST_LOG` also works.
+	/// `serve` takes its level from its configuration (`LOG_LEVEL`, `APG_LOG_LEVEL`).
+	#[arg(long, global = true, default_value = "warn")]
 	pub(crate) log_level: String,
 	#[command(subcommand)]
 	pub(crate) command: Command,
@@ -26,6 +28,8 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
+	/// Serve REST, GraphQL and WebSocket with in-process workers (state in ./data).
+	Serve(serve::ServeArgs),
 	/// Check a workflow file: every problem with its path, and security warnings.
 	Validate(validate::ValidateArgs),
 	/// Run a workflow file locally and wait for it (in memory unless --data-dir is given).
@@ -49,17 +53,16 @@ pub(crate) struct StoreArgs {
 	pub(crate) synchronous: apg_store::Synchronous,
 }
 
+/// The CLI's logging; `serve` sets up its own from its configuration.
 pub(crate) fn init_logging(cli: &Cli) {
-	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-		.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log_level.to_lowercase()));
-	let _ = tracing_subscriber::fmt()
-		.with_env_filter(filter)
-		.with_writer(std::io::stderr)
-		.try_init();
+	if !matches!(cli.command, Command::Serve(_)) {
+		logging::init_cli(&cli.log_level);
+	}
 }
 
 pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 	match cli.command {
+		Command::Serve(args) => serve::serve(args).await,
 		Command::Validate(args) => validate::validate(args),
 		Command::Run(args) => run::run(args).await,
 		Command::Resume(args) => run::resume(args).await,

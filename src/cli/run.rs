@@ -16,7 +16,7 @@ use apg_engine::{Engine, EngineConfig, ExecuteRequest};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{StoreArgs, debug, load, trace};
+use super::{StoreArgs, debug, load};
 
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
@@ -110,6 +110,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 			priority,
 			breakpoints: breakpoints.clone(),
 			version: None,
+			idempotency_key: None,
 		};
 		match engine.execute(request).await {
 			Ok(e) => ids.push(e.id),
@@ -145,7 +146,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 	tokio::time::sleep(Duration::from_millis(20)).await;
 	watcher.abort();
 	if let Some(path) = &args.trace {
-		let t = trace::build(&**engine.store(), ids[0]).await?;
+		let t = apg_engine::trace::build(&**engine.store(), ids[0]).await?;
 		std::fs::write(path, serde_json::to_vec_pretty(&t)?)
 			.with_context(|| format!("cannot write {}", path.display()))?;
 	}

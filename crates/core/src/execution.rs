@@ -33,6 +33,10 @@ pub struct Execution {
 	/// Components to pause before (debugging).
 	#[serde(default, skip_serializing_if = "Vec::is_empty")]
 	pub breakpoints: Vec<String>,
+	/// The client's `Idempotency-Key`: a repeated execute with the same key returns this
+	/// execution instead of starting another.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub idempotency_key: Option<String>,
 	/// When it was created.
 	pub created_at: Millis,
 	/// When its first component started.

@@ -148,6 +148,8 @@ pub trait Store: Send + Sync {
 	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>>;
 	/// Executions, newest first.
 	async fn list_executions(&self, filter: &ExecutionFilter) -> StoreResult<Vec<Execution>>;
+	/// The execution of `workflow` created with the idempotency key `key`, if any.
+	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>>;
 	/// Every execution not in an end state (what recovery resumes).
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
 	/// How many executions exist.

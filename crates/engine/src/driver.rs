@@ -72,6 +72,9 @@ pub struct ExecuteRequest {
 	pub breakpoints: Vec<String>,
 	/// A version other than the current one.
 	pub version: Option<i64>,
+	/// The client's idempotency key: repeating a request with the same key (for the same
+	/// workflow) returns the execution the first one created.
+	pub idempotency_key: Option<String>,
 }
 
 enum Msg {
@@ -90,6 +93,7 @@ enum Msg {
 	Retry(Box<ExecutionState>, oneshot::Sender<Result<Execution>>),
 	Breakpoints(ExecutionId, Vec<String>, oneshot::Sender<Result<()>>),
 	Stats(oneshot::Sender<EngineStats>),
+	Held(ExecutionId, oneshot::Sender<Option<Vec<String>>>),
 	Shutdown(Duration, oneshot::Sender<()>),
 }
 
@@ -161,6 +165,8 @@ impl Engine {
 			idle: Vec::new(),
 			seq: 0,
 			draining: false,
+			keys: HashMap::new(),
+			key_order: VecDeque::new(),
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;
@@ -230,6 +236,11 @@ impl Engine {
 				workflow.name, workflow.status
 			)));
 		}
+		if let Some(key) = &request.idempotency_key
+			&& let Some(existing) = store.find_by_idempotency_key(workflow.id, key).await?
+		{
+			return Ok(existing);
+		}
 		let version = request.version.unwrap_or(workflow.version);
 		let compiled = self.compiled(workflow.id, version).await?;
 		let parameters = params::resolve(&compiled.definition.parameters, request.parameters)
@@ -254,14 +265,22 @@ impl Engine {
 			results: None,
 			error_message: None,
 			breakpoints: request.breakpoints,
+			idempotency_key: request.idempotency_key,
 			created_at: now_millis(),
 			started_at: None,
 			completed_at: None,
 		};
+		let id = exec.id;
 		let state = ExecutionState::new(exec, compiled);
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Start(Box::new(state), reply))?;
-		done.await.map_err(|_| EngineError::Stopped)?
+		let created = done.await.map_err(|_| EngineError::Stopped)??;
+		if created.id != id {
+			// A concurrent request with the same idempotency key won: return its execution as
+			// it is now.
+			return Ok(store.get_execution(created.id).await?.unwrap_or(created));
+		}
+		Ok(created)
 	}
 
 	/// Waits until the execution has ended and returns it.
@@ -336,6 +355,14 @@ impl Engine {
 		done.await.map_err(|_| EngineError::Stopped)?
 	}
 
+	/// The components an execution in flight holds at a breakpoint; `None` when it is not in
+	/// flight here.
+	pub async fn held(&self, id: ExecutionId) -> Result<Option<Vec<String>>> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Held(id, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)
+	}
+
 	/// The engine's current load.
 	pub async fn stats(&self) -> Result<EngineStats> {
 		let (reply, done) = oneshot::channel();
@@ -396,6 +423,9 @@ fn at_breakpoint(st: &ExecutionState, node: usize) -> bool {
 	wanted && !st.released.contains(&node)
 }
 
+/// Idempotency keys remembered in memory (the store remembers all of them).
+const MAX_REMEMBERED_KEYS: usize = 100_000;
+
 /// How long attempt starts may wait for a batch to join before they are committed alone.
 const LAZY_COMMIT_MS: Millis = 20;
 
@@ -429,6 +459,10 @@ struct Coordinator {
 	seq: u64,
 	/// Set once a shutdown began: nothing new is dispatched.
 	draining: bool,
+	/// Idempotency keys of executions created by this process (older ones are found in the
+	/// store by `Engine::execute`), so concurrent duplicates start one execution.
+	keys: HashMap<(WorkflowId, String), Execution>,
+	key_order: VecDeque<(WorkflowId, String)>,
 }
 
 impl Coordinator {
@@ -505,6 +539,20 @@ impl Coordinator {
 		match msg {
 			Msg::Start(state, reply) => {
 				let mut state = *state;
+				if let Some(key) = state.exec.idempotency_key.clone() {
+					let key = (state.exec.workflow_id, key);
+					if let Some(existing) = self.keys.get(&key) {
+						let _ = reply.send(Ok(existing.clone()));
+						return;
+					}
+					self.keys.insert(key.clone(), state.exec.clone());
+					self.key_order.push_back(key);
+					if self.key_order.len() > MAX_REMEMBERED_KEYS
+						&& let Some(old) = self.key_order.pop_front()
+					{
+						self.keys.remove(&old);
+					}
+				}
 				let mut fx = Effects::default();
 				machine::start(&mut state, now, &mut fx);
 				let id = state.exec.id;
@@ -628,6 +676,12 @@ impl Coordinator {
 					}
 				}
 				let _ = reply.send(stats);
+			}
+			Msg::Held(exec, reply) => {
+				let held = self.states.get(&exec).map(|st| {
+					st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect()
+				});
+				let _ = reply.send(held);
 			}
 			Msg::Shutdown(drain, reply) => {
 				self.draining = true;

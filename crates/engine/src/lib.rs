@@ -31,6 +31,7 @@ pub mod graph;
 pub mod machine;
 mod recovery;
 mod state;
+pub mod trace;
 pub mod workflows;
 
 pub use driver::{Engine, EngineConfig, EngineStats, ExecuteRequest};

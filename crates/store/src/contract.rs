@@ -51,6 +51,7 @@ pub fn sample_execution(workflow: &Workflow) -> Execution {
 		results: None,
 		error_message: None,
 		breakpoints: Vec::new(),
+		idempotency_key: None,
 		created_at: 2_000,
 		started_at: None,
 		completed_at: None,
@@ -431,6 +432,18 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 	assert_eq!(s.success_rate(), Some(0.5));
 }
 
+/// An execution can be found by its workflow and idempotency key.
+pub async fn executions_are_found_by_idempotency_key(store: &dyn Store) {
+	let w = sample_workflow("Keyed", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let mut e = sample_execution(&w);
+	e.idempotency_key = Some("abc".into());
+	store.commit(&Batch { writes: vec![Write::Execution(Box::new(e.clone()))] }).await.unwrap();
+	assert_eq!(store.find_by_idempotency_key(w.id, "abc").await.unwrap(), Some(e));
+	assert_eq!(store.find_by_idempotency_key(w.id, "abd").await.unwrap(), None);
+	assert_eq!(store.find_by_idempotency_key(WorkflowId::new(), "abc").await.unwrap(), None);
+}
+
 /// Deleting a workflow deletes its versions and executions with all their records.
 pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 	let w = sample_workflow("Doomed", "u1");
@@ -466,6 +479,7 @@ macro_rules! contract_suite {
 			a_failed_batch_writes_nothing,
 			unfinished_and_listed_executions,
 			workflow_stats_aggregate_executions,
+			executions_are_found_by_idempotency_key,
 			deleting_a_workflow_cascades
 		);
 	};

@@ -258,6 +258,14 @@ impl Store for MemoryStore {
 		Ok(page(rows, f.limit, f.offset))
 	}
 
+	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>> {
+		let s = self.lock();
+		Ok(s.executions
+			.values()
+			.find(|e| e.workflow_id == workflow && e.idempotency_key.as_deref() == Some(key))
+			.cloned())
+	}
+
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>> {
 		let s = self.lock();
 		let mut rows: Vec<Execution> = s

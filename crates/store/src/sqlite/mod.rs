@@ -103,7 +103,7 @@ impl SqliteStore {
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
 	priority, version, created_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
-	vars, results, error_message, breakpoints, created_at, started_at, completed_at";
+	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -236,6 +236,20 @@ impl Store for SqliteStore {
 		q.push(" OFFSET ").push_bind(f.offset.max(0));
 		let rows = q.build().fetch_all(&self.reader).await.map_err(backend)?;
 		rows.iter().map(read::execution).collect()
+	}
+
+	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>> {
+		let sql = format!(
+			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE workflow_id = ? AND idempotency_key = ? \
+			 ORDER BY id LIMIT 1"
+		);
+		let row = sqlx::query(&sql)
+			.bind(workflow.to_string())
+			.bind(key)
+			.fetch_optional(&self.reader)
+			.await
+			.map_err(backend)?;
+		row.map(|r| read::execution(&r)).transpose()
 	}
 
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>> {

@@ -87,6 +87,7 @@ pub(super) fn execution(row: &SqliteRow) -> StoreResult<Execution> {
 		created_at: get(row, "created_at")?,
 		started_at: get(row, "started_at")?,
 		completed_at: get(row, "completed_at")?,
+		idempotency_key: get(row, "idempotency_key")?,
 	})
 }
 

@@ -136,6 +136,7 @@ struct ExecutionRow {
 	created_at: i64,
 	started_at: Option<i64>,
 	completed_at: Option<i64>,
+	idempotency_key: Option<String>,
 }
 
 struct StepRow {
@@ -247,6 +248,7 @@ impl EncodedBatch {
 				created_at: e.created_at,
 				started_at: e.started_at,
 				completed_at: e.completed_at,
+				idempotency_key: e.idempotency_key.clone(),
 			});
 		}
 		for s in steps.rows {
@@ -287,7 +289,8 @@ impl EncodedBatch {
 			let mut stmt = tx.prepare_cached(
 				"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
 				 parameters, vars, results, error_message, breakpoints, created_at, started_at, \
-				 completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+				 completed_at, idempotency_key) \
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
 				 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
 				 priority = excluded.priority, vars = excluded.vars, results = excluded.results, \
 				 error_message = excluded.error_message, breakpoints = excluded.breakpoints, \
@@ -307,7 +310,8 @@ impl EncodedBatch {
 					e.breakpoints,
 					e.created_at,
 					e.started_at,
-					e.completed_at
+					e.completed_at,
+					e.idempotency_key
 				])?;
 			}
 		}

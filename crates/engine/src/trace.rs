@@ -6,17 +6,20 @@ use apg_core::{ComponentStatus, ExecutionId, Store};
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
+use crate::error::{EngineError, Result};
+
 fn iso(ms: Option<i64>) -> Value {
 	ms.and_then(|m| Utc.timestamp_millis_opt(m).single())
 		.map(|t| Value::String(t.to_rfc3339()))
 		.unwrap_or(Value::Null)
 }
 
-pub(crate) async fn build(store: &dyn Store, id: ExecutionId) -> anyhow::Result<Value> {
+/// The trace of execution `id`.
+pub async fn build(store: &dyn Store, id: ExecutionId) -> Result<Value> {
 	let exec = store
 		.get_execution(id)
 		.await?
-		.ok_or_else(|| anyhow::anyhow!("execution {id} not found"))?;
+		.ok_or_else(|| EngineError::NotFound(format!("execution {id}")))?;
 	let mut steps = store.steps(id).await?;
 	steps.sort_by_key(|s| s.started_at.unwrap_or(i64::MAX));
 	let attempts = store.attempts(id).await?;

@@ -1,0 +1,130 @@
+//! The one error type of the edge and its mapping to DESIGN §5's envelope:
+//! `{"success": false, "error", "category", "user_message", "details", "recoverable",
+//! "retry_suggested"}` (the seed's `WorkflowErrorHandler` categories). A 5xx is logged with its
+//! cause and sent without it.
+
+use apg_core::Issue;
+use apg_engine::EngineError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+	/// Malformed or ill-typed input (400).
+	#[error("{message}")]
+	BadRequest {
+		/// What is wrong.
+		message: String,
+		/// Each problem with its path.
+		issues: Vec<Issue>,
+	},
+	/// Well-formed input that breaks the rules, such as an invalid definition (422).
+	#[error("{message}")]
+	Unprocessable {
+		/// What is wrong.
+		message: String,
+		/// Each problem with its path.
+		issues: Vec<Issue>,
+	},
+	/// The resource does not exist (404).
+	#[error("{0} not found")]
+	NotFound(String),
+	/// The request conflicts with the current state (409).
+	#[error("{0}")]
+	Conflict(String),
+	/// The body is larger than allowed (413).
+	#[error("the request body is too large")]
+	TooLarge,
+	/// Too many requests or connections (429).
+	#[error("{0}")]
+	TooMany(String),
+	/// A failure of ours (500); the cause is logged, not sent.
+	#[error("internal error")]
+	Internal(String),
+}
+
+impl ApiError {
+	/// A 400 with one problem.
+	pub fn bad_request(path: &str, message: impl Into<String>) -> Self {
+		let message = message.into();
+		Self::BadRequest { issues: vec![Issue::new(path, message.clone())], message }
+	}
+
+	fn parts(&self) -> (StatusCode, &'static str, &'static str, bool, bool) {
+		match self {
+			Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "validation", "The provided data is invalid. Please check your input.", true, false),
+			Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "The provided data is invalid. Please check your input.", true, false),
+			Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "The requested resource does not exist.", false, false),
+			Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "The request conflicts with the current state of the resource.", true, false),
+			Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "validation", "The request is too large.", true, false),
+			Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "performance", "Too many requests. Please try again later.", true, true),
+			Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "system", "An unexpected error occurred. Please contact support if the problem persists.", false, false),
+		}
+	}
+}
+
+impl From<EngineError> for ApiError {
+	fn from(e: EngineError) -> Self {
+		match e {
+			EngineError::Invalid(issues) => {
+				let message = format!("invalid: {}", issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+				Self::Unprocessable { message, issues }
+			}
+			EngineError::NotFound(what) => Self::NotFound(what),
+			EngineError::Conflict(message) => Self::Conflict(message),
+			EngineError::Store(e) => Self::Internal(e.to_string()),
+			EngineError::Stopped => Self::Internal("the engine has stopped".to_owned()),
+		}
+	}
+}
+
+impl From<apg_core::store::StoreError> for ApiError {
+	fn from(e: apg_core::store::StoreError) -> Self {
+		EngineError::from(e).into()
+	}
+}
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		let (status, category, user_message, recoverable, retry_suggested) = self.parts();
+		let details = match &self {
+			Self::BadRequest { issues, .. } | Self::Unprocessable { issues, .. } => json!(issues),
+			_ => Value::Null,
+		};
+		let error = match &self {
+			Self::Internal(cause) => {
+				tracing::error!(%cause, "internal error");
+				"internal error".to_owned()
+			}
+			other => other.to_string(),
+		};
+		let body = json!({
+			"success": false,
+			"error": error,
+			"category": category,
+			"user_message": user_message,
+			"details": details,
+			"recoverable": recoverable,
+			"retry_suggested": retry_suggested,
+		});
+		(status, Json(body)).into_response()
+	}
+}
+
+/// The fallback: unknown paths get the envelope too.
+pub(crate) async fn not_found() -> ApiError {
+	ApiError::NotFound("route".to_owned())
+}
+
+/// A panicking handler becomes a logged 500 in the envelope; the server keeps running.
+pub(crate) fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+	let text = cause
+		.downcast_ref::<String>()
+		.cloned()
+		.or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+		.unwrap_or_else(|| "unknown panic".to_owned());
+	ApiError::Internal(format!("handler panicked: {text}")).into_response()
+}

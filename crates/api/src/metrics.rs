@@ -1,0 +1,105 @@
+//! Prometheus metrics at `/metrics`: queue depth per priority, executions by end status,
+//! component latency, workers busy. Counters and the histogram are fed by a task that follows the
+//! engine's events (a task that falls behind skips events rather than buffering them, so a
+//! counter can under-count under extreme load but memory stays bounded); gauges are read from
+//! the engine when scraped.
+
+use std::sync::Arc;
+
+use apg_core::EventKind;
+use apg_engine::Engine;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::state::AppState;
+
+type Labels = Vec<(String, String)>;
+
+/// The process's metrics.
+pub struct Metrics {
+	registry: Registry,
+	executions: Family<Labels, Counter>,
+	components: Family<Labels, Counter>,
+	latency: Histogram,
+	queue: Family<Labels, Gauge>,
+	busy: Gauge,
+	capacity: Gauge,
+	in_flight: Gauge,
+	timers: Gauge,
+}
+
+impl Metrics {
+	/// Registers the metrics and starts following `engine`'s events.
+	pub fn start(engine: &Engine) -> Arc<Self> {
+		let mut registry = Registry::with_prefix("apg");
+		let executions = Family::<Labels, Counter>::default();
+		registry.register("executions_finished", "Executions that reached an end state, by status", executions.clone());
+		let components = Family::<Labels, Counter>::default();
+		registry.register("components_finished", "Components that reached an end state, by status", components.clone());
+		let latency = Histogram::new(exponential_buckets(0.0005, 4.0, 12));
+		registry.register("component_duration_seconds", "Time components spent in their attempts", latency.clone());
+		let queue = Family::<Labels, Gauge>::default();
+		registry.register("queue_depth", "Ready attempts waiting for a worker, by priority", queue.clone());
+		let busy = Gauge::default();
+		registry.register("workers_busy", "Component attempts running", busy.clone());
+		let capacity = Gauge::default();
+		registry.register("workers_max", "The concurrency limit", capacity.clone());
+		let in_flight = Gauge::default();
+		registry.register("executions_in_flight", "Executions not yet ended on this node", in_flight.clone());
+		let timers = Gauge::default();
+		registry.register("timers_armed", "Durable timers armed (delays, retry back-offs)", timers.clone());
+		let metrics = Arc::new(Self { registry, executions, components, latency, queue, busy, capacity, in_flight, timers });
+		let mut events = engine.subscribe();
+		let weak = Arc::downgrade(&metrics);
+		tokio::spawn(async move {
+			loop {
+				let event = match events.recv().await {
+					Ok(e) => e,
+					Err(RecvError::Lagged(_)) => continue,
+					Err(RecvError::Closed) => return,
+				};
+				let Some(m) = weak.upgrade() else { return };
+				match &event.kind {
+					EventKind::Execution { status, .. } if status.is_terminal() => {
+						m.executions.get_or_create(&vec![("status".into(), status.to_string())]).inc();
+					}
+					EventKind::Component { status, duration_ms, .. } if status.is_terminal() => {
+						m.components.get_or_create(&vec![("status".into(), status.to_string())]).inc();
+						if let Some(ms) = duration_ms {
+							m.latency.observe(*ms as f64 / 1000.0);
+						}
+					}
+					_ => {}
+				}
+			}
+		});
+		metrics
+	}
+}
+
+/// The Prometheus text exposition.
+pub(crate) async fn serve(State(state): State<AppState>) -> Response {
+	let m = &state.metrics;
+	if let Ok(stats) = state.engine.stats().await {
+		for (i, depth) in stats.ready_by_priority.iter().enumerate() {
+			m.queue.get_or_create(&vec![("priority".into(), (i + 1).to_string())]).set(*depth as i64);
+		}
+		m.busy.set(stats.running as i64);
+		m.capacity.set(stats.max_running as i64);
+		m.in_flight.set(stats.executions as i64);
+		m.timers.set(stats.timers as i64);
+	}
+	let mut text = String::new();
+	if encode(&mut text, &m.registry).is_err() {
+		return crate::error::ApiError::Internal("cannot encode metrics".to_owned()).into_response();
+	}
+	([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+}

@@ -1,0 +1,190 @@
+//! `/executions`: list, detail with components and attempts, logs, cancel, retry, and the
+//! server-side debugger (breakpoints, pause state, continue/step, trace download).
+
+use apg_core::{ExecutionFilter, ExecutionId, ExecutionStatus, WorkflowId};
+use axum::extract::{Path, State};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, JsonBody, parse_id, typed};
+use crate::rest::workflows::page;
+use crate::state::AppState;
+use crate::views::{
+	BreakpointsBody, DebugView, Envelope, ExecutionDetailView, ExecutionView, LogView, ResumeBody,
+};
+
+type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+pub(crate) fn router() -> Router<AppState> {
+	Router::new()
+		.route("/executions", get(list_executions))
+		.route("/executions/{id}", get(get_execution))
+		.route("/executions/{id}/logs", get(execution_logs))
+		.route("/executions/{id}/cancel", post(cancel_execution))
+		.route("/executions/{id}/retry", post(retry_execution))
+		.route("/executions/{id}/resume", post(resume_execution))
+		.route("/executions/{id}/breakpoints", put(set_breakpoints))
+		.route("/executions/{id}/debug", get(debug_execution))
+		.route("/executions/{id}/trace", get(execution_trace))
+}
+
+/// Filters of the execution list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+	/// Only executions of this workflow.
+	workflow_id: Option<String>,
+	/// pending, queued, running, paused, completed, failed or cancelled.
+	status: Option<String>,
+	/// Page size, 1–500 (default 50).
+	#[param(minimum = 1, maximum = 500)]
+	limit: Option<i64>,
+	#[param(minimum = 0)]
+	offset: Option<i64>,
+}
+
+async fn load(state: &AppState, id: &str) -> Result<apg_core::Execution, ApiError> {
+	let id: ExecutionId = parse_id(id, "execution")?;
+	state.engine.store().get_execution(id).await?.ok_or_else(|| ApiError::NotFound(format!("execution {id}")))
+}
+
+/// Executions, newest first.
+#[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(ListQuery),
+	responses((status = 200, body = Envelope<Vec<ExecutionView>>), (status = 400, body = crate::views::ErrorBody)))]
+pub(crate) async fn list_executions(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Vec<ExecutionView>> {
+	let (limit, offset) = page(q.limit, q.offset)?;
+	let workflow_id = match q.workflow_id.as_deref() {
+		None => None,
+		Some(text) => Some(
+			text.parse::<WorkflowId>()
+				.map_err(|_| ApiError::bad_request("workflow_id", "must be a UUID"))?,
+		),
+	};
+	let status = match q.status.as_deref() {
+		None => None,
+		Some(text) => Some(ExecutionStatus::parse(text).ok_or_else(|| {
+			ApiError::bad_request("status", "must be pending, queued, running, paused, completed, failed or cancelled")
+		})?),
+	};
+	let filter = ExecutionFilter { workflow_id, status, limit, offset };
+	let rows = state.engine.store().list_executions(&filter).await?;
+	Ok(Json(Envelope::new(rows.iter().map(ExecutionView::new).collect(), None)))
+}
+
+/// One execution with its components and every attempt.
+#[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<ExecutionDetailView>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn get_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionDetailView> {
+	let exec = load(&state, &id).await?;
+	let store = state.engine.store();
+	let steps = store.steps(exec.id).await?;
+	let attempts = store.attempts(exec.id).await?;
+	Ok(Json(Envelope::new(ExecutionDetailView::new(&exec, &steps, &attempts), None)))
+}
+
+/// The execution's log, oldest first.
+#[utoipa::path(get, path = "/api/v1/executions/{id}/logs", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<Vec<LogView>>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn execution_logs(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<LogView>> {
+	let exec = load(&state, &id).await?;
+	let logs = state.engine.store().logs(exec.id).await?;
+	Ok(Json(Envelope::new(logs.iter().map(LogView::new).collect(), None)))
+}
+
+/// Cancels an execution that has not ended (409 when it has).
+#[utoipa::path(post, path = "/api/v1/executions/{id}/cancel", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<ExecutionView>), (status = 404, body = crate::views::ErrorBody),
+		(status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn cancel_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionView> {
+	let exec = load(&state, &id).await?;
+	state.engine.cancel(exec.id).await?;
+	let exec = state.engine.wait(exec.id).await?;
+	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution cancelled".to_owned())))
+}
+
+/// Re-runs a failed or cancelled execution from its failed components; completed ones keep
+/// their results.
+#[utoipa::path(post, path = "/api/v1/executions/{id}/retry", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<ExecutionView>), (status = 404, body = crate::views::ErrorBody),
+		(status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn retry_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionView> {
+	let exec = load(&state, &id).await?;
+	let exec = state.engine.retry(exec.id).await?;
+	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution retried".to_owned())))
+}
+
+/// Resumes a paused execution; `{"step": true}` pauses again before the next component.
+#[utoipa::path(post, path = "/api/v1/executions/{id}/resume", tag = "executions", request_body = ResumeBody,
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<ExecutionView>), (status = 400, body = crate::views::ErrorBody),
+		(status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn resume_execution(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+	JsonBody(body): JsonBody,
+) -> ApiResult<ExecutionView> {
+	let exec = load(&state, &id).await?;
+	let body: ResumeBody = typed(body)?;
+	state.engine.resume(exec.id, body.step).await?;
+	let exec = load(&state, &id).await?;
+	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution resumed".to_owned())))
+}
+
+/// Replaces the breakpoints of a running execution.
+#[utoipa::path(put, path = "/api/v1/executions/{id}/breakpoints", tag = "executions", request_body = BreakpointsBody,
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<Vec<String>>), (status = 400, body = crate::views::ErrorBody),
+		(status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody),
+		(status = 422, body = crate::views::ErrorBody)))]
+pub(crate) async fn set_breakpoints(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+	JsonBody(body): JsonBody,
+) -> ApiResult<Vec<String>> {
+	let exec = load(&state, &id).await?;
+	let body: BreakpointsBody = typed(body)?;
+	state.engine.set_breakpoints(exec.id, body.breakpoints.clone()).await?;
+	Ok(Json(Envelope::new(body.breakpoints, "Breakpoints set".to_owned())))
+}
+
+/// What the debugger shows: where the execution is paused, the inputs waiting there, the
+/// variables and parameters.
+#[utoipa::path(get, path = "/api/v1/executions/{id}/debug", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<DebugView>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn debug_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<DebugView> {
+	let exec = load(&state, &id).await?;
+	let held = state.engine.held(exec.id).await?.unwrap_or_default();
+	let steps = state.engine.store().steps(exec.id).await?;
+	let mut inputs = Map::new();
+	for s in steps.iter().filter(|s| held.contains(&s.component_id)) {
+		inputs.insert(s.component_id.clone(), s.input.clone().unwrap_or(Value::Null));
+	}
+	let view = DebugView {
+		status: exec.status.to_string(),
+		paused_at: held,
+		inputs: Value::Object(inputs),
+		variables: Value::Object(exec.vars.clone()),
+		parameters: Value::Object(exec.parameters.clone()),
+		breakpoints: exec.breakpoints.clone(),
+	};
+	Ok(Json(Envelope::new(view, None)))
+}
+
+/// The execution trace (the seed's `WorkflowDebugger` trace), one entry per component reached.
+#[utoipa::path(get, path = "/api/v1/executions/{id}/trace", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<Vec<Object>>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn execution_trace(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Value> {
+	let exec = load(&state, &id).await?;
+	let trace = apg_engine::trace::build(&**state.engine.store(), exec.id).await?;
+	Ok(Json(Envelope::new(trace, None)))
+}

@@ -1,0 +1,53 @@
+//! The state every handler receives: the engine, the metrics and the API's own settings.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use apg_engine::Engine;
+
+use crate::metrics::Metrics;
+
+/// Settings of the HTTP edge.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+	/// Largest request body accepted (bytes); larger ones get 413.
+	pub max_body_bytes: usize,
+	/// Open `/ws` connections at most; more get 429.
+	pub max_ws_connections: usize,
+	/// Messages a WebSocket subscriber may fall behind before it is dropped.
+	pub ws_buffer: usize,
+	/// Owner recorded on workflows created through the API (until authentication).
+	pub owner: String,
+}
+
+impl Default for ApiConfig {
+	fn default() -> Self {
+		Self {
+			max_body_bytes: 10 * 1024 * 1024,
+			max_ws_connections: 1024,
+			ws_buffer: 1024,
+			owner: "api".to_owned(),
+		}
+	}
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+	/// The engine (and through it the store and the component registry).
+	pub engine: Engine,
+	/// Prometheus metrics.
+	pub metrics: Arc<Metrics>,
+	/// Settings.
+	pub config: Arc<ApiConfig>,
+	/// Open WebSocket connections.
+	pub(crate) ws_open: Arc<AtomicUsize>,
+}
+
+impl AppState {
+	/// State for `engine`; starts the task that turns engine events into metrics.
+	pub fn new(engine: Engine, config: ApiConfig) -> Self {
+		let metrics = Metrics::start(&engine);
+		Self { engine, metrics, config: Arc::new(config), ws_open: Arc::new(AtomicUsize::new(0)) }
+	}
+}

@@ -1,0 +1,160 @@
+//! `/ws`: real-time updates as the seed's `WorkflowWebSocketManager` sends them.
+//!
+//! The client sends `{"action": "subscribe", "workflow_id": …}` or `{"action": "subscribe",
+//! "execution_id": …}` (and `unsubscribe`), and receives `{"type": "workflow_update",
+//! "workflow_id", "data", "timestamp"}` for every event of what it follows, in commit order.
+//! Subscribing to an execution first replays its stored events, so a client that subscribes
+//! after the execution started (or ended) still sees all of them, once.
+//!
+//! Memory is bounded: events come from the engine's fixed-size broadcast buffer; a client that
+//! falls that far behind, or does not take a message within the send timeout, is disconnected
+//! (close code 1008) instead of being buffered for.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use apg_core::{Event, ExecutionId, WorkflowId};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::views::iso;
+
+/// How long one message may take to reach a client before it is considered too slow.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+	if state.ws_open.load(Ordering::Relaxed) >= state.config.max_ws_connections {
+		return ApiError::TooMany("too many WebSocket connections".to_owned()).into_response();
+	}
+	ws.max_message_size(64 * 1024).on_upgrade(move |socket| session(state, socket))
+}
+
+struct Open(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Open {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, Ordering::Relaxed);
+	}
+}
+
+fn update(event: &Event) -> Message {
+	let text = json!({
+		"type": "workflow_update",
+		"workflow_id": event.workflow_id.to_string(),
+		"data": event,
+		"timestamp": iso(event.at),
+	});
+	Message::Text(text.to_string().into())
+}
+
+async fn session(state: AppState, socket: WebSocket) {
+	state.ws_open.fetch_add(1, Ordering::Relaxed);
+	let _open = Open(Arc::clone(&state.ws_open));
+	let (mut sink, mut stream) = socket.split();
+	let mut events = state.engine.subscribe();
+	let mut workflows: HashSet<WorkflowId> = HashSet::new();
+	let mut executions: HashSet<ExecutionId> = HashSet::new();
+	// Events already sent by a replay, so the live stream does not repeat them.
+	let mut replayed: Vec<Event> = Vec::new();
+	loop {
+		let outgoing: Vec<Message> = tokio::select! {
+			incoming = stream.next() => match incoming {
+				Some(Ok(Message::Text(text))) => {
+					command(&state, &text, &mut workflows, &mut executions, &mut replayed).await
+				}
+				Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+				Some(Ok(_)) => Vec::new(),
+			},
+			event = events.recv() => match event {
+				Ok(event) => {
+					let wanted = executions.contains(&event.execution_id) || workflows.contains(&event.workflow_id);
+					if let Some(i) = replayed.iter().position(|r| *r == *event) {
+						replayed.swap_remove(i);
+						Vec::new()
+					} else if wanted {
+						vec![update(&event)]
+					} else {
+						Vec::new()
+					}
+				}
+				Err(RecvError::Lagged(_)) => {
+					let frame = CloseFrame { code: 1008, reason: "too slow: events were dropped".into() };
+					let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+					return;
+				}
+				Err(RecvError::Closed) => return,
+			},
+		};
+		for message in outgoing {
+			match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+				Ok(Ok(())) => {}
+				_ => return,
+			}
+		}
+	}
+}
+
+async fn command(
+	state: &AppState,
+	text: &str,
+	workflows: &mut HashSet<WorkflowId>,
+	executions: &mut HashSet<ExecutionId>,
+	replayed: &mut Vec<Event>,
+) -> Vec<Message> {
+	let error = |message: &str| vec![Message::Text(json!({"type": "error", "error": message}).to_string().into())];
+	let Ok(value) = serde_json::from_str::<Value>(text) else {
+		return error("messages must be JSON objects");
+	};
+	let action = value.get("action").and_then(Value::as_str).unwrap_or_default();
+	let subscribe = match action {
+		"subscribe" => true,
+		"unsubscribe" => false,
+		"ping" => return vec![Message::Text(json!({"type": "pong"}).to_string().into())],
+		_ => return error("action must be subscribe, unsubscribe or ping"),
+	};
+	let store = state.engine.store();
+	if let Some(id) = value.get("workflow_id").and_then(Value::as_str) {
+		let Ok(id) = id.parse::<WorkflowId>() else { return error("unknown workflow") };
+		if subscribe {
+			match store.get_workflow(id).await {
+				Ok(Some(_)) => workflows.insert(id),
+				_ => return error("unknown workflow"),
+			};
+		} else {
+			workflows.remove(&id);
+		}
+		let reply = json!({"type": if subscribe { "subscribed" } else { "unsubscribed" }, "workflow_id": id.to_string()});
+		return vec![Message::Text(reply.to_string().into())];
+	}
+	if let Some(id) = value.get("execution_id").and_then(Value::as_str) {
+		let Ok(id) = id.parse::<ExecutionId>() else { return error("unknown execution") };
+		if !subscribe {
+			executions.remove(&id);
+			let reply = json!({"type": "unsubscribed", "execution_id": id.to_string()});
+			return vec![Message::Text(reply.to_string().into())];
+		}
+		if !matches!(store.get_execution(id).await, Ok(Some(_))) {
+			return error("unknown execution");
+		}
+		executions.insert(id);
+		let mut out = vec![Message::Text(json!({"type": "subscribed", "execution_id": id.to_string()}).to_string().into())];
+		let history = store.events(id).await.unwrap_or_default();
+		for record in history {
+			out.push(update(&record.event));
+			// Bounded: an event replayed here that had already been broadcast never comes again.
+			if replayed.len() < 10_000 {
+				replayed.push(record.event);
+			}
+		}
+		return out;
+	}
+	error("subscribe needs a workflow_id or an execution_id")
+}

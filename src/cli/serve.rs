@@ -1,0 +1,139 @@
+//! `apg-workflow serve`: the REST, GraphQL and WebSocket server with in-process workers on the
+//! embedded store. Shutting down (Ctrl-C or SIGTERM) stops accepting requests, lets running
+//! attempts finish for `shutdown_drain_seconds`, commits, and exits; everything queued or waiting
+//! resumes at the next start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apg_api::{ApiConfig, AppState};
+use apg_core::{NewWorkflow, Store, WorkflowFilter};
+use apg_engine::{Engine, EngineConfig, workflows};
+use apg_store::{SqliteStore, Synchronous};
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Config;
+
+#[derive(Args, Debug, Serialize)]
+pub(crate) struct ServeArgs {
+	/// Address to listen on (default 127.0.0.1).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	bind: Option<String>,
+	/// Port (default 5000; 0 picks a free one).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	port: Option<u16>,
+	/// Directory of the embedded SQLite database (default ./data).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	data_dir: Option<PathBuf>,
+	/// Configuration file (default config/config.yaml).
+	#[arg(long)]
+	#[serde(skip)]
+	config: Option<PathBuf>,
+	/// Development server: debug logs, a readable console, config.dev.yaml, sample workflows.
+	#[arg(long)]
+	#[serde(skip)]
+	development: bool,
+	/// Where log files go (default ./logs; "" for none).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	log_dir: Option<PathBuf>,
+	/// Component attempts running at once (default 100).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	max_concurrent_tasks: Option<usize>,
+}
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+	let config = Config::load(args.config.as_deref(), args.development, &args)?;
+	let _logs = super::logging::init_server(&config)?;
+	let sync: Synchronous = config.synchronous.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+	let store = SqliteStore::open_dir(&config.data_dir, sync)
+		.await
+		.with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
+	store.migrate().await.context("cannot migrate the database")?;
+	let store: Arc<dyn Store> = Arc::new(store);
+	let engine_config = EngineConfig { max_concurrent_tasks: config.max_concurrent_tasks.max(1), ..Default::default() };
+	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)
+		.await
+		.context("cannot start the engine")?;
+	let api_config = ApiConfig {
+		max_body_bytes: config.max_body_bytes,
+		max_ws_connections: config.max_ws_connections,
+		..Default::default()
+	};
+	if config.load_examples {
+		load_examples(&engine, &config, &api_config.owner).await;
+	}
+	let graphql = apg_graphql::router(apg_graphql::schema(engine.clone(), api_config.owner.clone()));
+	let state = AppState::new(engine.clone(), api_config);
+	let app = apg_api::app(state, graphql);
+	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
+		.parse()
+		.with_context(|| format!("invalid address {}:{}", config.bind, config.port))?;
+	let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+	let local = listener.local_addr()?;
+	eprintln!("APG Workflow Orchestration listening on http://{local} (data in {})", config.data_dir.display());
+	tracing::info!(address = %local, env = %config.env, "listening");
+	axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+	tracing::info!(seconds = config.shutdown_drain_seconds, "shutting down: draining running attempts");
+	engine.shutdown_within(Duration::from_secs(config.shutdown_drain_seconds)).await;
+	tracing::info!("stopped");
+	Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+	let ctrl_c = async {
+		let _ = tokio::signal::ctrl_c().await;
+	};
+	#[cfg(unix)]
+	let term = async {
+		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+			Ok(mut s) => {
+				s.recv().await;
+			}
+			Err(_) => std::future::pending::<()>().await,
+		}
+	};
+	#[cfg(not(unix))]
+	let term = std::future::pending::<()>();
+	tokio::select! {
+		() = ctrl_c => {},
+		() = term => {},
+	}
+}
+
+/// Loads each `examples/*.json` as a sample workflow unless one of that name exists.
+async fn load_examples(engine: &Engine, config: &Config, owner: &str) {
+	let Ok(entries) = std::fs::read_dir(&config.examples_dir) else {
+		tracing::warn!(dir = %config.examples_dir.display(), "no examples to load");
+		return;
+	};
+	for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")) {
+		let Ok(value) = super::load::read_json(&path) else { continue };
+		let Ok(new) = super::load::as_new_workflow(&path, value) else { continue };
+		let filter = WorkflowFilter { search: Some(new.name.clone()), ..Default::default() };
+		let exists = engine
+			.store()
+			.list_workflows(&filter)
+			.await
+			.map(|list| list.iter().any(|w| w.name == new.name && w.created_by == owner))
+			.unwrap_or(true);
+		if exists {
+			continue;
+		}
+		let name = new.name.clone();
+		let new: NewWorkflow = new;
+		match workflows::create(&**engine.store(), engine.registry(), new, owner).await {
+			Ok(_) => tracing::info!(workflow = %name, "loaded sample workflow"),
+			Err(e) => tracing::warn!(workflow = %name, error = %e, "cannot load sample workflow"),
+		}
+	}
+}

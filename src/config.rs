@@ -1,0 +1,136 @@
+//! Server configuration (DESIGN §1): defaults < `config/config.yaml` (or `--config FILE`), and
+//! `config/config.dev.yaml` beside it in development < `APG_*` environment (`APG_PORT`,
+//! `APG_DATA_DIR`, `APG_ENV`…) and the seed's `DEBUG` and `LOG_LEVEL` < command-line flags.
+//! Each subsystem gets only the part it needs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Yaml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `serve` can be told.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct Config {
+	/// Address to listen on.
+	pub(crate) bind: String,
+	/// Port (0 picks a free one).
+	pub(crate) port: u16,
+	/// Where the embedded SQLite database lives.
+	pub(crate) data_dir: PathBuf,
+	/// `full` or `normal` (see `apg_store::Synchronous`).
+	pub(crate) synchronous: String,
+	/// Component attempts running at once.
+	pub(crate) max_concurrent_tasks: usize,
+	/// error, warn, info, debug or trace.
+	pub(crate) log_level: String,
+	/// Where the rotating log and the daily error log are written; empty: no files.
+	pub(crate) log_dir: PathBuf,
+	/// Largest request body.
+	pub(crate) max_body_bytes: usize,
+	/// Open `/ws` connections at most.
+	pub(crate) max_ws_connections: usize,
+	/// Seconds running attempts get to finish on shutdown.
+	pub(crate) shutdown_drain_seconds: u64,
+	/// `production` or `development` (`APG_ENV`).
+	pub(crate) env: String,
+	/// The seed's `DEBUG`: debug logs.
+	pub(crate) debug: bool,
+	/// Load `examples/` as sample workflows at start (development).
+	pub(crate) load_examples: bool,
+	/// Where the sample workflows are.
+	pub(crate) examples_dir: PathBuf,
+}
+
+impl Default for Config {
+	fn default() -> Self {
+		Self {
+			bind: "127.0.0.1".to_owned(),
+			port: 5000,
+			data_dir: PathBuf::from("./data"),
+			synchronous: "full".to_owned(),
+			max_concurrent_tasks: 100,
+			log_level: "info".to_owned(),
+			log_dir: PathBuf::from("./logs"),
+			max_body_bytes: 10 * 1024 * 1024,
+			max_ws_connections: 1024,
+			shutdown_drain_seconds: 30,
+			env: "production".to_owned(),
+			debug: false,
+			load_examples: false,
+			examples_dir: PathBuf::from("./examples"),
+		}
+	}
+}
+
+impl Config {
+	/// Whether this is a development server.
+	pub(crate) fn development(&self) -> bool {
+		self.env == "development"
+	}
+
+	/// Loads the layers; `overrides` holds only the flags given on the command line.
+	pub(crate) fn load(file: Option<&Path>, development: bool, overrides: &impl Serialize) -> anyhow::Result<Self> {
+		let file = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("config/config.yaml"));
+		let mut figment = Figment::from(Serialized::defaults(Config::default()));
+		if file.exists() {
+			figment = figment.merge(Yaml::file(&file));
+		}
+		let env_name = std::env::var("APG_ENV").ok();
+		let development = development || env_name.as_deref() == Some("development");
+		if development {
+			let dev = file.with_file_name("config.dev.yaml");
+			if dev.exists() {
+				figment = figment.merge(Yaml::file(dev));
+			}
+			figment = figment.merge(Serialized::default("env", "development"));
+		}
+		figment = figment
+			.merge(Env::prefixed("APG_"))
+			.merge(Env::raw().only(&["DEBUG", "LOG_LEVEL"]).map(|k| k.as_str().to_lowercase().into()))
+			.merge(Serialized::defaults(overrides));
+		let mut config: Config = figment.extract().context("invalid configuration")?;
+		if development {
+			config.env = "development".to_owned();
+		}
+		if config.debug {
+			config.log_level = "debug".to_owned();
+		}
+		Ok(config)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[derive(Serialize)]
+	struct Flags {
+		#[serde(skip_serializing_if = "Option::is_none")]
+		port: Option<u16>,
+	}
+
+	#[test]
+	fn flags_beat_the_file_and_the_file_beats_the_defaults() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = dir.path().join("config.yaml");
+		std::fs::write(&file, "port: 6000\nlog_level: warn\n").unwrap();
+		let config = Config::load(Some(&file), false, &Flags { port: None }).unwrap();
+		assert_eq!((config.port, config.log_level.as_str()), (6000, "warn"));
+		let config = Config::load(Some(&file), false, &Flags { port: Some(7000) }).unwrap();
+		assert_eq!(config.port, 7000);
+		assert_eq!(config.bind, "127.0.0.1", "untouched defaults stay");
+	}
+
+	#[test]
+	fn development_layers_the_dev_file() {
+		let dir = tempfile::tempdir().unwrap();
+		std::fs::write(dir.path().join("config.yaml"), "port: 6000\n").unwrap();
+		std::fs::write(dir.path().join("config.dev.yaml"), "log_level: debug\nload_examples: true\n").unwrap();
+		let config = Config::load(Some(&dir.path().join("config.yaml")), true, &Flags { port: None }).unwrap();
+		assert!(config.development() && config.load_examples);
+		assert_eq!(config.log_level, "debug");
+	}
+}
