@@ -72,8 +72,14 @@ impl Config {
 	}
 
 	/// Loads the layers; `overrides` holds only the flags given on the command line.
-	pub(crate) fn load(file: Option<&Path>, development: bool, overrides: &impl Serialize) -> anyhow::Result<Self> {
-		let file = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("config/config.yaml"));
+	pub(crate) fn load(
+		file: Option<&Path>,
+		development: bool,
+		overrides: &impl Serialize,
+	) -> anyhow::Result<Self> {
+		let file = file
+			.map(Path::to_path_buf)
+			.unwrap_or_else(|| PathBuf::from("config/config.yaml"));
 		let mut figment = Figment::from(Serialized::defaults(Config::default()));
 		if file.exists() {
 			figment = figment.merge(Yaml::file(&file));
@@ -89,7 +95,11 @@ impl Config {
 		}
 		figment = figment
 			.merge(Env::prefixed("APG_"))
-			.merge(Env::raw().only(&["DEBUG", "LOG_LEVEL"]).map(|k| k.as_str().to_lowercase().into()))
+			.merge(
+				Env::raw()
+					.only(&["DEBUG", "LOG_LEVEL"])
+					.map(|k| k.as_str().to_lowercase().into()),
+			)
 			.merge(Serialized::defaults(overrides));
 		let mut config: Config = figment.extract().context("invalid configuration")?;
 		if development {
@@ -128,8 +138,17 @@ mod tests {
 	fn development_layers_the_dev_file() {
 		let dir = tempfile::tempdir().unwrap();
 		std::fs::write(dir.path().join("config.yaml"), "port: 6000\n").unwrap();
-		std::fs::write(dir.path().join("config.dev.yaml"), "log_level: debug\nload_examples: true\n").unwrap();
-		let config = Config::load(Some(&dir.path().join("config.yaml")), true, &Flags { port: None }).unwrap();
+		std::fs::write(
+			dir.path().join("config.dev.yaml"),
+			"log_level: debug\nload_examples: true\n",
+		)
+		.unwrap();
+		let config = Config::load(
+			Some(&dir.path().join("config.yaml")),
+			true,
+			&Flags { port: None },
+		)
+		.unwrap();
 		assert!(config.development() && config.load_examples);
 		assert_eq!(config.log_level, "debug");
 	}

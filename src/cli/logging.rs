@@ -15,16 +15,27 @@ use crate::config::Config;
 pub(crate) struct Guards(#[allow(dead_code)] Vec<WorkerGuard>);
 
 pub(crate) fn init_cli(level: &str) {
-	let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.to_lowercase()));
-	let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+	let filter =
+		EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.to_lowercase()));
+	let _ = fmt()
+		.with_env_filter(filter)
+		.with_writer(std::io::stderr)
+		.try_init();
 }
 
 pub(crate) fn init_server(config: &Config) -> anyhow::Result<Guards> {
 	let level = config.log_level.to_lowercase();
-	let filter = || EnvFilter::try_new(format!("{level},hyper=warn,h2=warn,tower_http=info")).unwrap_or_else(|_| EnvFilter::new("info"));
+	let filter = || {
+		EnvFilter::try_new(format!("{level},hyper=warn,h2=warn,tower_http=info"))
+			.unwrap_or_else(|_| EnvFilter::new("info"))
+	};
 	let mut guards = Vec::new();
 	let console = if config.development() {
-		fmt::layer().compact().with_writer(std::io::stdout).with_filter(filter()).boxed()
+		fmt::layer()
+			.compact()
+			.with_writer(std::io::stdout)
+			.with_filter(filter())
+			.boxed()
 	} else {
 		fmt::layer()
 			.json()
@@ -48,7 +59,14 @@ pub(crate) fn init_server(config: &Config) -> anyhow::Result<Guards> {
 		let (all, guard) = tracing_appender::non_blocking(all);
 		guards.push(guard);
 		layers.push(
-			fmt::layer().json().flatten_event(true).with_file(true).with_line_number(true).with_writer(all).with_filter(filter()).boxed(),
+			fmt::layer()
+				.json()
+				.flatten_event(true)
+				.with_file(true)
+				.with_line_number(true)
+				.with_writer(all)
+				.with_filter(filter())
+				.boxed(),
 		);
 		let errors = Builder::new()
 			.rotation(Rotation::DAILY)

@@ -54,13 +54,22 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let config = Config::load(args.config.as_deref(), args.development, &args)?;
 	let _logs = super::logging::init_server(&config)?;
-	let sync: Synchronous = config.synchronous.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+	let sync: Synchronous = config
+		.synchronous
+		.parse()
+		.map_err(|e: String| anyhow::anyhow!(e))?;
 	let store = SqliteStore::open_dir(&config.data_dir, sync)
 		.await
 		.with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
-	store.migrate().await.context("cannot migrate the database")?;
+	store
+		.migrate()
+		.await
+		.context("cannot migrate the database")?;
 	let store: Arc<dyn Store> = Arc::new(store);
-	let engine_config = EngineConfig { max_concurrent_tasks: config.max_concurrent_tasks.max(1), ..Default::default() };
+	let engine_config = EngineConfig {
+		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
+		..Default::default()
+	};
 	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)
 		.await
 		.context("cannot start the engine")?;
@@ -72,19 +81,35 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	if config.load_examples {
 		load_examples(&engine, &config, &api_config.owner).await;
 	}
-	let graphql = apg_graphql::router(apg_graphql::schema(engine.clone(), api_config.owner.clone()));
+	let graphql = apg_graphql::router(apg_graphql::schema(
+		engine.clone(),
+		api_config.owner.clone(),
+	));
 	let state = AppState::new(engine.clone(), api_config);
 	let app = apg_api::app(state, graphql);
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
 		.parse()
 		.with_context(|| format!("invalid address {}:{}", config.bind, config.port))?;
-	let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+	let listener = tokio::net::TcpListener::bind(addr)
+		.await
+		.with_context(|| format!("cannot listen on {addr}"))?;
 	let local = listener.local_addr()?;
-	eprintln!("APG Workflow Orchestration listening on http://{local} (data in {})", config.data_dir.display());
+	eprintln!(
+		"APG Workflow Orchestration listening on http://{local} (data in {})",
+		config.data_dir.display()
+	);
 	tracing::info!(address = %local, env = %config.env, "listening");
-	axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
-	tracing::info!(seconds = config.shutdown_drain_seconds, "shutting down: draining running attempts");
-	engine.shutdown_within(Duration::from_secs(config.shutdown_drain_seconds)).await;
+	axum::serve(listener, app)
+		.with_graceful_shutdown(shutdown_signal())
+		.await
+		.context("server failed")?;
+	tracing::info!(
+		seconds = config.shutdown_drain_seconds,
+		"shutting down: draining running attempts"
+	);
+	engine
+		.shutdown_within(Duration::from_secs(config.shutdown_drain_seconds))
+		.await;
 	tracing::info!("stopped");
 	Ok(ExitCode::SUCCESS)
 }
@@ -116,15 +141,29 @@ async fn load_examples(engine: &Engine, config: &Config, owner: &str) {
 		tracing::warn!(dir = %config.examples_dir.display(), "no examples to load");
 		return;
 	};
-	for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")) {
-		let Ok(value) = super::load::read_json(&path) else { continue };
-		let Ok(new) = super::load::as_new_workflow(&path, value) else { continue };
-		let filter = WorkflowFilter { search: Some(new.name.clone()), ..Default::default() };
+	for path in entries
+		.flatten()
+		.map(|e| e.path())
+		.filter(|p| p.extension().is_some_and(|x| x == "json"))
+	{
+		let Ok(value) = super::load::read_json(&path) else {
+			continue;
+		};
+		let Ok(new) = super::load::as_new_workflow(&path, value) else {
+			continue;
+		};
+		let filter = WorkflowFilter {
+			search: Some(new.name.clone()),
+			..Default::default()
+		};
 		let exists = engine
 			.store()
 			.list_workflows(&filter)
 			.await
-			.map(|list| list.iter().any(|w| w.name == new.name && w.created_by == owner))
+			.map(|list| {
+				list.iter()
+					.any(|w| w.name == new.name && w.created_by == owner)
+			})
 			.unwrap_or(true);
 		if exists {
 			continue;

@@ -1,6 +1,8 @@
-//! End-to-end tests of the real `apg-workflow` binary: the commands a user types, and a crash
-//! with SIGKILL in the middle of 200 executions.
+//! End-to-end tests of the real `apg-workflow` binary: the commands a user types, a crash with
+//! SIGKILL in the middle of 200 executions, and the server over HTTP, GraphQL and WebSocket.
 
+mod bad_input;
 mod cli;
 mod crash;
+mod server;
 mod util;

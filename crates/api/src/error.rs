@@ -50,18 +50,63 @@ impl ApiError {
 	/// A 400 with one problem.
 	pub fn bad_request(path: &str, message: impl Into<String>) -> Self {
 		let message = message.into();
-		Self::BadRequest { issues: vec![Issue::new(path, message.clone())], message }
+		Self::BadRequest {
+			issues: vec![Issue::new(path, message.clone())],
+			message,
+		}
 	}
 
 	fn parts(&self) -> (StatusCode, &'static str, &'static str, bool, bool) {
 		match self {
-			Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "validation", "The provided data is invalid. Please check your input.", true, false),
-			Self::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "The provided data is invalid. Please check your input.", true, false),
-			Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "The requested resource does not exist.", false, false),
-			Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "The request conflicts with the current state of the resource.", true, false),
-			Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "validation", "The request is too large.", true, false),
-			Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "performance", "Too many requests. Please try again later.", true, true),
-			Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "system", "An unexpected error occurred. Please contact support if the problem persists.", false, false),
+			Self::BadRequest { .. } => (
+				StatusCode::BAD_REQUEST,
+				"validation",
+				"The provided data is invalid. Please check your input.",
+				true,
+				false,
+			),
+			Self::Unprocessable { .. } => (
+				StatusCode::UNPROCESSABLE_ENTITY,
+				"validation",
+				"The provided data is invalid. Please check your input.",
+				true,
+				false,
+			),
+			Self::NotFound(_) => (
+				StatusCode::NOT_FOUND,
+				"not_found",
+				"The requested resource does not exist.",
+				false,
+				false,
+			),
+			Self::Conflict(_) => (
+				StatusCode::CONFLICT,
+				"conflict",
+				"The request conflicts with the current state of the resource.",
+				true,
+				false,
+			),
+			Self::TooLarge => (
+				StatusCode::PAYLOAD_TOO_LARGE,
+				"validation",
+				"The request is too large.",
+				true,
+				false,
+			),
+			Self::TooMany(_) => (
+				StatusCode::TOO_MANY_REQUESTS,
+				"performance",
+				"Too many requests. Please try again later.",
+				true,
+				true,
+			),
+			Self::Internal(_) => (
+				StatusCode::INTERNAL_SERVER_ERROR,
+				"system",
+				"An unexpected error occurred. Please contact support if the problem persists.",
+				false,
+				false,
+			),
 		}
 	}
 }
@@ -70,7 +115,14 @@ impl From<EngineError> for ApiError {
 	fn from(e: EngineError) -> Self {
 		match e {
 			EngineError::Invalid(issues) => {
-				let message = format!("invalid: {}", issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+				let message = format!(
+					"invalid: {}",
+					issues
+						.iter()
+						.map(ToString::to_string)
+						.collect::<Vec<_>>()
+						.join("; ")
+				);
 				Self::Unprocessable { message, issues }
 			}
 			EngineError::NotFound(what) => Self::NotFound(what),

@@ -4,11 +4,11 @@
 
 use std::str::FromStr;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::body::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,20 +22,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 	type Rejection = ApiError;
 
 	async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-		let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+		let content_type = req
+			.headers()
+			.get(header::CONTENT_TYPE)
+			.and_then(|v| v.to_str().ok())
+			.unwrap_or("");
 		let is_json = content_type.is_empty()
 			|| content_type.starts_with("application/json")
 			|| content_type.contains("+json");
 		if !is_json {
-			return Err(ApiError::bad_request("", "the body must be JSON (Content-Type: application/json)"));
+			return Err(ApiError::bad_request(
+				"",
+				"the body must be JSON (Content-Type: application/json)",
+			));
 		}
-		let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-			if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-				ApiError::TooLarge
-			} else {
-				ApiError::bad_request("", format!("cannot read the body: {e}"))
-			}
-		})?;
+		let bytes = Bytes::from_request(req, state)
+			.await
+			.map_err(|e: BytesRejection| {
+				if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+					ApiError::TooLarge
+				} else {
+					ApiError::bad_request("", format!("cannot read the body: {e}"))
+				}
+			})?;
 		if bytes.iter().all(u8::is_ascii_whitespace) {
 			return Ok(Self(Value::Object(Default::default())));
 		}
@@ -66,5 +75,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
 
 /// Parses a path id; a malformed one names nothing, so it is a 404.
 pub(crate) fn parse_id<T: FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
-	text.parse().map_err(|_| ApiError::NotFound(format!("{what} {text}")))
+	text.parse()
+		.map_err(|_| ApiError::NotFound(format!("{what} {text}")))
 }

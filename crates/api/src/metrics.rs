@@ -41,22 +41,56 @@ impl Metrics {
 	pub fn start(engine: &Engine) -> Arc<Self> {
 		let mut registry = Registry::with_prefix("apg");
 		let executions = Family::<Labels, Counter>::default();
-		registry.register("executions_finished", "Executions that reached an end state, by status", executions.clone());
+		registry.register(
+			"executions_finished",
+			"Executions that reached an end state, by status",
+			executions.clone(),
+		);
 		let components = Family::<Labels, Counter>::default();
-		registry.register("components_finished", "Components that reached an end state, by status", components.clone());
+		registry.register(
+			"components_finished",
+			"Components that reached an end state, by status",
+			components.clone(),
+		);
 		let latency = Histogram::new(exponential_buckets(0.0005, 4.0, 12));
-		registry.register("component_duration_seconds", "Time components spent in their attempts", latency.clone());
+		registry.register(
+			"component_duration_seconds",
+			"Time components spent in their attempts",
+			latency.clone(),
+		);
 		let queue = Family::<Labels, Gauge>::default();
-		registry.register("queue_depth", "Ready attempts waiting for a worker, by priority", queue.clone());
+		registry.register(
+			"queue_depth",
+			"Ready attempts waiting for a worker, by priority",
+			queue.clone(),
+		);
 		let busy = Gauge::default();
 		registry.register("workers_busy", "Component attempts running", busy.clone());
 		let capacity = Gauge::default();
 		registry.register("workers_max", "The concurrency limit", capacity.clone());
 		let in_flight = Gauge::default();
-		registry.register("executions_in_flight", "Executions not yet ended on this node", in_flight.clone());
+		registry.register(
+			"executions_in_flight",
+			"Executions not yet ended on this node",
+			in_flight.clone(),
+		);
 		let timers = Gauge::default();
-		registry.register("timers_armed", "Durable timers armed (delays, retry back-offs)", timers.clone());
-		let metrics = Arc::new(Self { registry, executions, components, latency, queue, busy, capacity, in_flight, timers });
+		registry.register(
+			"timers_armed",
+			"Durable timers armed (delays, retry back-offs)",
+			timers.clone(),
+		);
+		let metrics = Arc::new(Self {
+			registry,
+			executions,
+			components,
+			latency,
+			queue,
+			busy,
+			capacity,
+			in_flight,
+			timers,
+		});
 		let mut events = engine.subscribe();
 		let weak = Arc::downgrade(&metrics);
 		tokio::spawn(async move {
@@ -69,10 +103,18 @@ impl Metrics {
 				let Some(m) = weak.upgrade() else { return };
 				match &event.kind {
 					EventKind::Execution { status, .. } if status.is_terminal() => {
-						m.executions.get_or_create(&vec![("status".into(), status.to_string())]).inc();
+						m.executions
+							.get_or_create(&vec![("status".into(), status.to_string())])
+							.inc();
 					}
-					EventKind::Component { status, duration_ms, .. } if status.is_terminal() => {
-						m.components.get_or_create(&vec![("status".into(), status.to_string())]).inc();
+					EventKind::Component {
+						status,
+						duration_ms,
+						..
+					} if status.is_terminal() => {
+						m.components
+							.get_or_create(&vec![("status".into(), status.to_string())])
+							.inc();
 						if let Some(ms) = duration_ms {
 							m.latency.observe(*ms as f64 / 1000.0);
 						}
@@ -90,7 +132,9 @@ pub(crate) async fn serve(State(state): State<AppState>) -> Response {
 	let m = &state.metrics;
 	if let Ok(stats) = state.engine.stats().await {
 		for (i, depth) in stats.ready_by_priority.iter().enumerate() {
-			m.queue.get_or_create(&vec![("priority".into(), (i + 1).to_string())]).set(*depth as i64);
+			m.queue
+				.get_or_create(&vec![("priority".into(), (i + 1).to_string())])
+				.set(*depth as i64);
 		}
 		m.busy.set(stats.running as i64);
 		m.capacity.set(stats.max_running as i64);
@@ -99,7 +143,15 @@ pub(crate) async fn serve(State(state): State<AppState>) -> Response {
 	}
 	let mut text = String::new();
 	if encode(&mut text, &m.registry).is_err() {
-		return crate::error::ApiError::Internal("cannot encode metrics".to_owned()).into_response();
+		return crate::error::ApiError::Internal("cannot encode metrics".to_owned())
+			.into_response();
 	}
-	([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+	(
+		[(
+			header::CONTENT_TYPE,
+			"application/openmetrics-text; version=1.0.0; charset=utf-8",
+		)],
+		text,
+	)
+		.into_response()
 }

@@ -48,6 +48,11 @@ impl AppState {
 	/// State for `engine`; starts the task that turns engine events into metrics.
 	pub fn new(engine: Engine, config: ApiConfig) -> Self {
 		let metrics = Metrics::start(&engine);
-		Self { engine, metrics, config: Arc::new(config), ws_open: Arc::new(AtomicUsize::new(0)) }
+		Self {
+			engine,
+			metrics,
+			config: Arc::new(config),
+			ws_open: Arc::new(AtomicUsize::new(0)),
+		}
 	}
 }

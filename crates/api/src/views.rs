@@ -1,9 +1,7 @@
 //! What the API sends and accepts, as documented types (they generate the OpenAPI schemas).
 //! Times are RFC 3339 strings; ids are UUID strings; definitions and outputs are free JSON.
 
-use apg_core::{
-	AttemptRecord, Execution, LogRecord, Millis, StepRecord, Workflow, WorkflowStats,
-};
+use apg_core::{AttemptRecord, Execution, LogRecord, Millis, StepRecord, Workflow, WorkflowStats};
 use chrono::{SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,7 +33,11 @@ pub(crate) struct Envelope<T> {
 
 impl<T> Envelope<T> {
 	pub(crate) fn new(data: T, message: impl Into<Option<String>>) -> Self {
-		Self { success: true, data, message: message.into() }
+		Self {
+			success: true,
+			data,
+			message: message.into(),
+		}
 	}
 }
 
@@ -169,7 +171,11 @@ pub(crate) struct VersionView {
 
 impl VersionView {
 	pub(crate) fn new(v: &apg_core::WorkflowVersion) -> Self {
-		Self { version: v.version, definition: v.definition.to_value(), created_at: iso(v.created_at) }
+		Self {
+			version: v.version,
+			definition: v.definition.to_value(),
+			created_at: iso(v.created_at),
+		}
 	}
 }
 
@@ -361,9 +367,18 @@ pub(crate) struct ValidationView {
 impl ValidationView {
 	pub(crate) fn new(report: &apg_core::ValidationReport) -> Self {
 		let issues = |list: &[apg_core::Issue]| {
-			list.iter().map(|i| IssueView { path: i.path.clone(), message: i.message.clone() }).collect()
+			list.iter()
+				.map(|i| IssueView {
+					path: i.path.clone(),
+					message: i.message.clone(),
+				})
+				.collect()
 		};
-		Self { is_valid: report.is_valid, errors: issues(&report.errors), warnings: issues(&report.warnings) }
+		Self {
+			is_valid: report.is_valid,
+			errors: issues(&report.errors),
+			warnings: issues(&report.warnings),
+		}
 	}
 }
 

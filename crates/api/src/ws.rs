@@ -34,7 +34,8 @@ pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade)
 	if state.ws_open.load(Ordering::Relaxed) >= state.config.max_ws_connections {
 		return ApiError::TooMany("too many WebSocket connections".to_owned()).into_response();
 	}
-	ws.max_message_size(64 * 1024).on_upgrade(move |socket| session(state, socket))
+	ws.max_message_size(64 * 1024)
+		.on_upgrade(move |socket| session(state, socket))
 }
 
 struct Open(Arc<std::sync::atomic::AtomicUsize>);
@@ -70,7 +71,7 @@ async fn session(state: AppState, socket: WebSocket) {
 				Some(Ok(Message::Text(text))) => {
 					command(&state, &text, &mut workflows, &mut executions, &mut replayed).await
 				}
-				Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+				Some(Ok(Message::Close(_)) | Err(_)) | None => return,
 				Some(Ok(_)) => Vec::new(),
 			},
 			event = events.recv() => match event {
@@ -109,11 +110,20 @@ async fn command(
 	executions: &mut HashSet<ExecutionId>,
 	replayed: &mut Vec<Event>,
 ) -> Vec<Message> {
-	let error = |message: &str| vec![Message::Text(json!({"type": "error", "error": message}).to_string().into())];
+	let error = |message: &str| {
+		vec![Message::Text(
+			json!({"type": "error", "error": message})
+				.to_string()
+				.into(),
+		)]
+	};
 	let Ok(value) = serde_json::from_str::<Value>(text) else {
 		return error("messages must be JSON objects");
 	};
-	let action = value.get("action").and_then(Value::as_str).unwrap_or_default();
+	let action = value
+		.get("action")
+		.and_then(Value::as_str)
+		.unwrap_or_default();
 	let subscribe = match action {
 		"subscribe" => true,
 		"unsubscribe" => false,
@@ -122,7 +132,9 @@ async fn command(
 	};
 	let store = state.engine.store();
 	if let Some(id) = value.get("workflow_id").and_then(Value::as_str) {
-		let Ok(id) = id.parse::<WorkflowId>() else { return error("unknown workflow") };
+		let Ok(id) = id.parse::<WorkflowId>() else {
+			return error("unknown workflow");
+		};
 		if subscribe {
 			match store.get_workflow(id).await {
 				Ok(Some(_)) => workflows.insert(id),
@@ -135,7 +147,9 @@ async fn command(
 		return vec![Message::Text(reply.to_string().into())];
 	}
 	if let Some(id) = value.get("execution_id").and_then(Value::as_str) {
-		let Ok(id) = id.parse::<ExecutionId>() else { return error("unknown execution") };
+		let Ok(id) = id.parse::<ExecutionId>() else {
+			return error("unknown execution");
+		};
 		if !subscribe {
 			executions.remove(&id);
 			let reply = json!({"type": "unsubscribed", "execution_id": id.to_string()});
@@ -145,7 +159,11 @@ async fn command(
 			return error("unknown execution");
 		}
 		executions.insert(id);
-		let mut out = vec![Message::Text(json!({"type": "subscribed", "execution_id": id.to_string()}).to_string().into())];
+		let mut out = vec![Message::Text(
+			json!({"type": "subscribed", "execution_id": id.to_string()})
+				.to_string()
+				.into(),
+		)];
 		let history = store.events(id).await.unwrap_or_default();
 		for record in history {
 			out.push(update(&record.event));

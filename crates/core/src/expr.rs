@@ -128,6 +128,24 @@ pub fn references(text: &str) -> std::result::Result<HashSet<String>, String> {
 	Ok(template.undeclared_variables(true))
 }
 
+/// The first `{% include %}`, `import`, `from` or `extends` in `text`, if any. There is no
+/// loader, so they could never work; validation rejects them so the mistake (or the probe for
+/// files) is reported when the workflow is saved rather than when it runs.
+pub fn loading_statement(text: &str) -> Option<&'static str> {
+	static LOADING: LazyLock<regex::Regex> = LazyLock::new(|| {
+		regex::Regex::new(r"\{%-?\s*(include|import|from|extends)\b").expect("static pattern")
+	});
+	LOADING
+		.captures(text)
+		.and_then(|c| match c.get(1).map(|m| m.as_str()) {
+			Some("include") => Some("include"),
+			Some("import") => Some("import"),
+			Some("from") => Some("from"),
+			Some("extends") => Some("extends"),
+			_ => None,
+		})
+}
+
 /// Builds a minijinja context from JSON.
 pub fn context(value: &Value) -> minijinja::Value {
 	minijinja::Value::from_serialize(value)

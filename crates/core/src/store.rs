@@ -149,7 +149,11 @@ pub trait Store: Send + Sync {
 	/// Executions, newest first.
 	async fn list_executions(&self, filter: &ExecutionFilter) -> StoreResult<Vec<Execution>>;
 	/// The execution of `workflow` created with the idempotency key `key`, if any.
-	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>>;
+	async fn find_by_idempotency_key(
+		&self,
+		workflow: WorkflowId,
+		key: &str,
+	) -> StoreResult<Option<Execution>>;
 	/// Every execution not in an end state (what recovery resumes).
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
 	/// How many executions exist.

@@ -296,6 +296,13 @@ fn check_expressions(def: &Definition, index: &HashMap<&str, usize>, errors: &mu
 		if !expr::is_template(text) {
 			return;
 		}
+		if let Some(statement) = expr::loading_statement(text) {
+			errors.push(Issue::new(
+				path,
+				format!("'{statement}' is not allowed: expressions cannot load templates"),
+			));
+			return;
+		}
 		let names = match expr::references(text) {
 			Ok(names) => names,
 			Err(message) => {

@@ -94,6 +94,7 @@ enum Msg {
 	Breakpoints(ExecutionId, Vec<String>, oneshot::Sender<Result<()>>),
 	Stats(oneshot::Sender<EngineStats>),
 	Held(ExecutionId, oneshot::Sender<Option<Vec<String>>>),
+	Delete(WorkflowId, oneshot::Sender<Result<bool>>),
 	Shutdown(Duration, oneshot::Sender<()>),
 }
 
@@ -167,6 +168,8 @@ impl Engine {
 			draining: false,
 			keys: HashMap::new(),
 			key_order: VecDeque::new(),
+			deleted: std::collections::HashSet::new(),
+			deletions: Vec::new(),
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;
@@ -363,6 +366,15 @@ impl Engine {
 		done.await.map_err(|_| EngineError::Stopped)
 	}
 
+	/// Deletes a workflow with its versions and executions, refusing (409) while any execution
+	/// of it is in flight. It goes through the coordinator so that no execution of the workflow
+	/// can start, or commit a checkpoint, after its rows are gone.
+	pub async fn delete_workflow(&self, id: WorkflowId) -> Result<bool> {
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Delete(id, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
 	/// The engine's current load.
 	pub async fn stats(&self) -> Result<EngineStats> {
 		let (reply, done) = oneshot::channel();
@@ -463,6 +475,10 @@ struct Coordinator {
 	/// store by `Engine::execute`), so concurrent duplicates start one execution.
 	keys: HashMap<(WorkflowId, String), Execution>,
 	key_order: VecDeque<(WorkflowId, String)>,
+	/// Workflows deleted by this process: executions of them can no longer start.
+	deleted: std::collections::HashSet<WorkflowId>,
+	/// Deletions to perform after the next commit.
+	deletions: Vec<(WorkflowId, oneshot::Sender<Result<bool>>)>,
 }
 
 impl Coordinator {
@@ -508,6 +524,14 @@ impl Coordinator {
 			self.fire_timers();
 			self.run_inline();
 			self.commit().await;
+			for (workflow, reply) in std::mem::take(&mut self.deletions) {
+				let result = self
+					.store
+					.delete_workflow(workflow)
+					.await
+					.map_err(EngineError::from);
+				let _ = reply.send(result);
+			}
 			self.perform();
 			self.dispatch();
 			if let Some((deadline, _)) = &shutdown
@@ -539,6 +563,13 @@ impl Coordinator {
 		match msg {
 			Msg::Start(state, reply) => {
 				let mut state = *state;
+				if self.deleted.contains(&state.exec.workflow_id) {
+					let _ = reply.send(Err(EngineError::NotFound(format!(
+						"workflow {}",
+						state.exec.workflow_id
+					))));
+					return;
+				}
 				if let Some(key) = state.exec.idempotency_key.clone() {
 					let key = (state.exec.workflow_id, key);
 					if let Some(existing) = self.keys.get(&key) {
@@ -677,10 +708,25 @@ impl Coordinator {
 				}
 				let _ = reply.send(stats);
 			}
+			Msg::Delete(workflow, reply) => {
+				if self
+					.states
+					.values()
+					.any(|st| st.exec.workflow_id == workflow)
+				{
+					let message =
+						format!("workflow {workflow} has executions in flight; cancel them first");
+					let _ = reply.send(Err(EngineError::Conflict(message)));
+				} else {
+					self.deleted.insert(workflow);
+					self.deletions.push((workflow, reply));
+				}
+			}
 			Msg::Held(exec, reply) => {
-				let held = self.states.get(&exec).map(|st| {
-					st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect()
-				});
+				let held = self
+					.states
+					.get(&exec)
+					.map(|st| st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect());
 				let _ = reply.send(held);
 			}
 			Msg::Shutdown(drain, reply) => {

@@ -10,8 +10,8 @@
 //! [`router`] into its own.
 //!
 //! Errors carry the REST envelope's `category` (and `details`, for validation the list of
-//! `{path, message}` problems) in their `extensions`; see [`error`](crate::error) (private) for
-//! the rules. Unknown ids are `null` in queries and `not_found` errors in mutations.
+//! `{path, message}` problems) in their `extensions`; the private `error` module has the
+//! rules. Unknown ids are `null` in queries and `not_found` errors in mutations.
 //!
 //! Limits, because one GraphQL document can ask for a great deal of work:
 //!
@@ -83,7 +83,8 @@ pub fn router(schema: ApgSchema) -> Router {
 	Router::new()
 		.route_service(
 			"/graphql",
-			get_service(GraphQLSubscription::new(schema.clone())).post_service(GraphQL::new(schema)),
+			get_service(GraphQLSubscription::new(schema.clone()))
+				.post_service(GraphQL::new(schema)),
 		)
 		.route("/graphql/playground", get(playground))
 }

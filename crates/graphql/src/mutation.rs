@@ -5,13 +5,13 @@
 //! field rule, same validation with paths), then calls [`workflows::create`]; executions go
 //! through the [`Engine`](apg_engine::Engine). An unknown or malformed id is a `not_found` error.
 
-use apg_core::{ExecutionId, ExecutionStatus, NewWorkflow, Priority, WorkflowId};
+use apg_core::{ExecutionId, NewWorkflow, Priority, WorkflowId};
 use apg_engine::{ExecuteRequest, workflows};
 use async_graphql::{Context, ID, Object};
 use serde_json::{Map, Value};
 
 use crate::Owner;
-use crate::error::{IntoGql, Result, categorized, invalid, invalid_one, not_found};
+use crate::error::{IntoGql, Result, invalid, invalid_one, not_found};
 use crate::query::parse_id;
 use crate::types::{Workflow, WorkflowExecution, engine};
 
@@ -24,20 +24,13 @@ pub(crate) fn parse_json(path: &str, text: &str) -> Result<Value> {
 /// The longest idempotency key accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-/// The statuses of an execution that has not ended.
-const UNFINISHED: [ExecutionStatus; 4] = [
-	ExecutionStatus::Pending,
-	ExecutionStatus::Queued,
-	ExecutionStatus::Running,
-	ExecutionStatus::Paused,
-];
-
 /// The root of mutations.
 pub struct MutationRoot;
 
-#[Object]
+#[Object(name = "Mutation")]
 impl MutationRoot {
 	/// Validates and stores a new workflow (status `draft`, version 1) owned by the caller.
+	#[allow(clippy::too_many_arguments)] // One per GraphQL argument.
 	async fn create_workflow(
 		&self,
 		ctx: &Context<'_>,
@@ -77,7 +70,7 @@ impl MutationRoot {
 				.await
 				.gql()?;
 		for warning in &report.warnings {
-			tracing::warn!(workflow_id = %workflow.id, %warning, "security warning in a new workflow");
+			tracing::warn!(workflow_id = %workflow.id, %warning, "security warning in a workflow");
 		}
 		Ok(Workflow::with_stats(workflow, Default::default()))
 	}
@@ -88,26 +81,8 @@ impl MutationRoot {
 		let Some(workflow_id) = parse_id::<WorkflowId>(&id) else {
 			return Err(not_found("workflow"));
 		};
-		let store = engine(ctx).store();
-		for status in UNFINISHED {
-			let filter = apg_core::ExecutionFilter {
-				workflow_id: Some(workflow_id),
-				status: Some(status),
-				limit: 1,
-				offset: 0,
-			};
-			if !store.list_executions(&filter).await.gql()?.is_empty() {
-				return Err(categorized(
-					format!(
-						"conflict: workflow {workflow_id} has executions that have not ended; \
-						 cancel them first"
-					),
-					"conflict",
-					Value::Null,
-				));
-			}
-		}
-		if store.delete_workflow(workflow_id).await.gql()? {
+		// The engine refuses while an execution is in flight and keeps new ones from starting.
+		if engine(ctx).delete_workflow(workflow_id).await.gql()? {
 			Ok(true)
 		} else {
 			Err(not_found(format!("workflow {workflow_id}")))
@@ -122,8 +97,10 @@ impl MutationRoot {
 		#[graphql(desc = "A JSON object, checked against the declared parameters.")]
 		parameters: Option<Value>,
 		#[graphql(desc = "Overrides the workflow's priority, 1 to 10.")] priority: Option<i32>,
-		#[graphql(desc = "Repeating a request with the same key (for the same workflow) \
-			returns the execution the first one created instead of starting another.")]
+		#[graphql(
+			desc = "Repeating a request with the same key (for the same workflow) \
+			returns the execution the first one created instead of starting another."
+		)]
 		idempotency_key: Option<String>,
 		#[graphql(desc = "Ids of components to pause before (debugging).")] breakpoints: Option<
 			Vec<String>,
@@ -147,9 +124,10 @@ impl MutationRoot {
 		}
 		let priority = match priority {
 			None => None,
-			Some(p) => Some(Priority::new(i64::from(p)).map_err(|_| {
-				invalid_one("priority", "must be an integer between 1 and 10")
-			})?),
+			Some(p) => Some(
+				Priority::new(i64::from(p))
+					.map_err(|_| invalid_one("priority", "must be an integer between 1 and 10"))?,
+			),
 		};
 		let execution = engine(ctx)
 			.execute(ExecuteRequest {

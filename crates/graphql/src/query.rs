@@ -35,11 +35,11 @@ pub(crate) fn parse_id<T: std::str::FromStr>(id: &ID) -> Option<T> {
 /// The root of queries.
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
 	/// Workflows, most recently changed first, each with its execution statistics.
 	#[graphql(complexity = "1 + child_complexity * crate::query::pages(limit)")]
-	#[allow(clippy::too_many_arguments)]
+	#[allow(clippy::too_many_arguments)] // One per GraphQL argument.
 	async fn workflows(
 		&self,
 		ctx: &Context<'_>,

@@ -28,7 +28,7 @@ use crate::types::{ExecutionEvent, engine};
 /// The root of subscriptions.
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
 	/// Status changes of one execution (from its first event, ending after its terminal one) or
 	/// of every execution of a workflow (live, without end). At least one filter is required;
@@ -142,7 +142,10 @@ impl Feed {
 				}
 				Err(RecvError::Lagged(missed)) => {
 					self.done = true;
-					tracing::warn!(missed, "a GraphQL subscriber fell behind; ending its stream");
+					tracing::warn!(
+						missed,
+						"a GraphQL subscriber fell behind; ending its stream"
+					);
 					return Some(Err(categorized(
 						format!(
 							"the subscription fell behind and missed {missed} events; \
@@ -226,7 +229,10 @@ mod tests {
 
 	/// Runs a feed over `live` events (the sender is then dropped) and returns what it sent: the
 	/// `at` of each event, or -1 for an error.
-	async fn run(feed_of: impl FnOnce(broadcast::Receiver<Arc<Event>>) -> Feed, live: &[Event]) -> Vec<i64> {
+	async fn run(
+		feed_of: impl FnOnce(broadcast::Receiver<Arc<Event>>) -> Feed,
+		live: &[Event],
+	) -> Vec<i64> {
 		let (tx, rx) = broadcast::channel(16);
 		let feed = feed_of(rx);
 		for e in live {
@@ -251,7 +257,11 @@ mod tests {
 			event(x, w, 6, false),
 		];
 		let sent = run(|rx| Feed::new(Some(rx), Some(x), None, stored), &live).await;
-		assert_eq!(sent, [1, 2, 3, 4, 5], "no repeat, and nothing after the terminal event");
+		assert_eq!(
+			sent,
+			[1, 2, 3, 4, 5],
+			"no repeat, and nothing after the terminal event"
+		);
 	}
 
 	#[tokio::test]
@@ -299,7 +309,11 @@ mod tests {
 		let sent: Vec<_> = feed.into_stream().collect().await;
 		assert_eq!(sent.len(), 1);
 		let error = sent[0].as_ref().unwrap_err();
-		assert!(error.message.contains("missed 3 events"), "{}", error.message);
+		assert!(
+			error.message.contains("missed 3 events"),
+			"{}",
+			error.message
+		);
 		drop(tx);
 	}
 }

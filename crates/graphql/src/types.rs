@@ -28,7 +28,10 @@ pub(crate) fn engine<'a>(ctx: &Context<'a>) -> &'a Engine {
 pub(crate) struct DateTime(pub(crate) Millis);
 
 /// An instant as an RFC 3339 string in UTC (`2024-05-01T12:00:00.123Z`).
-#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
+#[Scalar(
+	name = "DateTime",
+	specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+)]
 impl ScalarType for DateTime {
 	fn parse(value: GqlValue) -> InputValueResult<Self> {
 		match &value {

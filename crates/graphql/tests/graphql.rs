@@ -179,9 +179,15 @@ async fn the_seed_lifecycle_runs_through_graphql() {
 	let components = execution["components"].as_array().unwrap();
 	assert_eq!(components.len(), 3);
 	assert!(components.iter().all(|c| c["status"] == "completed"));
-	let task = components.iter().find(|c| c["componentId"] == "task").unwrap();
+	let task = components
+		.iter()
+		.find(|c| c["componentId"] == "task")
+		.unwrap();
 	assert_eq!(task["output"]["message"], "Hello World");
-	assert!(!execution["logs"].as_array().unwrap().is_empty(), "{execution:#}");
+	assert!(
+		!execution["logs"].as_array().unwrap().is_empty(),
+		"{execution:#}"
+	);
 
 	let data = ok(
 		&schema,
@@ -210,7 +216,10 @@ async fn the_workflow_list_carries_statistics_and_filters() {
 		runs.push(execute(&schema, id).await);
 	}
 	for id in runs {
-		engine.wait(id.parse::<ExecutionId>().unwrap()).await.unwrap();
+		engine
+			.wait(id.parse::<ExecutionId>().unwrap())
+			.await
+			.unwrap();
 	}
 
 	let data = ok(
@@ -262,7 +271,11 @@ async fn the_workflow_list_carries_statistics_and_filters() {
 	assert_eq!(data["a"], json!([{"name": "Failing"}]));
 	assert_eq!(data["b"].as_array().unwrap().len(), 2);
 	assert_eq!(data["c"], json!([]));
-	assert_eq!(data["d"].as_array().unwrap().len(), 1, "limit is clamped to at least 1");
+	assert_eq!(
+		data["d"].as_array().unwrap().len(),
+		1,
+		"limit is clamped to at least 1"
+	);
 	assert_eq!(data["e"].as_array().unwrap().len(), 3);
 
 	let data = ok(
@@ -281,7 +294,12 @@ async fn the_workflow_list_carries_statistics_and_filters() {
 	assert!(data["failed"][0]["errorMessage"].is_string());
 	assert_eq!(data["all"].as_array().unwrap().len(), 3);
 
-	let error = err(&schema, r#"{ workflows(status: "sleeping") { id } }"#, json!({})).await;
+	let error = err(
+		&schema,
+		r#"{ workflows(status: "sleeping") { id } }"#,
+		json!({}),
+	)
+	.await;
 	assert_eq!(error["extensions"]["category"], "validation");
 	assert_eq!(error["extensions"]["details"][0]["path"], "status");
 }
@@ -305,13 +323,20 @@ async fn an_invalid_definition_is_a_validation_error_listing_every_problem() {
 	.await;
 	assert_eq!(error["extensions"]["category"], "validation", "{error:#}");
 	let details = error["extensions"]["details"].as_array().unwrap();
-	let paths: Vec<&str> = details.iter().map(|d| d["path"].as_str().unwrap()).collect();
+	let paths: Vec<&str> = details
+		.iter()
+		.map(|d| d["path"].as_str().unwrap())
+		.collect();
 	assert!(
-		paths.iter().any(|p| p.starts_with("definition.components[1]")),
+		paths
+			.iter()
+			.any(|p| p.starts_with("definition.components[1]")),
 		"{paths:?}"
 	);
 	assert!(
-		paths.iter().any(|p| p.starts_with("definition.connections[0]")),
+		paths
+			.iter()
+			.any(|p| p.starts_with("definition.connections[0]")),
 		"{paths:?}"
 	);
 	assert!(details.iter().all(|d| d["message"].is_string()));
@@ -517,7 +542,11 @@ async fn a_subscription_by_execution_receives_every_event_up_to_the_terminal_one
 	let last = received.last().unwrap();
 	assert_eq!(last["type"], "execution");
 	assert_eq!(last["status"], "completed");
-	assert!(received.iter().all(|e| e["executionId"] == execution.as_str()));
+	assert!(
+		received
+			.iter()
+			.all(|e| e["executionId"] == execution.as_str())
+	);
 	let task = received
 		.iter()
 		.find(|e| e["componentId"] == "task" && e["status"] == "completed")
@@ -573,7 +602,10 @@ async fn a_subscription_by_workflow_sees_its_executions_live() {
 		.await
 		.unwrap()
 		.unwrap();
-	assert!(seen.iter().all(|e| e["workflowId"] == workflow.as_str()), "{seen:#?}");
+	assert!(
+		seen.iter().all(|e| e["workflowId"] == workflow.as_str()),
+		"{seen:#?}"
+	);
 	assert!(seen.len() >= 4, "{seen:#?}");
 }
 
@@ -632,8 +664,17 @@ fragment TypeRef on __Type {
 async fn the_depth_limit_admits_standard_introspection_and_refuses_deeper_nesting() {
 	let (_engine, schema) = setup().await;
 	let data = ok(&schema, STANDARD_INTROSPECTION, json!({})).await;
+	assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+	assert_eq!(data["__schema"]["mutationType"]["name"], "Mutation");
+	assert_eq!(data["__schema"]["subscriptionType"]["name"], "Subscription");
 	let types = data["__schema"]["types"].as_array().unwrap();
-	for name in ["Workflow", "WorkflowExecution", "ExecutionEvent", "DateTime", "JSON"] {
+	for name in [
+		"Workflow",
+		"WorkflowExecution",
+		"ExecutionEvent",
+		"DateTime",
+		"JSON",
+	] {
 		assert!(types.iter().any(|t| t["name"] == name), "{name} missing");
 	}
 
@@ -644,7 +685,10 @@ async fn the_depth_limit_admits_standard_introspection_and_refuses_deeper_nestin
 	let query = format!("{{ __type(name: \"Workflow\") {{ {nested} }} }}");
 	let error = err(&schema, &query, json!({})).await;
 	assert!(
-		error["message"].as_str().unwrap().contains("nested too deep"),
+		error["message"]
+			.as_str()
+			.unwrap()
+			.contains("nested too deep"),
 		"{error:#}"
 	);
 }
@@ -712,7 +756,10 @@ async fn the_router_serves_queries_and_the_playground() {
 		.await
 		.unwrap();
 	let json: Value = serde_json::from_slice(&bytes).unwrap();
-	assert_eq!(json["data"]["createWorkflow"]["name"], "Via HTTP", "{json:#}");
+	assert_eq!(
+		json["data"]["createWorkflow"]["name"], "Via HTTP",
+		"{json:#}"
+	);
 
 	let response = app
 		.clone()
@@ -789,8 +836,15 @@ async fn subscriptions_work_over_graphql_transport_ws() {
 		.await
 		.unwrap();
 	assert_eq!(types.first().map(String::as_str), Some("connection_ack"));
-	assert_eq!(types.last().map(String::as_str), Some("complete"), "{types:?}");
-	assert!(types.iter().filter(|t| *t == "next").count() >= 4, "{types:?}");
+	assert_eq!(
+		types.last().map(String::as_str),
+		Some("complete"),
+		"{types:?}"
+	);
+	assert!(
+		types.iter().filter(|t| *t == "next").count() >= 4,
+		"{types:?}"
+	);
 	assert_eq!(last_status, "completed");
 	server.abort();
 }

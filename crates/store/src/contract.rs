@@ -438,10 +438,27 @@ pub async fn executions_are_found_by_idempotency_key(store: &dyn Store) {
 	store.create_workflow(&w).await.unwrap();
 	let mut e = sample_execution(&w);
 	e.idempotency_key = Some("abc".into());
-	store.commit(&Batch { writes: vec![Write::Execution(Box::new(e.clone()))] }).await.unwrap();
-	assert_eq!(store.find_by_idempotency_key(w.id, "abc").await.unwrap(), Some(e));
-	assert_eq!(store.find_by_idempotency_key(w.id, "abd").await.unwrap(), None);
-	assert_eq!(store.find_by_idempotency_key(WorkflowId::new(), "abc").await.unwrap(), None);
+	store
+		.commit(&Batch {
+			writes: vec![Write::Execution(Box::new(e.clone()))],
+		})
+		.await
+		.unwrap();
+	assert_eq!(
+		store.find_by_idempotency_key(w.id, "abc").await.unwrap(),
+		Some(e)
+	);
+	assert_eq!(
+		store.find_by_idempotency_key(w.id, "abd").await.unwrap(),
+		None
+	);
+	assert_eq!(
+		store
+			.find_by_idempotency_key(WorkflowId::new(), "abc")
+			.await
+			.unwrap(),
+		None
+	);
 }
 
 /// Deleting a workflow deletes its versions and executions with all their records.

@@ -258,7 +258,11 @@ impl Store for MemoryStore {
 		Ok(page(rows, f.limit, f.offset))
 	}
 
-	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>> {
+	async fn find_by_idempotency_key(
+		&self,
+		workflow: WorkflowId,
+		key: &str,
+	) -> StoreResult<Option<Execution>> {
 		let s = self.lock();
 		Ok(s.executions
 			.values()

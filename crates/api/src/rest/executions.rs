@@ -49,13 +49,21 @@ pub(crate) struct ListQuery {
 
 async fn load(state: &AppState, id: &str) -> Result<apg_core::Execution, ApiError> {
 	let id: ExecutionId = parse_id(id, "execution")?;
-	state.engine.store().get_execution(id).await?.ok_or_else(|| ApiError::NotFound(format!("execution {id}")))
+	state
+		.engine
+		.store()
+		.get_execution(id)
+		.await?
+		.ok_or_else(|| ApiError::NotFound(format!("execution {id}")))
 }
 
 /// Executions, newest first.
 #[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(ListQuery),
 	responses((status = 200, body = Envelope<Vec<ExecutionView>>), (status = 400, body = crate::views::ErrorBody)))]
-pub(crate) async fn list_executions(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Vec<ExecutionView>> {
+pub(crate) async fn list_executions(
+	State(state): State<AppState>,
+	ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Vec<ExecutionView>> {
 	let (limit, offset) = page(q.limit, q.offset)?;
 	let workflow_id = match q.workflow_id.as_deref() {
 		None => None,
@@ -67,34 +75,57 @@ pub(crate) async fn list_executions(State(state): State<AppState>, ApiQuery(q): 
 	let status = match q.status.as_deref() {
 		None => None,
 		Some(text) => Some(ExecutionStatus::parse(text).ok_or_else(|| {
-			ApiError::bad_request("status", "must be pending, queued, running, paused, completed, failed or cancelled")
+			ApiError::bad_request(
+				"status",
+				"must be pending, queued, running, paused, completed, failed or cancelled",
+			)
 		})?),
 	};
-	let filter = ExecutionFilter { workflow_id, status, limit, offset };
+	let filter = ExecutionFilter {
+		workflow_id,
+		status,
+		limit,
+		offset,
+	};
 	let rows = state.engine.store().list_executions(&filter).await?;
-	Ok(Json(Envelope::new(rows.iter().map(ExecutionView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		rows.iter().map(ExecutionView::new).collect(),
+		None,
+	)))
 }
 
 /// One execution with its components and every attempt.
 #[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions",
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<ExecutionDetailView>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn get_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionDetailView> {
+pub(crate) async fn get_execution(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<ExecutionDetailView> {
 	let exec = load(&state, &id).await?;
 	let store = state.engine.store();
 	let steps = store.steps(exec.id).await?;
 	let attempts = store.attempts(exec.id).await?;
-	Ok(Json(Envelope::new(ExecutionDetailView::new(&exec, &steps, &attempts), None)))
+	Ok(Json(Envelope::new(
+		ExecutionDetailView::new(&exec, &steps, &attempts),
+		None,
+	)))
 }
 
 /// The execution's log, oldest first.
 #[utoipa::path(get, path = "/api/v1/executions/{id}/logs", tag = "executions",
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<Vec<LogView>>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn execution_logs(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<LogView>> {
+pub(crate) async fn execution_logs(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<Vec<LogView>> {
 	let exec = load(&state, &id).await?;
 	let logs = state.engine.store().logs(exec.id).await?;
-	Ok(Json(Envelope::new(logs.iter().map(LogView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		logs.iter().map(LogView::new).collect(),
+		None,
+	)))
 }
 
 /// Cancels an execution that has not ended (409 when it has).
@@ -102,11 +133,17 @@ pub(crate) async fn execution_logs(State(state): State<AppState>, Path(id): Path
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<ExecutionView>), (status = 404, body = crate::views::ErrorBody),
 		(status = 409, body = crate::views::ErrorBody)))]
-pub(crate) async fn cancel_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionView> {
+pub(crate) async fn cancel_execution(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<ExecutionView> {
 	let exec = load(&state, &id).await?;
 	state.engine.cancel(exec.id).await?;
 	let exec = state.engine.wait(exec.id).await?;
-	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution cancelled".to_owned())))
+	Ok(Json(Envelope::new(
+		ExecutionView::new(&exec),
+		"Execution cancelled".to_owned(),
+	)))
 }
 
 /// Re-runs a failed or cancelled execution from its failed components; completed ones keep
@@ -115,10 +152,16 @@ pub(crate) async fn cancel_execution(State(state): State<AppState>, Path(id): Pa
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<ExecutionView>), (status = 404, body = crate::views::ErrorBody),
 		(status = 409, body = crate::views::ErrorBody)))]
-pub(crate) async fn retry_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ExecutionView> {
+pub(crate) async fn retry_execution(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<ExecutionView> {
 	let exec = load(&state, &id).await?;
 	let exec = state.engine.retry(exec.id).await?;
-	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution retried".to_owned())))
+	Ok(Json(Envelope::new(
+		ExecutionView::new(&exec),
+		"Execution retried".to_owned(),
+	)))
 }
 
 /// Resumes a paused execution; `{"step": true}` pauses again before the next component.
@@ -135,7 +178,10 @@ pub(crate) async fn resume_execution(
 	let body: ResumeBody = typed(body)?;
 	state.engine.resume(exec.id, body.step).await?;
 	let exec = load(&state, &id).await?;
-	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution resumed".to_owned())))
+	Ok(Json(Envelope::new(
+		ExecutionView::new(&exec),
+		"Execution resumed".to_owned(),
+	)))
 }
 
 /// Replaces the breakpoints of a running execution.
@@ -151,8 +197,14 @@ pub(crate) async fn set_breakpoints(
 ) -> ApiResult<Vec<String>> {
 	let exec = load(&state, &id).await?;
 	let body: BreakpointsBody = typed(body)?;
-	state.engine.set_breakpoints(exec.id, body.breakpoints.clone()).await?;
-	Ok(Json(Envelope::new(body.breakpoints, "Breakpoints set".to_owned())))
+	state
+		.engine
+		.set_breakpoints(exec.id, body.breakpoints.clone())
+		.await?;
+	Ok(Json(Envelope::new(
+		body.breakpoints,
+		"Breakpoints set".to_owned(),
+	)))
 }
 
 /// What the debugger shows: where the execution is paused, the inputs waiting there, the
@@ -160,13 +212,19 @@ pub(crate) async fn set_breakpoints(
 #[utoipa::path(get, path = "/api/v1/executions/{id}/debug", tag = "executions",
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<DebugView>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn debug_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<DebugView> {
+pub(crate) async fn debug_execution(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<DebugView> {
 	let exec = load(&state, &id).await?;
 	let held = state.engine.held(exec.id).await?.unwrap_or_default();
 	let steps = state.engine.store().steps(exec.id).await?;
 	let mut inputs = Map::new();
 	for s in steps.iter().filter(|s| held.contains(&s.component_id)) {
-		inputs.insert(s.component_id.clone(), s.input.clone().unwrap_or(Value::Null));
+		inputs.insert(
+			s.component_id.clone(),
+			s.input.clone().unwrap_or(Value::Null),
+		);
 	}
 	let view = DebugView {
 		status: exec.status.to_string(),
@@ -183,7 +241,10 @@ pub(crate) async fn debug_execution(State(state): State<AppState>, Path(id): Pat
 #[utoipa::path(get, path = "/api/v1/executions/{id}/trace", tag = "executions",
 	params(("id" = String, Path, description = "Execution id")),
 	responses((status = 200, body = Envelope<Vec<Object>>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn execution_trace(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Value> {
+pub(crate) async fn execution_trace(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<Value> {
 	let exec = load(&state, &id).await?;
 	let trace = apg_engine::trace::build(&**state.engine.store(), exec.id).await?;
 	Ok(Json(Envelope::new(trace, None)))

@@ -25,12 +25,21 @@ pub(crate) struct Health {
 	responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 	let store = state.engine.store().count_executions().await;
-	let in_flight = state.engine.stats().await.map(|s| s.executions).unwrap_or(0);
+	let in_flight = state
+		.engine
+		.stats()
+		.await
+		.map(|s| s.executions)
+		.unwrap_or(0);
 	let (code, status, store) = match store {
 		Ok(_) => (StatusCode::OK, "healthy", "ok".to_owned()),
 		Err(e) => {
 			tracing::error!(error = %e, "health check: store unavailable");
-			(StatusCode::SERVICE_UNAVAILABLE, "unhealthy", "unavailable".to_owned())
+			(
+				StatusCode::SERVICE_UNAVAILABLE,
+				"unhealthy",
+				"unavailable".to_owned(),
+			)
 		}
 	};
 	let body = Health {

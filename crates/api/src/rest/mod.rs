@@ -10,5 +10,8 @@ use axum::Router;
 use crate::state::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
-	Router::new().merge(workflows::router()).merge(executions::router()).merge(components::router())
+	Router::new()
+		.merge(workflows::router())
+		.merge(executions::router())
+		.merge(components::router())
 }

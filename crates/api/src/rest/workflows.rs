@@ -28,7 +28,10 @@ pub(crate) fn router() -> Router<AppState> {
 		.route("/workflows/validate", post(validate_definition))
 		.route(
 			"/workflows/{id}",
-			get(get_workflow).put(replace_workflow).patch(patch_workflow).delete(delete_workflow),
+			get(get_workflow)
+				.put(replace_workflow)
+				.patch(patch_workflow)
+				.delete(delete_workflow),
 		)
 		.route("/workflows/{id}/validate", post(validate_workflow))
 		.route("/workflows/{id}/execute", post(execute_workflow))
@@ -55,8 +58,9 @@ pub(crate) struct ListQuery {
 }
 
 fn status_of(text: &str) -> Result<WorkflowStatus, ApiError> {
-	WorkflowStatus::parse(text)
-		.ok_or_else(|| ApiError::bad_request("status", "must be draft, active, inactive or archived"))
+	WorkflowStatus::parse(text).ok_or_else(|| {
+		ApiError::bad_request("status", "must be draft, active, inactive or archived")
+	})
 }
 
 pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
@@ -73,7 +77,12 @@ pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64)
 
 async fn load(state: &AppState, id: &str) -> Result<apg_core::Workflow, ApiError> {
 	let id: WorkflowId = parse_id(id, "workflow")?;
-	state.engine.store().get_workflow(id).await?.ok_or_else(|| ApiError::NotFound(format!("workflow {id}")))
+	state
+		.engine
+		.store()
+		.get_workflow(id)
+		.await?
+		.ok_or_else(|| ApiError::NotFound(format!("workflow {id}")))
 }
 
 async fn view(state: &AppState, w: &apg_core::Workflow) -> Result<WorkflowView, ApiError> {
@@ -84,7 +93,10 @@ async fn view(state: &AppState, w: &apg_core::Workflow) -> Result<WorkflowView, 
 /// Workflows, newest change first, each with its execution statistics.
 #[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows", params(ListQuery),
 	responses((status = 200, body = Envelope<Vec<WorkflowView>>), (status = 400, body = crate::views::ErrorBody)))]
-pub(crate) async fn list_workflows(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Vec<WorkflowView>> {
+pub(crate) async fn list_workflows(
+	State(state): State<AppState>,
+	ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Vec<WorkflowView>> {
 	let (limit, offset) = page(q.limit, q.offset)?;
 	let filter = WorkflowFilter {
 		status: q.status.as_deref().map(status_of).transpose()?,
@@ -98,7 +110,10 @@ pub(crate) async fn list_workflows(State(state): State<AppState>, ApiQuery(q): A
 	let rows = store.list_workflows(&filter).await?;
 	let ids: Vec<WorkflowId> = rows.iter().map(|w| w.id).collect();
 	let stats = store.workflow_stats(&ids).await?;
-	let views = rows.iter().map(|w| WorkflowView::new(w, stats.get(&w.id))).collect();
+	let views = rows
+		.iter()
+		.map(|w| WorkflowView::new(w, stats.get(&w.id)))
+		.collect();
 	Ok(Json(Envelope::new(views, None)))
 }
 
@@ -111,47 +126,89 @@ pub(crate) async fn create_workflow(
 	State(state): State<AppState>,
 	JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<WorkflowView>>), ApiError> {
-	let new = NewWorkflow::parse(&body)
-		.map_err(|issues| ApiError::BadRequest { message: "invalid workflow".to_owned(), issues })?;
+	let new = NewWorkflow::parse(&body).map_err(|issues| ApiError::BadRequest {
+		message: "invalid workflow".to_owned(),
+		issues,
+	})?;
 	let engine = &state.engine;
-	let (workflow, report) = workflows::create(&**engine.store(), engine.registry(), new, &state.config.owner).await?;
+	let (workflow, report) = workflows::create(
+		&**engine.store(),
+		engine.registry(),
+		new,
+		&state.config.owner,
+	)
+	.await?;
 	let message = if report.warnings.is_empty() {
 		"Workflow created successfully".to_owned()
 	} else {
 		let list: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
-		format!("Workflow created successfully with security warnings: {}", list.join("; "))
+		format!(
+			"Workflow created successfully with security warnings: {}",
+			list.join("; ")
+		)
 	};
-	Ok((StatusCode::CREATED, Json(Envelope::new(WorkflowView::new(&workflow, None), message))))
+	Ok((
+		StatusCode::CREATED,
+		Json(Envelope::new(WorkflowView::new(&workflow, None), message)),
+	))
 }
 
 /// One workflow with its statistics.
 #[utoipa::path(get, path = "/api/v1/workflows/{id}", tag = "workflows",
 	params(("id" = String, Path, description = "Workflow id")),
 	responses((status = 200, body = Envelope<WorkflowView>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn get_workflow(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<WorkflowView> {
+pub(crate) async fn get_workflow(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<WorkflowView> {
 	let w = load(&state, &id).await?;
 	Ok(Json(Envelope::new(view(&state, &w).await?, None)))
 }
 
 /// Applies a change; a new definition becomes a new immutable version.
-async fn save(state: &AppState, mut w: apg_core::Workflow, patch: WorkflowPatch) -> ApiResult<WorkflowView> {
+async fn save(
+	state: &AppState,
+	mut w: apg_core::Workflow,
+	patch: WorkflowPatch,
+) -> ApiResult<WorkflowView> {
 	let mut merged = Map::new();
-	merged.insert("name".into(), Value::String(patch.name.clone().unwrap_or_else(|| w.name.clone())));
+	merged.insert(
+		"name".into(),
+		Value::String(patch.name.clone().unwrap_or_else(|| w.name.clone())),
+	);
 	if let Some(d) = patch.description.clone().or_else(|| w.description.clone()) {
 		merged.insert("description".into(), Value::String(d));
 	}
-	merged.insert("definition".into(), patch.definition.clone().unwrap_or_else(|| w.definition.to_value()));
+	merged.insert(
+		"definition".into(),
+		patch
+			.definition
+			.clone()
+			.unwrap_or_else(|| w.definition.to_value()),
+	);
 	if let Some(c) = patch.category.clone().or_else(|| w.category.clone()) {
 		merged.insert("category".into(), Value::String(c));
 	}
-	merged.insert("tags".into(), serde_json::json!(patch.tags.clone().unwrap_or_else(|| w.tags.clone())));
-	merged.insert("priority".into(), Value::from(patch.priority.unwrap_or(i64::from(w.priority.get()))));
-	let new = NewWorkflow::parse(&Value::Object(merged))
-		.map_err(|issues| ApiError::BadRequest { message: "invalid workflow".to_owned(), issues })?;
+	merged.insert(
+		"tags".into(),
+		serde_json::json!(patch.tags.clone().unwrap_or_else(|| w.tags.clone())),
+	);
+	merged.insert(
+		"priority".into(),
+		Value::from(patch.priority.unwrap_or(i64::from(w.priority.get()))),
+	);
+	let new =
+		NewWorkflow::parse(&Value::Object(merged)).map_err(|issues| ApiError::BadRequest {
+			message: "invalid workflow".to_owned(),
+			issues,
+		})?;
 	let status = patch.status.as_deref().map(status_of).transpose()?;
 	let (definition, report) = validate(&new.definition, state.engine.registry());
 	if !report.is_valid {
-		return Err(ApiError::Unprocessable { message: "invalid definition".to_owned(), issues: report.errors });
+		return Err(ApiError::Unprocessable {
+			message: "invalid definition".to_owned(),
+			issues: report.errors,
+		});
 	}
 	if definition != w.definition {
 		w.version += 1;
@@ -167,7 +224,10 @@ async fn save(state: &AppState, mut w: apg_core::Workflow, patch: WorkflowPatch)
 	if !state.engine.store().update_workflow(&w).await? {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
-	Ok(Json(Envelope::new(view(state, &w).await?, "Workflow updated successfully".to_owned())))
+	Ok(Json(Envelope::new(
+		view(state, &w).await?,
+		"Workflow updated successfully".to_owned(),
+	)))
 }
 
 /// Replaces a workflow (all fields of a create).
@@ -182,8 +242,10 @@ pub(crate) async fn replace_workflow(
 	JsonBody(body): JsonBody,
 ) -> ApiResult<WorkflowView> {
 	let w = load(&state, &id).await?;
-	let new = NewWorkflow::parse(&body)
-		.map_err(|issues| ApiError::BadRequest { message: "invalid workflow".to_owned(), issues })?;
+	let new = NewWorkflow::parse(&body).map_err(|issues| ApiError::BadRequest {
+		message: "invalid workflow".to_owned(),
+		issues,
+	})?;
 	let patch = WorkflowPatch {
 		name: Some(new.name),
 		description: new.description,
@@ -216,21 +278,34 @@ pub(crate) async fn patch_workflow(
 	save(&state, w, patch).await
 }
 
-/// Deletes a workflow with its versions and executions.
+/// Deletes a workflow with its versions and executions (409 while any execution of it is in
+/// flight: cancel them first).
 #[utoipa::path(delete, path = "/api/v1/workflows/{id}", tag = "workflows",
 	params(("id" = String, Path, description = "Workflow id")),
-	responses((status = 200, body = Envelope<Option<String>>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn delete_workflow(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Option<String>> {
+	responses((status = 200, body = Envelope<Option<String>>), (status = 404, body = crate::views::ErrorBody),
+		(status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn delete_workflow(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<Option<String>> {
 	let w = load(&state, &id).await?;
-	state.engine.store().delete_workflow(w.id).await?;
-	Ok(Json(Envelope::new(None, "Workflow deleted successfully".to_owned())))
+	if !state.engine.delete_workflow(w.id).await? {
+		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
+	}
+	Ok(Json(Envelope::new(
+		None,
+		"Workflow deleted successfully".to_owned(),
+	)))
 }
 
 /// Validates the stored definition of a workflow.
 #[utoipa::path(post, path = "/api/v1/workflows/{id}/validate", tag = "workflows",
 	params(("id" = String, Path, description = "Workflow id")),
 	responses((status = 200, body = Envelope<ValidationView>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn validate_workflow(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<ValidationView> {
+pub(crate) async fn validate_workflow(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<ValidationView> {
 	let w = load(&state, &id).await?;
 	let (_, report) = validate(&w.definition.to_value(), state.engine.registry());
 	Ok(Json(Envelope::new(ValidationView::new(&report), None)))
@@ -240,7 +315,10 @@ pub(crate) async fn validate_workflow(State(state): State<AppState>, Path(id): P
 #[utoipa::path(post, path = "/api/v1/workflows/validate", tag = "workflows", request_body = ValidateBody,
 	responses((status = 200, body = Envelope<ValidationView>), (status = 400, body = crate::views::ErrorBody),
 		(status = 413, body = crate::views::ErrorBody)))]
-pub(crate) async fn validate_definition(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<ValidationView> {
+pub(crate) async fn validate_definition(
+	State(state): State<AppState>,
+	JsonBody(body): JsonBody,
+) -> ApiResult<ValidationView> {
 	let body: ValidateBody = typed(body)?;
 	let (_, report) = validate(&body.definition, state.engine.registry());
 	Ok(Json(Envelope::new(ValidationView::new(&report), None)))
@@ -276,7 +354,12 @@ pub(crate) async fn execute_workflow(
 		None => None,
 		Some(v) => match v.to_str() {
 			Ok(k) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
-			_ => return Err(ApiError::bad_request("Idempotency-Key", "must be 1–255 visible ASCII characters")),
+			_ => {
+				return Err(ApiError::bad_request(
+					"Idempotency-Key",
+					"must be 1–255 visible ASCII characters",
+				));
+			}
 		},
 	};
 	let request = ExecuteRequest {
@@ -288,25 +371,40 @@ pub(crate) async fn execute_workflow(
 		idempotency_key,
 	};
 	let exec = state.engine.execute(request).await?;
-	Ok(Json(Envelope::new(ExecutionView::new(&exec), "Execution started".to_owned())))
+	Ok(Json(Envelope::new(
+		ExecutionView::new(&exec),
+		"Execution started".to_owned(),
+	)))
 }
 
 /// The seed's `get_workflow_with_stats`.
 #[utoipa::path(get, path = "/api/v1/workflows/{id}/stats", tag = "workflows",
 	params(("id" = String, Path, description = "Workflow id")),
 	responses((status = 200, body = Envelope<StatsView>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn workflow_stats(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatsView> {
+pub(crate) async fn workflow_stats(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<StatsView> {
 	let w = load(&state, &id).await?;
 	let stats = state.engine.store().workflow_stats(&[w.id]).await?;
-	Ok(Json(Envelope::new(StatsView::new(&w, stats.get(&w.id)), None)))
+	Ok(Json(Envelope::new(
+		StatsView::new(&w, stats.get(&w.id)),
+		None,
+	)))
 }
 
 /// Every immutable version of a workflow, oldest first.
 #[utoipa::path(get, path = "/api/v1/workflows/{id}/versions", tag = "workflows",
 	params(("id" = String, Path, description = "Workflow id")),
 	responses((status = 200, body = Envelope<Vec<VersionView>>), (status = 404, body = crate::views::ErrorBody)))]
-pub(crate) async fn workflow_versions(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<VersionView>> {
+pub(crate) async fn workflow_versions(
+	State(state): State<AppState>,
+	Path(id): Path<String>,
+) -> ApiResult<Vec<VersionView>> {
 	let w = load(&state, &id).await?;
 	let versions = state.engine.store().list_versions(w.id).await?;
-	Ok(Json(Envelope::new(versions.iter().map(VersionView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		versions.iter().map(VersionView::new).collect(),
+		None,
+	)))
 }

@@ -238,7 +238,11 @@ impl Store for SqliteStore {
 		rows.iter().map(read::execution).collect()
 	}
 
-	async fn find_by_idempotency_key(&self, workflow: WorkflowId, key: &str) -> StoreResult<Option<Execution>> {
+	async fn find_by_idempotency_key(
+		&self,
+		workflow: WorkflowId,
+		key: &str,
+	) -> StoreResult<Option<Execution>> {
 		let sql = format!(
 			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE workflow_id = ? AND idempotency_key = ? \
 			 ORDER BY id LIMIT 1"

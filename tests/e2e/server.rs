@@ -1,0 +1,425 @@
+//! The real server on port 0: the seed's lifecycle over REST and GraphQL, every event of an
+//! execution over `/ws` and over a GraphQL subscription (graphql-transport-ws).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::util::bin;
+
+/// A running `apg-workflow serve` on a fresh data dir; killed when dropped.
+pub(crate) struct Server {
+	child: Child,
+	pub(crate) base: String,
+	_dir: tempfile::TempDir,
+}
+
+impl Server {
+	pub(crate) fn start() -> Self {
+		let dir = tempfile::tempdir().unwrap();
+		Self::start_in(dir)
+	}
+
+	pub(crate) fn start_in(dir: tempfile::TempDir) -> Self {
+		let mut child = bin()
+			.args(["serve", "--port", "0"])
+			.arg("--data-dir")
+			.arg(dir.path().join("data"))
+			.env("APG_ENV", "production")
+			.current_dir(dir.path())
+			.stdout(Stdio::null())
+			.stderr(Stdio::piped())
+			.spawn()
+			.unwrap();
+		let stderr = child.stderr.take().unwrap();
+		let mut lines = BufReader::new(stderr).lines();
+		let base = loop {
+			let line = lines
+				.next()
+				.expect("the server exits before listening")
+				.unwrap();
+			if let Some(rest) = line.split("listening on ").nth(1) {
+				break rest.split_whitespace().next().unwrap().to_owned();
+			}
+		};
+		// Keep draining stderr so the server never blocks on a full pipe.
+		std::thread::spawn(move || for _ in lines {});
+		Self {
+			child,
+			base,
+			_dir: dir,
+		}
+	}
+
+	pub(crate) fn url(&self, path: &str) -> String {
+		format!("{}{path}", self.base)
+	}
+
+	pub(crate) fn ws_url(&self, path: &str) -> String {
+		format!("{}{path}", self.base.replacen("http://", "ws://", 1))
+	}
+}
+
+impl Drop for Server {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+pub(crate) fn seed_workflow() -> Value {
+	json!({
+		"name": "Integration Test Workflow",
+		"description": "Test workflow for integration testing",
+		"definition": {
+			"components": [
+				{"id": "start", "type": "start", "config": {"trigger_type": "manual"}},
+				{"id": "task", "type": "task", "config": {"task_type": "echo", "message": "Hello World"}},
+				{"id": "end", "type": "end", "config": {"status": "success"}}
+			],
+			"connections": [
+				{"source": "start", "target": "task", "type": "success"},
+				{"source": "task", "target": "end", "type": "success"}
+			]
+		},
+		"category": "test"
+	})
+}
+
+async fn poll_until_ended(client: &reqwest::Client, server: &Server, id: &str) -> Value {
+	let began = Instant::now();
+	loop {
+		let response = client
+			.get(server.url(&format!("/api/v1/executions/{id}")))
+			.send()
+			.await
+			.unwrap();
+		assert_eq!(response.status(), 200);
+		let body: Value = response.json().await.unwrap();
+		let status = body["data"]["status"].as_str().unwrap().to_owned();
+		if ["completed", "failed", "cancelled"].contains(&status.as_str()) {
+			return body["data"].clone();
+		}
+		assert!(began.elapsed() < Duration::from_secs(30), "still {status}");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_lifecycle_passes_over_rest() {
+	let server = Server::start();
+	let client = reqwest::Client::new();
+	let response = client
+		.post(server.url("/api/v1/workflows"))
+		.json(&seed_workflow())
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 201);
+	let workflow: Value = response.json().await.unwrap();
+	assert_eq!(workflow["success"], true);
+	assert_eq!(workflow["data"]["component_count"], 3);
+	let workflow_id = workflow["data"]["id"].as_str().unwrap().to_owned();
+
+	let response = client
+		.post(server.url(&format!("/api/v1/workflows/{workflow_id}/execute")))
+		.json(&json!({}))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let execution: Value = response.json().await.unwrap();
+	let execution_id = execution["data"]["id"].as_str().unwrap().to_owned();
+
+	let done = poll_until_ended(&client, &server, &execution_id).await;
+	assert_eq!(done["status"], "completed");
+	assert_eq!(done["components"].as_array().unwrap().len(), 3);
+
+	let response = client
+		.get(server.url(&format!("/api/v1/executions/{execution_id}/logs")))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let logs: Value = response.json().await.unwrap();
+	assert!(!logs["data"].as_array().unwrap().is_empty());
+
+	let list: Value = client
+		.get(server.url("/api/v1/workflows?category=test"))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	assert_eq!(list["data"][0]["execution_count"], 1);
+	assert_eq!(list["data"][0]["success_rate"], 1.0);
+
+	let response = client
+		.delete(server.url(&format!("/api/v1/workflows/{workflow_id}")))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let response = client
+		.get(server.url(&format!("/api/v1/workflows/{workflow_id}")))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 404);
+}
+
+async fn graphql(
+	client: &reqwest::Client,
+	server: &Server,
+	query: &str,
+	variables: Value,
+) -> Value {
+	let body = json!({"query": query, "variables": variables});
+	let response = client
+		.post(server.url("/graphql"))
+		.json(&body)
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let value: Value = response.json().await.unwrap();
+	assert!(value.get("errors").is_none(), "{value}");
+	value["data"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_lifecycle_passes_over_graphql() {
+	let server = Server::start();
+	let client = reqwest::Client::new();
+	let definition = seed_workflow()["definition"].to_string();
+	let created = graphql(
+		&client,
+		&server,
+		"mutation($d: String!) { createWorkflow(name: \"GraphQL lifecycle\", definition: $d, category: \"test\") { id name componentCount } }",
+		json!({"d": definition}),
+	)
+	.await;
+	let workflow_id = created["createWorkflow"]["id"].as_str().unwrap().to_owned();
+	assert_eq!(created["createWorkflow"]["componentCount"], 3);
+	let listed = graphql(
+		&client,
+		&server,
+		"{ workflows(limit: 10, category: \"test\") { id name } }",
+		json!({}),
+	)
+	.await;
+	assert_eq!(listed["workflows"].as_array().unwrap().len(), 1);
+	let executed = graphql(
+		&client,
+		&server,
+		"mutation($w: ID!) { executeWorkflow(workflowId: $w) { id status } }",
+		json!({"w": workflow_id}),
+	)
+	.await;
+	let execution_id = executed["executeWorkflow"]["id"]
+		.as_str()
+		.unwrap()
+		.to_owned();
+	let began = Instant::now();
+	let execution = loop {
+		let data = graphql(
+			&client,
+			&server,
+			"query($id: ID!) { execution(id: $id) { status logs { message } components { componentId status } } }",
+			json!({"id": execution_id}),
+		)
+		.await;
+		if data["execution"]["status"] == "completed" {
+			break data["execution"].clone();
+		}
+		assert!(began.elapsed() < Duration::from_secs(30), "{data}");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	};
+	assert!(!execution["logs"].as_array().unwrap().is_empty());
+	assert_eq!(execution["components"].as_array().unwrap().len(), 3);
+	let deleted = graphql(
+		&client,
+		&server,
+		"mutation($w: ID!) { deleteWorkflow(id: $w) }",
+		json!({"w": workflow_id}),
+	)
+	.await;
+	assert_eq!(deleted["deleteWorkflow"], true);
+	let gone = graphql(
+		&client,
+		&server,
+		"query($w: ID!) { workflow(id: $w) { id } }",
+		json!({"w": workflow_id}),
+	)
+	.await;
+	assert!(gone["workflow"].is_null());
+}
+
+async fn create_and_get_id(client: &reqwest::Client, server: &Server) -> String {
+	let response = client
+		.post(server.url("/api/v1/workflows"))
+		.json(&seed_workflow())
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 201);
+	let body: Value = response.json().await.unwrap();
+	body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn execute(client: &reqwest::Client, server: &Server, workflow_id: &str) -> String {
+	let response = client
+		.post(server.url(&format!("/api/v1/workflows/{workflow_id}/execute")))
+		.json(&json!({}))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let body: Value = response.json().await.unwrap();
+	body["data"]["id"].as_str().unwrap().to_owned()
+}
+
+fn completed_components(events: &[Value]) -> Vec<String> {
+	let mut ids: Vec<String> = events
+		.iter()
+		.filter(|e| e["type"] == "component" && e["status"] == "completed")
+		.map(|e| {
+			e["component_id"]
+				.as_str()
+				.or(e["componentId"].as_str())
+				.unwrap_or_default()
+				.to_owned()
+		})
+		.collect();
+	ids.sort();
+	ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_component_event_of_an_execution_arrives_over_the_websocket() {
+	let server = Server::start();
+	let client = reqwest::Client::new();
+	let workflow_id = create_and_get_id(&client, &server).await;
+	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+		.await
+		.unwrap();
+	ws.send(Message::Text(
+		json!({"action": "subscribe", "workflow_id": workflow_id})
+			.to_string()
+			.into(),
+	))
+	.await
+	.unwrap();
+	let ack: Value =
+		serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+	assert_eq!(ack["type"], "subscribed");
+	let execution_id = execute(&client, &server, &workflow_id).await;
+	let mut events = Vec::new();
+	loop {
+		let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+			.await
+			.unwrap()
+			.unwrap()
+			.unwrap();
+		let value: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+		assert_eq!(value["type"], "workflow_update");
+		assert_eq!(value["workflow_id"], workflow_id);
+		assert!(value["timestamp"].is_string());
+		let data = value["data"].clone();
+		assert_eq!(data["execution_id"], execution_id);
+		let end = data["type"] == "execution" && data["status"] == "completed";
+		events.push(data);
+		if end {
+			break;
+		}
+	}
+	assert_eq!(completed_components(&events), vec!["end", "start", "task"]);
+	// Subscribing by execution after it ended replays its stored events.
+	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+		.await
+		.unwrap();
+	ws.send(Message::Text(
+		json!({"action": "subscribe", "execution_id": execution_id})
+			.to_string()
+			.into(),
+	))
+	.await
+	.unwrap();
+	let mut replayed = Vec::new();
+	while replayed.len() < events.len() + 1 {
+		let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+			.await
+			.unwrap()
+			.unwrap()
+			.unwrap();
+		replayed.push(serde_json::from_str::<Value>(message.to_text().unwrap()).unwrap());
+	}
+	assert_eq!(replayed[0]["type"], "subscribed");
+	let replayed: Vec<Value> = replayed[1..].iter().map(|m| m["data"].clone()).collect();
+	assert_eq!(
+		replayed, events,
+		"the replay is the same events in the same order"
+	);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_component_event_arrives_over_a_graphql_subscription() {
+	let server = Server::start();
+	let client = reqwest::Client::new();
+	let workflow_id = create_and_get_id(&client, &server).await;
+	let execution_id = execute(&client, &server, &workflow_id).await;
+	let mut request = server.ws_url("/graphql").into_client_request().unwrap();
+	request.headers_mut().insert(
+		"Sec-WebSocket-Protocol",
+		"graphql-transport-ws".parse().unwrap(),
+	);
+	let (mut ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+	assert_eq!(
+		response.headers()["sec-websocket-protocol"],
+		"graphql-transport-ws"
+	);
+	ws.send(Message::Text(
+		json!({"type": "connection_init"}).to_string().into(),
+	))
+	.await
+	.unwrap();
+	let ack: Value =
+		serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+	assert_eq!(ack["type"], "connection_ack");
+	let query = format!(
+		"subscription {{ executionEvents(executionId: \"{execution_id}\") {{ type status componentId executionId }} }}"
+	);
+	ws.send(Message::Text(
+		json!({"id": "1", "type": "subscribe", "payload": {"query": query}})
+			.to_string()
+			.into(),
+	))
+	.await
+	.unwrap();
+	let mut events = Vec::new();
+	loop {
+		let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+			.await
+			.unwrap()
+			.unwrap()
+			.unwrap();
+		let value: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+		match value["type"].as_str() {
+			Some("next") => {
+				let event = value["payload"]["data"]["executionEvents"].clone();
+				assert_eq!(event["executionId"], execution_id);
+				events.push(event);
+			}
+			Some("complete") => break,
+			other => panic!("unexpected message {other:?}: {value}"),
+		}
+	}
+	assert_eq!(completed_components(&events), vec!["end", "start", "task"]);
+	assert_eq!(events.last().unwrap()["status"], "completed");
+}
