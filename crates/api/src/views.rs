@@ -385,6 +385,24 @@ impl ValidationView {
 /// Create or replace a workflow (the seed's `WorkflowCreate`; unknown fields are rejected).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+	"name": "Integration Test Workflow",
+	"description": "Test workflow for integration testing",
+	"category": "test",
+	"tags": ["test"],
+	"priority": 5,
+	"definition": {
+		"components": [
+			{"id": "start", "type": "start", "config": {"trigger_type": "manual"}},
+			{"id": "task", "type": "task", "config": {"task_type": "echo", "message": "Hello World"}},
+			{"id": "end", "type": "end", "config": {"status": "success"}}
+		],
+		"connections": [
+			{"source": "start", "target": "task", "type": "success"},
+			{"source": "task", "target": "end", "type": "success"}
+		]
+	}
+}))]
 #[allow(dead_code)] // Documents the body; it is parsed by `NewWorkflow::parse` to report every problem.
 pub(crate) struct WorkflowBody {
 	/// 1–255 characters, trimmed.

@@ -841,3 +841,41 @@ async fn a_draining_shutdown_lets_running_attempts_finish() {
 	);
 	assert_eq!(runs.lock().unwrap().clone()[&format!("{}/x", exec.id)], 1);
 }
+
+#[tokio::test]
+async fn a_workflow_cannot_be_deleted_while_an_execution_of_it_runs() {
+	let h = harness(EngineConfig::default()).await;
+	let id = create(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 200}})),
+	)
+	.await;
+	let exec = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	let refused = h.engine.delete_workflow(id).await;
+	assert!(
+		matches!(refused, Err(apg_engine::EngineError::Conflict(_))),
+		"{refused:?}"
+	);
+	h.engine.wait(exec.id).await.unwrap();
+	assert!(h.engine.delete_workflow(id).await.unwrap());
+	assert!(!h.engine.delete_workflow(id).await.unwrap(), "already gone");
+	let late = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await;
+	assert!(
+		matches!(late, Err(apg_engine::EngineError::NotFound(_))),
+		"{late:?}"
+	);
+	assert_eq!(h.engine.store().count_executions().await.unwrap(), 0);
+}
