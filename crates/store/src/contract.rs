@@ -430,6 +430,44 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 	assert_eq!(s.avg_duration_seconds, Some(2.0));
 	assert_eq!(s.last_execution_at, Some(10_003));
 	assert_eq!(s.success_rate(), Some(0.5));
+
+	// A failed execution retried to completion moves from failed to successful.
+	let mut retried = sample_execution(&w);
+	retried.status = ExecutionStatus::Failed;
+	retried.started_at = Some(0);
+	retried.completed_at = Some(4_000);
+	store
+		.commit(&Batch {
+			writes: vec![Write::Execution(Box::new(retried.clone()))],
+		})
+		.await
+		.unwrap();
+	retried.status = ExecutionStatus::Running;
+	retried.completed_at = None;
+	store
+		.commit(&Batch {
+			writes: vec![Write::Execution(Box::new(retried.clone()))],
+		})
+		.await
+		.unwrap();
+	retried.status = ExecutionStatus::Completed;
+	retried.completed_at = Some(1_000);
+	store
+		.commit(&Batch {
+			writes: vec![Write::Execution(Box::new(retried))],
+		})
+		.await
+		.unwrap();
+	let s = &store.workflow_stats(&[w.id]).await.unwrap()[&w.id];
+	assert_eq!(
+		(
+			s.total_executions,
+			s.successful_executions,
+			s.failed_executions
+		),
+		(5, 3, 1)
+	);
+	assert_eq!(s.avg_duration_seconds, Some(1.75));
 }
 
 /// An execution can be found by its workflow and idempotency key.

@@ -282,19 +282,19 @@ impl Store for SqliteStore {
 	) -> StoreResult<HashMap<WorkflowId, WorkflowStats>> {
 		let mut out = HashMap::new();
 		for chunk in ids.chunks(500) {
+			// Kept by triggers (migration 0003): one row per workflow.
 			let mut q = QueryBuilder::<Sqlite>::new(
-				"SELECT workflow_id, count(*) AS total, \
-				 sum(status = 'completed') AS successful, sum(status = 'failed') AS failed, \
-				 avg(CASE WHEN completed_at IS NOT NULL AND started_at IS NOT NULL \
-				     THEN (completed_at - started_at) / 1000.0 END) AS avg_duration, \
-				 max(created_at) AS last_execution \
-				 FROM wo_executions WHERE workflow_id IN (",
+				"SELECT workflow_id, total_executions AS total, successful_executions AS successful, \
+				 failed_executions AS failed, \
+				 CASE WHEN duration_count > 0 THEN duration_sum_ms / 1000.0 / duration_count END \
+				 AS avg_duration, last_execution_at AS last_execution \
+				 FROM wo_workflow_stats WHERE workflow_id IN (",
 			);
 			let mut list = q.separated(", ");
 			for id in chunk {
 				list.push_bind(id.to_string());
 			}
-			q.push(") GROUP BY workflow_id");
+			q.push(")");
 			for row in q.build().fetch_all(&self.reader).await.map_err(backend)? {
 				let (id, stats) = read::stats(&row)?;
 				out.insert(id, stats);
