@@ -20,6 +20,8 @@ pub(crate) struct Config {
 	pub(crate) port: u16,
 	/// Where the embedded SQLite database lives.
 	pub(crate) data_dir: PathBuf,
+	/// PostgreSQL instead of SQLite (`DATABASE_URL`, `APG_DATABASE_URL`, `--database-url`).
+	pub(crate) database_url: Option<String>,
 	/// `full` or `normal` (see `apg_store::Synchronous`).
 	pub(crate) synchronous: String,
 	/// Component attempts running at once.
@@ -50,6 +52,7 @@ impl Default for Config {
 			bind: "127.0.0.1".to_owned(),
 			port: 5000,
 			data_dir: PathBuf::from("./data"),
+			database_url: None,
 			synchronous: "full".to_owned(),
 			max_concurrent_tasks: 100,
 			log_level: "info".to_owned(),
@@ -97,7 +100,7 @@ impl Config {
 			.merge(Env::prefixed("APG_"))
 			.merge(
 				Env::raw()
-					.only(&["DEBUG", "LOG_LEVEL"])
+					.only(&["DEBUG", "LOG_LEVEL", "DATABASE_URL"])
 					.map(|k| k.as_str().to_lowercase().into()),
 			)
 			.merge(Serialized::defaults(overrides));

@@ -22,6 +22,9 @@ pub(crate) struct BenchArgs {
 	/// SQLite durability for the run: `full` (the default of `serve`) or `normal`.
 	#[arg(long, default_value = "full")]
 	synchronous: Synchronous,
+	/// Measure PostgreSQL (`postgres://…`) instead of SQLite; each scenario in a new schema.
+	#[arg(long)]
+	database_url: Option<String>,
 	/// Run only these scenarios: `workflow`, `chain`, `delay`, `throughput` (repeatable). Peak
 	/// memory is per scenario, but memory the allocator kept from an earlier scenario counts, so
 	/// run one scenario alone for its true peak.
@@ -84,19 +87,36 @@ fn delay_workflow() -> Value {
 	})
 }
 
-async fn fresh_engine(dir: &Path, sync: Synchronous, inline: bool) -> anyhow::Result<Engine> {
-	let store = SqliteStore::open_dir(dir, sync).await?;
-	store.migrate().await?;
+/// An engine on a fresh store: a new SQLite database under `dir`, or with `--database-url` a new
+/// PostgreSQL schema (left in place for inspection; its name is printed).
+async fn fresh_engine(dir: &Path, args: &BenchArgs, inline: bool) -> anyhow::Result<Engine> {
+	let store: Arc<dyn Store> = match &args.database_url {
+		Some(url) => {
+			use sqlx::Connection;
+			let schema = format!("apg_bench_{}", uuid::Uuid::now_v7().simple());
+			let mut conn = sqlx::PgConnection::connect(url).await?;
+			sqlx::query(&format!("CREATE SCHEMA {schema}"))
+				.execute(&mut conn)
+				.await?;
+			let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+			let store = apg_store::PgStore::connect_with(
+				options.options([("search_path", schema.as_str())]),
+			)
+			.await?;
+			store.migrate().await?;
+			Arc::new(store)
+		}
+		None => {
+			let store = SqliteStore::open_dir(dir, args.synchronous).await?;
+			store.migrate().await?;
+			Arc::new(store)
+		}
+	};
 	let config = EngineConfig {
 		inline,
 		..Default::default()
 	};
-	Ok(Engine::start(
-		Arc::new(store),
-		Arc::new(apg_components::builtins()),
-		config,
-	)
-	.await?)
+	Ok(Engine::start(store, Arc::new(apg_components::builtins()), config).await?)
 }
 
 async fn create(engine: &Engine, name: &str, definition: Value) -> anyhow::Result<WorkflowId> {
@@ -156,11 +176,12 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 	let cores = std::thread::available_parallelism()
 		.map(|n| n.get())
 		.unwrap_or(1);
-	println!(
-		"apg-workflow bench: {cores} cores, SQLite synchronous={:?}{}",
-		args.synchronous,
-		if args.quick { ", quick" } else { "" }
-	);
+	let backend = match &args.database_url {
+		Some(_) => "PostgreSQL".to_owned(),
+		None => format!("SQLite synchronous={:?}", args.synchronous),
+	};
+	let quick = if args.quick { ", quick" } else { "" };
+	println!("apg-workflow bench: {cores} cores, {backend}{quick}");
 	let mut report = Report { rows: Vec::new() };
 	let registry = apg_components::builtins();
 	reset_peak_rss();
@@ -184,7 +205,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 			"< 10 ms",
 		);
 		let dir = tempfile::tempdir()?;
-		let engine = fresh_engine(dir.path(), args.synchronous, true).await?;
+		let engine = fresh_engine(dir.path(), &args, true).await?;
 		let mut samples = Vec::new();
 		for i in 0..21 {
 			let began = Instant::now();
@@ -204,7 +225,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 	// with IO pays).
 	for inline in [true, false].into_iter().filter(|_| wanted("chain")) {
 		let dir = tempfile::tempdir()?;
-		let engine = fresh_engine(dir.path(), args.synchronous, inline).await?;
+		let engine = fresh_engine(dir.path(), &args, inline).await?;
 		let warm = create(&engine, "warm", chain(10)).await?;
 		burst(&engine, warm, 1).await?;
 		let id = create(&engine, "chain", chain(1000)).await?;
@@ -230,7 +251,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 		.filter(|_| wanted("delay"))
 	{
 		let dir = tempfile::tempdir()?;
-		let engine = fresh_engine(dir.path(), args.synchronous, true).await?;
+		let engine = fresh_engine(dir.path(), &args, true).await?;
 		let id = create(&engine, "delay", delay_workflow()).await?;
 		let wall = burst(&engine, id, n).await?;
 		let goal = if n == 50 {
@@ -250,7 +271,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 	let n = if args.quick { 1_000 } else { 5_000 };
 	for inline in [true, false].into_iter().filter(|_| wanted("throughput")) {
 		let dir = tempfile::tempdir()?;
-		let engine = fresh_engine(dir.path(), args.synchronous, inline).await?;
+		let engine = fresh_engine(dir.path(), &args, inline).await?;
 		let id = create(&engine, "noop3", chain(1)).await?;
 		let wall = burst(&engine, id, n).await?;
 		let mode = if inline { "inline" } else { "on workers" };

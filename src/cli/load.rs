@@ -53,12 +53,42 @@ pub(crate) async fn open_sqlite(args: &StoreArgs) -> anyhow::Result<SqliteStore>
 	Ok(store)
 }
 
-/// The store of a run: SQLite under the data dir, or memory.
+/// The store of a command, migrated: PostgreSQL when a database URL is given, SQLite under the
+/// data dir otherwise, or memory when there are no store arguments at all.
 pub(crate) async fn open_store(args: Option<&StoreArgs>) -> anyhow::Result<Arc<dyn Store>> {
-	Ok(match args {
-		Some(args) => Arc::new(open_sqlite(args).await?),
-		None => Arc::new(MemoryStore::new()),
-	})
+	let Some(args) = args else {
+		return Ok(Arc::new(MemoryStore::new()));
+	};
+	match &args.database_url {
+		Some(url) => Ok(open_database(url).await?),
+		None => Ok(Arc::new(open_sqlite(args).await?)),
+	}
+}
+
+/// Connects to and migrates the database at `url` (only `postgres://` today).
+pub(crate) async fn open_database(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+	if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+		bail!("unsupported database URL (expected postgres://…)");
+	}
+	let store = apg_store::PgStore::connect(url)
+		.await
+		.context("cannot connect to PostgreSQL")?;
+	store
+		.migrate()
+		.await
+		.context("cannot migrate the database")?;
+	Ok(Arc::new(store))
+}
+
+/// Where a command keeps its state, for messages (never prints a password).
+pub(crate) fn describe(args: &StoreArgs) -> String {
+	match &args.database_url {
+		Some(url) => match url.split_once('@') {
+			Some((_, host)) => format!("postgres://…@{host}"),
+			None => url.clone(),
+		},
+		None => args.data_dir.display().to_string(),
+	}
 }
 
 /// Starts an engine with the built-in components.

@@ -51,6 +51,9 @@ pub(crate) struct StoreArgs {
 	/// SQLite durability: `full` survives power loss, `normal` only process crashes.
 	#[arg(long, default_value = "full")]
 	pub(crate) synchronous: apg_store::Synchronous,
+	/// Use PostgreSQL instead of SQLite (`postgres://user@host/db`).
+	#[arg(long, env = "DATABASE_URL")]
+	pub(crate) database_url: Option<String>,
 }
 
 /// The CLI's logging; `serve` sets up its own from its configuration.
@@ -67,8 +70,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 		Command::Run(args) => run::run(args).await,
 		Command::Resume(args) => run::resume(args).await,
 		Command::Migrate(args) => {
-			load::open_sqlite(&args).await?;
-			println!("database in {} is up to date", args.data_dir.display());
+			load::open_store(Some(&args)).await?;
+			println!("the database of {} is up to date", load::describe(&args));
 			Ok(ExitCode::SUCCESS)
 		}
 		Command::Bench(args) => bench::bench(args).await,

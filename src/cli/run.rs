@@ -28,6 +28,9 @@ pub(crate) struct RunArgs {
 	/// Keep state in SQLite under this directory (resumable after a crash); memory otherwise.
 	#[arg(long)]
 	data_dir: Option<PathBuf>,
+	/// Keep state in PostgreSQL (`postgres://…`) instead.
+	#[arg(long, env = "DATABASE_URL")]
+	database_url: Option<String>,
 	/// SQLite durability with --data-dir: `full` or `normal`.
 	#[arg(long, default_value = "full")]
 	synchronous: apg_store::Synchronous,
@@ -66,10 +69,14 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 			return Ok(ExitCode::from(1));
 		}
 	};
-	let store_args = args.data_dir.clone().map(|data_dir| StoreArgs {
-		data_dir,
-		synchronous: args.synchronous,
-	});
+	let store_args = match (&args.database_url, &args.data_dir) {
+		(None, None) => None,
+		(url, dir) => Some(StoreArgs {
+			data_dir: dir.clone().unwrap_or_else(|| PathBuf::from("./data")),
+			synchronous: args.synchronous,
+			database_url: url.clone(),
+		}),
+	};
 	let store = load::open_store(store_args.as_ref()).await?;
 	let config = EngineConfig {
 		max_concurrent_tasks: args.max_concurrent_tasks.max(1),
@@ -278,7 +285,7 @@ async fn progress_overall(
 }
 
 pub(crate) async fn resume(args: StoreArgs) -> anyhow::Result<ExitCode> {
-	let store: Arc<dyn apg_core::Store> = Arc::new(load::open_sqlite(&args).await?);
+	let store = load::open_store(Some(&args)).await?;
 	let unfinished = store.unfinished_executions().await?.len();
 	let began = Instant::now();
 	let engine: Engine = load::start_engine(Arc::clone(&store), EngineConfig::default()).await?;

@@ -33,6 +33,10 @@ pub(crate) struct ServeArgs {
 	#[arg(long)]
 	#[serde(skip_serializing_if = "Option::is_none")]
 	data_dir: Option<PathBuf>,
+	/// PostgreSQL instead of the embedded SQLite (`postgres://user@host/db`; or DATABASE_URL).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	database_url: Option<String>,
 	/// Configuration file (default config/config.yaml).
 	#[arg(long)]
 	#[serde(skip)]
@@ -54,18 +58,25 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let config = Config::load(args.config.as_deref(), args.development, &args)?;
 	let _logs = super::logging::init_server(&config)?;
-	let sync: Synchronous = config
-		.synchronous
-		.parse()
-		.map_err(|e: String| anyhow::anyhow!(e))?;
-	let store = SqliteStore::open_dir(&config.data_dir, sync)
-		.await
-		.with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
-	store
-		.migrate()
-		.await
-		.context("cannot migrate the database")?;
-	let store: Arc<dyn Store> = Arc::new(store);
+	let store: Arc<dyn Store> = match &config.database_url {
+		Some(url) => super::load::open_database(url).await?,
+		None => {
+			let sync: Synchronous = config
+				.synchronous
+				.parse()
+				.map_err(|e: String| anyhow::anyhow!(e))?;
+			let store = SqliteStore::open_dir(&config.data_dir, sync)
+				.await
+				.with_context(|| {
+					format!("cannot open the database in {}", config.data_dir.display())
+				})?;
+			store
+				.migrate()
+				.await
+				.context("cannot migrate the database")?;
+			Arc::new(store)
+		}
+	};
 	let engine_config = EngineConfig {
 		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
 		..Default::default()
@@ -94,10 +105,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		.await
 		.with_context(|| format!("cannot listen on {addr}"))?;
 	let local = listener.local_addr()?;
-	eprintln!(
-		"APG Workflow Orchestration listening on http://{local} (data in {})",
-		config.data_dir.display()
-	);
+	let data = match &config.database_url {
+		Some(_) => "PostgreSQL".to_owned(),
+		None => config.data_dir.display().to_string(),
+	};
+	eprintln!("APG Workflow Orchestration listening on http://{local} (data in {data})");
 	tracing::info!(address = %local, env = %config.env, "listening");
 	axum::serve(listener, app)
 		.with_graceful_shutdown(shutdown_signal())

@@ -59,9 +59,7 @@ async fn send(
 	(status, body)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
-	let server = Server::start();
+async fn bad_input_gets_a_4xx_envelope_and_changes_nothing(server: Server) {
 	let client = reqwest::Client::new();
 	let good: Value = client
 		.post(server.url("/api/v1/workflows"))
@@ -268,9 +266,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
 	assert_eq!(health.status(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_runaway_expression_fails_its_execution_not_the_server() {
-	let server = Server::start();
+async fn a_runaway_expression_fails_its_execution_not_the_server(server: Server) {
 	let client = reqwest::Client::new();
 	let mut workflow = seed_workflow();
 	workflow["definition"]["components"][1]["config"]["message"] =
@@ -331,3 +327,9 @@ async fn a_runaway_expression_fails_its_execution_not_the_server() {
 		200
 	);
 }
+
+crate::on_every_backend!(
+	bad_input_gets_a_4xx_envelope_and_changes_nothing => super::bad_input_gets_a_4xx_envelope_and_changes_nothing,
+	a_runaway_expression_fails_its_execution_not_the_server =>
+		super::a_runaway_expression_fails_its_execution_not_the_server,
+);

@@ -12,24 +12,76 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::util::bin;
 
-/// A running `apg-workflow serve` on a fresh data dir; killed when dropped.
+/// A running `apg-workflow serve` on a fresh store (a SQLite data dir, or a PostgreSQL schema of
+/// its own); killed, and its schema dropped, when dropped.
 pub(crate) struct Server {
 	child: Child,
 	pub(crate) base: String,
 	_dir: tempfile::TempDir,
+	schema: Option<(String, String)>,
+}
+
+/// Runs an async test body against a server on every configured backend: SQLite always,
+/// PostgreSQL when `APG_TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! on_every_backend {
+	($($name:ident => $body:path),+ $(,)?) => {
+		mod on_sqlite {
+			$(
+				#[tokio::test(flavor = "multi_thread")]
+				async fn $name() {
+					$body($crate::server::Server::start()).await;
+				}
+			)+
+		}
+		mod on_postgres {
+			$(
+				#[tokio::test(flavor = "multi_thread")]
+				async fn $name() {
+					let Some(server) = $crate::server::Server::start_postgres().await else {
+						eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+						return;
+					};
+					$body(server).await;
+				}
+			)+
+		}
+	};
 }
 
 impl Server {
 	pub(crate) fn start() -> Self {
 		let dir = tempfile::tempdir().unwrap();
-		Self::start_in(dir)
+		let data = dir.path().join("data");
+		Self::spawn(dir, &["--data-dir", data.to_str().unwrap()], None)
 	}
 
-	pub(crate) fn start_in(dir: tempfile::TempDir) -> Self {
+	/// A server on a fresh schema of `APG_TEST_DATABASE_URL`, or `None` when it is not set.
+	pub(crate) async fn start_postgres() -> Option<Self> {
+		use sqlx::Connection;
+		let url = std::env::var("APG_TEST_DATABASE_URL").ok()?;
+		let mut conn = sqlx::PgConnection::connect(&url)
+			.await
+			.expect("APG_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+		let schema = format!("apg_e2e_{}", uuid::Uuid::now_v7().simple());
+		sqlx::query(&format!("CREATE SCHEMA {schema}"))
+			.execute(&mut conn)
+			.await
+			.unwrap();
+		let separator = if url.contains('?') { '&' } else { '?' };
+		let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+		let dir = tempfile::tempdir().unwrap();
+		Some(Self::spawn(
+			dir,
+			&["--database-url", &database],
+			Some((url, schema)),
+		))
+	}
+
+	fn spawn(dir: tempfile::TempDir, store: &[&str], schema: Option<(String, String)>) -> Self {
 		let mut child = bin()
 			.args(["serve", "--port", "0"])
-			.arg("--data-dir")
-			.arg(dir.path().join("data"))
+			.args(store)
 			.env("APG_ENV", "production")
 			.current_dir(dir.path())
 			.stdout(Stdio::null())
@@ -53,6 +105,7 @@ impl Server {
 			child,
 			base,
 			_dir: dir,
+			schema,
 		}
 	}
 
@@ -69,6 +122,23 @@ impl Drop for Server {
 	fn drop(&mut self) {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
+		if let Some((url, schema)) = self.schema.take() {
+			// Drop runs inside the test's runtime, which cannot block on itself.
+			let _ = std::thread::spawn(move || {
+				use sqlx::Connection;
+				let rt = tokio::runtime::Builder::new_current_thread()
+					.enable_all()
+					.build()
+					.unwrap();
+				rt.block_on(async {
+					if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+						let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+						let _ = sqlx::query(&drop).execute(&mut conn).await;
+					}
+				});
+			})
+			.join();
+		}
 	}
 }
 
@@ -110,9 +180,7 @@ async fn poll_until_ended(client: &reqwest::Client, server: &Server, id: &str) -
 	}
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_seed_lifecycle_passes_over_rest() {
-	let server = Server::start();
+async fn the_seed_lifecycle_passes_over_rest(server: Server) {
 	let client = reqwest::Client::new();
 	let response = client
 		.post(server.url("/api/v1/workflows"))
@@ -193,9 +261,7 @@ async fn graphql(
 	value["data"].clone()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_seed_lifecycle_passes_over_graphql() {
-	let server = Server::start();
+async fn the_seed_lifecycle_passes_over_graphql(server: Server) {
 	let client = reqwest::Client::new();
 	let definition = seed_workflow()["definition"].to_string();
 	let created = graphql(
@@ -301,9 +367,7 @@ fn completed_components(events: &[Value]) -> Vec<String> {
 	ids
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_component_event_of_an_execution_arrives_over_the_websocket() {
-	let server = Server::start();
+async fn every_component_event_of_an_execution_arrives_over_the_websocket(server: Server) {
 	let client = reqwest::Client::new();
 	let workflow_id = create_and_get_id(&client, &server).await;
 	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
@@ -368,9 +432,7 @@ async fn every_component_event_of_an_execution_arrives_over_the_websocket() {
 	);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_component_event_arrives_over_a_graphql_subscription() {
-	let server = Server::start();
+async fn every_component_event_arrives_over_a_graphql_subscription(server: Server) {
 	let client = reqwest::Client::new();
 	let workflow_id = create_and_get_id(&client, &server).await;
 	let execution_id = execute(&client, &server, &workflow_id).await;
@@ -423,3 +485,12 @@ async fn every_component_event_arrives_over_a_graphql_subscription() {
 	assert_eq!(completed_components(&events), vec!["end", "start", "task"]);
 	assert_eq!(events.last().unwrap()["status"], "completed");
 }
+
+on_every_backend!(
+	the_seed_lifecycle_passes_over_rest => super::the_seed_lifecycle_passes_over_rest,
+	the_seed_lifecycle_passes_over_graphql => super::the_seed_lifecycle_passes_over_graphql,
+	every_component_event_of_an_execution_arrives_over_the_websocket =>
+		super::every_component_event_of_an_execution_arrives_over_the_websocket,
+	every_component_event_arrives_over_a_graphql_subscription =>
+		super::every_component_event_arrives_over_a_graphql_subscription,
+);

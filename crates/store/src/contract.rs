@@ -522,7 +522,9 @@ pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 }
 
 /// Generates one `#[tokio::test]` per contract function for a backend; `$make` is an async
-/// expression yielding a fresh, migrated `Box<dyn Store>` (and anything that must outlive it).
+/// expression yielding `Some((guard, store))`: a fresh, migrated `Box<dyn Store>` and whatever
+/// must outlive it, or `None` when the backend is not configured here (the test then says so
+/// and passes; CI configures every backend, so there it always runs).
 #[macro_export]
 macro_rules! contract_suite {
 	($make:expr) => {
@@ -542,7 +544,10 @@ macro_rules! contract_suite {
 		$(
 			#[tokio::test]
 			async fn $name() {
-				let (_guard, store) = $make.await;
+				let Some((_guard, store)) = $make.await else {
+					eprintln!("skipped: this backend is not configured");
+					return;
+				};
 				$crate::contract::$name(&*store).await;
 			}
 		)+

@@ -5,15 +5,19 @@
 //!   `SQLITE_BUSY` retries) and a few reader connections. A [`Batch`](apg_core::Batch) is written
 //!   with a handful of multi-row statements in one transaction, so its cost is close to one
 //!   commit however many steps it carries.
+//! - [`PgStore`]: PostgreSQL for production (JSONB, the seed's indexes), a batch written with one
+//!   multi-row statement per table in one transaction.
 //! - [`MemoryStore`]: maps behind a mutex, for tests and `apg-workflow run` without a data dir.
 //!
-//! Both pass the one [`contract`] suite (feature `test-util`), which the PostgreSQL backend will
-//! reuse.
+//! All three pass the one [`contract`] suite (feature `test-util`).
 
 #[cfg(feature = "test-util")]
 pub mod contract;
+mod dedup;
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, Synchronous};

@@ -1,12 +1,9 @@
-//! Writing, on the writer thread. A batch is encoded (JSON and all) on the caller's side, then
-//! applied in one transaction of cached single-row statements. Within a batch the last write of
-//! each execution, step and attempt wins, so a step that was readied, started and finished while
-//! one commit was in flight is written once.
-
-use std::collections::HashMap;
+//! Writing, on the writer thread. A batch is deduplicated ([`crate::dedup`]) and encoded (JSON
+//! and all) on the caller's side, then applied in one transaction of cached single-row
+//! statements.
 
 use apg_core::store::{StoreError, StoreResult};
-use apg_core::{Batch, Workflow, Write};
+use apg_core::{Batch, Workflow};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
@@ -183,57 +180,24 @@ pub(super) struct EncodedBatch {
 	logs: Vec<LogRow>,
 }
 
-/// Keeps the last write per key, in first-seen order.
-struct LastWins<K, V> {
-	index: HashMap<K, usize>,
-	rows: Vec<V>,
-}
-
-impl<K: std::hash::Hash + Eq, V> LastWins<K, V> {
-	fn new() -> Self {
-		Self {
-			index: HashMap::new(),
-			rows: Vec::new(),
-		}
-	}
-
-	fn put(&mut self, key: K, value: V) {
-		match self.index.get(&key) {
-			Some(&i) => self.rows[i] = value,
-			None => {
-				self.index.insert(key, self.rows.len());
-				self.rows.push(value);
-			}
-		}
-	}
-}
-
 impl EncodedBatch {
 	pub(super) fn new(batch: &Batch) -> StoreResult<Self> {
-		let mut executions = LastWins::new();
-		let mut steps = LastWins::new();
-		let mut attempts = LastWins::new();
+		let rows = crate::dedup::dedup(batch);
 		let mut out = EncodedBatch::default();
-		for w in &batch.writes {
-			match w {
-				Write::Execution(e) => executions.put(e.id, &**e),
-				Write::Step(s) => steps.put((s.execution_id, s.component_id.as_str()), &**s),
-				Write::Attempt(a) => {
-					attempts.put((a.execution_id, a.component_id.as_str(), a.attempt), a)
-				}
-				Write::Event(e) => out
-					.events
-					.push((e.execution_id.to_string(), e.at, to_json(e)?)),
-				Write::Log(l) => out.logs.push(LogRow {
-					execution_id: l.execution_id.to_string(),
-					at: l.at,
-					level: l.level.as_str(),
-					component_id: l.component_id.clone(),
-					message: l.message.clone(),
-				}),
-			}
+		for e in rows.events {
+			out.events
+				.push((e.execution_id.to_string(), e.at, to_json(e)?));
 		}
-		for e in executions.rows {
+		for l in rows.logs {
+			out.logs.push(LogRow {
+				execution_id: l.execution_id.to_string(),
+				at: l.at,
+				level: l.level.as_str(),
+				component_id: l.component_id.clone(),
+				message: l.message.clone(),
+			});
+		}
+		for e in rows.executions {
 			out.executions.push(ExecutionRow {
 				id: e.id.to_string(),
 				workflow_id: e.workflow_id.to_string(),
@@ -251,7 +215,7 @@ impl EncodedBatch {
 				idempotency_key: e.idempotency_key.clone(),
 			});
 		}
-		for s in steps.rows {
+		for s in rows.steps {
 			out.steps.push(StepRow {
 				execution_id: s.execution_id.to_string(),
 				component_id: s.component_id.clone(),
@@ -268,7 +232,7 @@ impl EncodedBatch {
 				duration_ms: s.duration_ms,
 			});
 		}
-		for a in attempts.rows {
+		for a in rows.attempts {
 			out.attempts.push(AttemptRow {
 				execution_id: a.execution_id.to_string(),
 				component_id: a.component_id.clone(),
