@@ -22,6 +22,14 @@ pub(crate) struct Config {
 	pub(crate) data_dir: PathBuf,
 	/// PostgreSQL instead of SQLite (`DATABASE_URL`, `APG_DATABASE_URL`, `--database-url`).
 	pub(crate) database_url: Option<String>,
+	/// `api`, `worker` or `all` (with a shared database).
+	pub(crate) role: String,
+	/// This node's id in a cluster.
+	pub(crate) node_id: Option<String>,
+	/// Seconds a claimed execution stays leased without renewal.
+	pub(crate) lease_seconds: u64,
+	/// Executions one node holds at most.
+	pub(crate) max_executions_per_node: usize,
 	/// `full` or `normal` (see `apg_store::Synchronous`).
 	pub(crate) synchronous: String,
 	/// Component attempts running at once.
@@ -53,6 +61,10 @@ impl Default for Config {
 			port: 5000,
 			data_dir: PathBuf::from("./data"),
 			database_url: None,
+			role: "all".to_owned(),
+			node_id: None,
+			lease_seconds: 30,
+			max_executions_per_node: 10_000,
 			synchronous: "full".to_owned(),
 			max_concurrent_tasks: 100,
 			log_level: "info".to_owned(),

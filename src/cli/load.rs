@@ -67,6 +67,11 @@ pub(crate) async fn open_store(args: Option<&StoreArgs>) -> anyhow::Result<Arc<d
 
 /// Connects to and migrates the database at `url` (only `postgres://` today).
 pub(crate) async fn open_database(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+	Ok(open_postgres(url).await?)
+}
+
+/// Connects to and migrates the PostgreSQL database at `url`.
+pub(crate) async fn open_postgres(url: &str) -> anyhow::Result<Arc<apg_store::PgStore>> {
 	if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
 		bail!("unsupported database URL (expected postgres://…)");
 	}

@@ -37,6 +37,19 @@ pub(crate) struct ServeArgs {
 	#[arg(long)]
 	#[serde(skip_serializing_if = "Option::is_none")]
 	database_url: Option<String>,
+	/// What this node does with a shared database: `api` (serve, queue work), `worker` (run work)
+	/// or `all` (default).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	role: Option<String>,
+	/// This node's id in the cluster (default: host name and process id).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	node_id: Option<String>,
+	/// Seconds a claimed execution stays leased without renewal (default 30).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	lease_seconds: Option<u64>,
 	/// Configuration file (default config/config.yaml).
 	#[arg(long)]
 	#[serde(skip)]
@@ -58,9 +71,30 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let config = Config::load(args.config.as_deref(), args.development, &args)?;
 	let _logs = super::logging::init_server(&config)?;
+	let mut cluster = None;
 	let store: Arc<dyn Store> = match &config.database_url {
-		Some(url) => super::load::open_database(url).await?,
+		Some(url) => {
+			let pg = super::load::open_postgres(url).await?;
+			let node = config.node_id.clone().unwrap_or_else(default_node_id);
+			let joined = apg_store::PgCluster::join(&pg, node.clone())
+				.await
+				.context("cannot join the cluster")?;
+			cluster = Some(apg_engine::ClusterMode {
+				cluster: Arc::new(joined),
+				runs_work: config.role != "api",
+				lease: Duration::from_secs(config.lease_seconds.max(1)),
+				max_executions: config.max_executions_per_node.max(1),
+			});
+			tracing::info!(node = %node, role = %config.role, "joined the cluster");
+			pg
+		}
 		None => {
+			if config.role != "all" {
+				anyhow::bail!(
+					"--role {} needs a shared database (--database-url postgres://…)",
+					config.role
+				);
+			}
 			let sync: Synchronous = config
 				.synchronous
 				.parse()
@@ -77,8 +111,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 			Arc::new(store)
 		}
 	};
+	if !matches!(config.role.as_str(), "api" | "worker" | "all") {
+		anyhow::bail!("--role must be api, worker or all");
+	}
 	let engine_config = EngineConfig {
 		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
+		cluster,
 		..Default::default()
 	};
 	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)
@@ -187,4 +225,11 @@ async fn load_examples(engine: &Engine, config: &Config, owner: &str) {
 			Err(e) => tracing::warn!(workflow = %name, error = %e, "cannot load sample workflow"),
 		}
 	}
+}
+
+fn default_node_id() -> String {
+	let host = std::fs::read_to_string("/etc/hostname")
+		.map(|h| h.trim().to_owned())
+		.unwrap_or_else(|_| "node".to_owned());
+	format!("{host}-{}", std::process::id())
 }

@@ -11,6 +11,7 @@
 //! listing are driven by that one schema, so the designer's forms, `validate` and the engine can
 //! never disagree about what a config may hold.
 
+pub mod cluster;
 pub mod component;
 pub mod definition;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod store;
 pub mod validate;
 pub mod workflow;
 
+pub use cluster::{Cluster, Renewal, Signal};
 pub use component::{Component, ComponentError, Outcome, Registry, RunContext};
 pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, ParameterSpec};
 pub use error::{Error, Result};
@@ -37,7 +39,7 @@ pub use ids::{ExecutionId, WorkflowId};
 pub use options::{Backoff, Join, StepOptions};
 pub use priority::Priority;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
-pub use store::{Batch, ExecutionFilter, Store, WorkflowFilter, WorkflowStats, Write};
+pub use store::{Batch, ExecutionFilter, Fence, Store, WorkflowFilter, WorkflowStats, Write};
 pub use validate::{Issue, ValidationReport, validate};
 pub use workflow::{NewWorkflow, Workflow, WorkflowVersion};
 

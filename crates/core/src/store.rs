@@ -26,6 +26,10 @@ pub enum StoreError {
 	/// The backend failed (IO, connection, corrupt data).
 	#[error("storage failure: {0}")]
 	Backend(String),
+	/// The batch was not committed because this node no longer holds the lease of these
+	/// executions (another node took them over): their writes must be dropped.
+	#[error("lease lost for {} executions", .0.len())]
+	LeaseLost(Vec<ExecutionId>),
 }
 
 /// One change inside a [`Batch`]. Executions and steps are written whole (an upsert of the
@@ -49,6 +53,21 @@ pub enum Write {
 pub struct Batch {
 	/// The writes.
 	pub writes: Vec<Write>,
+	/// Leases the batch may only be committed under (multi-node): if any is no longer held,
+	/// nothing is written and the commit fails with [`StoreError::LeaseLost`]. Single-process
+	/// stores have no other writer and ignore them.
+	pub fences: Vec<Fence>,
+}
+
+/// A lease on an execution: the node holding it and the fencing token of its claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+	/// The execution.
+	pub execution_id: ExecutionId,
+	/// The holding node.
+	pub node: String,
+	/// Increases with every claim, so a node that lost the lease cannot commit.
+	pub token: i64,
 }
 
 impl Batch {

@@ -34,6 +34,6 @@ mod state;
 pub mod trace;
 pub mod workflows;
 
-pub use driver::{Engine, EngineConfig, EngineStats, ExecuteRequest};
+pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest};
 pub use error::{EngineError, Result};
 pub use graph::Compiled;

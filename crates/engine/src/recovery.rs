@@ -27,85 +27,98 @@ use crate::machine::{self, Action, Effects};
 use crate::state::{EdgeState, ExecutionState};
 
 pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects)>> {
-	let store = engine.store();
 	let mut out = Vec::new();
-	for mut exec in store.unfinished_executions().await? {
-		let now = now_millis();
-		let compiled = match engine
-			.compiled(exec.workflow_id, exec.workflow_version)
-			.await
-		{
-			Ok(c) => c,
-			Err(e) => {
-				tracing::error!(execution = %exec.id, error = %e, "cannot resume execution");
-				exec.status = ExecutionStatus::Failed;
-				exec.error_message = Some(format!("cannot resume after restart: {e}"));
-				exec.completed_at = Some(now);
-				store
-					.commit(&apg_core::Batch {
-						writes: vec![Write::Execution(Box::new(exec))],
-					})
-					.await?;
-				continue;
-			}
-		};
-		let steps = store.steps(exec.id).await?;
-		let mut st = rebuild(exec, compiled, steps);
-		let mut fx = Effects::default();
-		fx.writes.push(Write::Log(LogRecord {
-			execution_id: st.exec.id,
-			at: now,
-			level: LogLevel::Info,
-			component_id: None,
-			message: "resumed from checkpoints after a restart".to_owned(),
-		}));
-		for node in 0..st.steps.len() {
-			let s = st.steps[node].clone();
-			match s.status {
-				ComponentStatus::Running if st.wf.nodes[node].timer => {
-					let at = s.run_at.unwrap_or(now);
-					fx.actions.push(Action::Timer { node, at });
-				}
-				ComponentStatus::Running => {
-					if s.attempt > 0 {
-						fx.writes.push(Write::Attempt(AttemptRecord {
-							execution_id: st.exec.id,
-							component_id: s.component_id.clone(),
-							attempt: s.attempt,
-							status: ComponentStatus::Failed,
-							error_message: Some(
-								"interrupted: the engine stopped while this attempt ran".to_owned(),
-							),
-							started_at: s.started_at.unwrap_or(now),
-							finished_at: Some(now),
-						}));
-					}
-					fx.actions.push(Action::Run { node });
-				}
-				ComponentStatus::Retrying => {
-					fx.actions.push(Action::Timer {
-						node,
-						at: s.run_at.unwrap_or(now),
-					});
-				}
-				// A consistent store never has a pending component whose connections are all
-				// decided; settling one costs nothing and repairs it if it happens.
-				ComponentStatus::Pending => machine::settle_cascade(&mut st, node, now, &mut fx),
-				_ => {}
-			}
+	for exec in engine.store().unfinished_executions().await? {
+		if let Some(resumed) = resume_one(engine, exec).await? {
+			out.push(resumed);
 		}
-		if st.exec.status == ExecutionStatus::Paused {
-			// Held components pause again at their breakpoint when dispatched.
-			st.exec.status = if st.exec.started_at.is_some() {
-				ExecutionStatus::Running
-			} else {
-				ExecutionStatus::Queued
-			};
-		}
-		machine::check_done(&mut st, now, &mut fx);
-		out.push((st, fx));
 	}
 	Ok(out)
+}
+
+/// Rebuilds one unfinished execution and the actions that continue it (also how a node takes
+/// over an execution whose lease it claimed). `None` when its version cannot run any more: it
+/// is then marked failed with the reason.
+pub(crate) async fn resume_one(
+	engine: &Engine,
+	mut exec: Execution,
+) -> Result<Option<(ExecutionState, Effects)>> {
+	let store = engine.store();
+	let now = now_millis();
+	let compiled = match engine
+		.compiled(exec.workflow_id, exec.workflow_version)
+		.await
+	{
+		Ok(c) => c,
+		Err(e) => {
+			tracing::error!(execution = %exec.id, error = %e, "cannot resume execution");
+			exec.status = ExecutionStatus::Failed;
+			exec.error_message = Some(format!("cannot resume after restart: {e}"));
+			exec.completed_at = Some(now);
+			store
+				.commit(&apg_core::Batch {
+					writes: vec![Write::Execution(Box::new(exec))],
+					..Default::default()
+				})
+				.await?;
+			return Ok(None);
+		}
+	};
+	let steps = store.steps(exec.id).await?;
+	let mut st = rebuild(exec, compiled, steps);
+	let mut fx = Effects::default();
+	fx.writes.push(Write::Log(LogRecord {
+		execution_id: st.exec.id,
+		at: now,
+		level: LogLevel::Info,
+		component_id: None,
+		message: "resumed from checkpoints after a restart".to_owned(),
+	}));
+	for node in 0..st.steps.len() {
+		let s = st.steps[node].clone();
+		match s.status {
+			ComponentStatus::Running if st.wf.nodes[node].timer => {
+				let at = s.run_at.unwrap_or(now);
+				fx.actions.push(Action::Timer { node, at });
+			}
+			ComponentStatus::Running => {
+				if s.attempt > 0 {
+					fx.writes.push(Write::Attempt(AttemptRecord {
+						execution_id: st.exec.id,
+						component_id: s.component_id.clone(),
+						attempt: s.attempt,
+						status: ComponentStatus::Failed,
+						error_message: Some(
+							"interrupted: the engine stopped while this attempt ran".to_owned(),
+						),
+						started_at: s.started_at.unwrap_or(now),
+						finished_at: Some(now),
+					}));
+				}
+				fx.actions.push(Action::Run { node });
+			}
+			ComponentStatus::Retrying => {
+				fx.actions.push(Action::Timer {
+					node,
+					at: s.run_at.unwrap_or(now),
+				});
+			}
+			// A consistent store never has a pending component whose connections are all
+			// decided; settling one costs nothing and repairs it if it happens.
+			ComponentStatus::Pending => machine::settle_cascade(&mut st, node, now, &mut fx),
+			_ => {}
+		}
+	}
+	if st.exec.status == ExecutionStatus::Paused {
+		// Held components pause again at their breakpoint when dispatched.
+		st.exec.status = if st.exec.started_at.is_some() {
+			ExecutionStatus::Running
+		} else {
+			ExecutionStatus::Queued
+		};
+	}
+	machine::check_done(&mut st, now, &mut fx);
+	Ok(Some((st, fx)))
 }
 
 /// An execution's in-memory state from its stored record and checkpoints: step records in place,

@@ -267,6 +267,7 @@ pub async fn batches_round_trip(store: &dyn Store) {
 				message: "hello".into(),
 			}),
 		],
+		..Default::default()
 	};
 	store.commit(&batch).await.unwrap();
 	assert_eq!(store.get_execution(e.id).await.unwrap().as_ref(), Some(&e));
@@ -292,6 +293,7 @@ pub async fn batches_round_trip(store: &dyn Store) {
 	store
 		.commit(&Batch {
 			writes: vec![Write::Execution(Box::new(e.clone()))],
+			..Default::default()
 		})
 		.await
 		.unwrap();
@@ -323,6 +325,7 @@ pub async fn a_failed_batch_writes_nothing(store: &dyn Store) {
 			Write::Step(Box::new(step(&good, "a", ComponentStatus::Running, 1))),
 			Write::Execution(Box::new(orphan)),
 		],
+		..Default::default()
 	};
 	assert!(store.commit(&batch).await.is_err());
 	assert_eq!(store.get_execution(good.id).await.unwrap(), None);
@@ -353,7 +356,13 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 		writes.push(Write::Execution(Box::new(e)));
 	}
 	writes.push(Write::Execution(Box::new(sample_execution(&other))));
-	store.commit(&Batch { writes }).await.unwrap();
+	store
+		.commit(&Batch {
+			writes,
+			..Default::default()
+		})
+		.await
+		.unwrap();
 	assert_eq!(store.count_executions().await.unwrap(), 7);
 	let unfinished = store.unfinished_executions().await.unwrap();
 	assert_eq!(unfinished.len(), 4);
@@ -415,7 +424,13 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 		}
 		writes.push(Write::Execution(Box::new(e)));
 	}
-	store.commit(&Batch { writes }).await.unwrap();
+	store
+		.commit(&Batch {
+			writes,
+			..Default::default()
+		})
+		.await
+		.unwrap();
 	let stats = store.workflow_stats(&[w.id, idle.id]).await.unwrap();
 	assert!(!stats.contains_key(&idle.id));
 	let s = &stats[&w.id];
@@ -439,6 +454,7 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 	store
 		.commit(&Batch {
 			writes: vec![Write::Execution(Box::new(retried.clone()))],
+			..Default::default()
 		})
 		.await
 		.unwrap();
@@ -447,6 +463,7 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 	store
 		.commit(&Batch {
 			writes: vec![Write::Execution(Box::new(retried.clone()))],
+			..Default::default()
 		})
 		.await
 		.unwrap();
@@ -455,6 +472,7 @@ pub async fn workflow_stats_aggregate_executions(store: &dyn Store) {
 	store
 		.commit(&Batch {
 			writes: vec![Write::Execution(Box::new(retried))],
+			..Default::default()
 		})
 		.await
 		.unwrap();
@@ -479,6 +497,7 @@ pub async fn executions_are_found_by_idempotency_key(store: &dyn Store) {
 	store
 		.commit(&Batch {
 			writes: vec![Write::Execution(Box::new(e.clone()))],
+			..Default::default()
 		})
 		.await
 		.unwrap();
@@ -510,6 +529,7 @@ pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 				Write::Execution(Box::new(e.clone())),
 				Write::Step(Box::new(step(&e, "a", ComponentStatus::Completed, 1))),
 			],
+			..Default::default()
 		})
 		.await
 		.unwrap();

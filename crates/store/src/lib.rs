@@ -19,5 +19,5 @@ mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use postgres::PgStore;
+pub use postgres::{PgCluster, PgStore};
 pub use sqlite::{SqliteStore, Synchronous};

@@ -3,8 +3,11 @@
 //! Statistics use the seed's aggregate query (`get_workflow_with_stats`) over the index on
 //! `(workflow_id, created_at)`.
 
+mod cluster;
 mod read;
 mod write;
+
+pub use cluster::PgCluster;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,7 +37,7 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
 	priority, version, created_by, created_at, updated_at";
-const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
+pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at";
 
 impl PgStore {
@@ -207,6 +210,7 @@ impl Store for PgStore {
 			return Ok(());
 		}
 		let mut tx = self.pool.begin().await.map_err(backend)?;
+		fence(&mut tx, batch).await?;
 		write::batch(&mut tx, batch).await?;
 		tx.commit().await.map_err(backend)
 	}
@@ -364,4 +368,36 @@ async fn insert_version(tx: &mut sqlx::Transaction<'_, Postgres>, w: &Workflow) 
 	.await
 	.map_err(backend)?;
 	Ok(())
+}
+
+/// Checks (and locks, so no claim can take them until the commit) the leases a batch is fenced
+/// by; a lost one aborts the transaction.
+async fn fence(tx: &mut sqlx::Transaction<'_, Postgres>, batch: &Batch) -> StoreResult<()> {
+	if batch.fences.is_empty() {
+		return Ok(());
+	}
+	let ids: Vec<uuid::Uuid> = batch.fences.iter().map(|f| f.execution_id.0).collect();
+	let tokens: Vec<i64> = batch.fences.iter().map(|f| f.token).collect();
+	let nodes: Vec<String> = batch.fences.iter().map(|f| f.node.clone()).collect();
+	let held: Vec<uuid::Uuid> = sqlx::query_scalar(
+		"SELECT e.id FROM wo_executions e \
+		 JOIN unnest($1::uuid[], $2::bigint[], $3::text[]) AS f(id, token, node) \
+		 ON e.id = f.id AND e.lease_token = f.token AND e.lease_owner = f.node \
+		 FOR UPDATE OF e",
+	)
+	.bind(&ids)
+	.bind(&tokens)
+	.bind(&nodes)
+	.fetch_all(&mut **tx)
+	.await
+	.map_err(backend)?;
+	if held.len() == ids.len() {
+		return Ok(());
+	}
+	let lost = ids
+		.iter()
+		.filter(|id| !held.contains(id))
+		.map(|id| ExecutionId(*id))
+		.collect();
+	Err(StoreError::LeaseLost(lost))
 }

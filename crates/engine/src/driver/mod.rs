@@ -35,6 +35,10 @@ use crate::machine::{self, Action, Effects};
 use crate::state::ExecutionState;
 use crate::{context, recovery};
 
+mod cluster;
+
+use cluster::write_execution;
+
 /// Tuning of the engine.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -46,6 +50,32 @@ pub struct EngineConfig {
 	pub event_buffer: usize,
 	/// Run pure, instant components (see `Component::is_inline`) inside the coordinator.
 	pub inline: bool,
+	/// Many nodes on one database (see [`ClusterMode`]); `None` for a process that owns its store.
+	pub cluster: Option<ClusterMode>,
+}
+
+/// How this node takes part in a cluster (DESIGN §1, `--role`).
+#[derive(Clone)]
+pub struct ClusterMode {
+	/// The coordination backend.
+	pub cluster: Arc<dyn apg_core::Cluster>,
+	/// Whether this node claims and runs executions (`worker` and `all`); an `api` node only
+	/// creates them.
+	pub runs_work: bool,
+	/// How long a claim lasts without renewal.
+	pub lease: Duration,
+	/// Executions this node holds at most.
+	pub max_executions: usize,
+}
+
+impl std::fmt::Debug for ClusterMode {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("ClusterMode")
+			.field("node", &self.cluster.node())
+			.field("runs_work", &self.runs_work)
+			.field("lease", &self.lease)
+			.finish()
+	}
 }
 
 impl Default for EngineConfig {
@@ -55,6 +85,7 @@ impl Default for EngineConfig {
 			aging: Duration::from_secs(2),
 			event_buffer: 65_536,
 			inline: true,
+			cluster: None,
 		}
 	}
 }
@@ -96,6 +127,8 @@ enum Msg {
 	Held(ExecutionId, oneshot::Sender<Option<Vec<String>>>),
 	Delete(WorkflowId, oneshot::Sender<Result<bool>>),
 	Shutdown(Duration, oneshot::Sender<()>),
+	/// Another node signalled claimable work.
+	Wake,
 }
 
 /// A snapshot of the engine's load, for metrics.
@@ -126,6 +159,7 @@ struct Inner {
 	registry: Arc<Registry>,
 	compiled: Mutex<HashMap<(WorkflowId, i64), Arc<Compiled>>>,
 	task: Mutex<Option<JoinHandle<()>>>,
+	cluster: Option<ClusterMode>,
 }
 
 impl Engine {
@@ -145,9 +179,18 @@ impl Engine {
 				registry,
 				compiled: Mutex::new(HashMap::new()),
 				task: Mutex::new(None),
+				cluster: config.cluster.clone(),
 			}),
 		};
-		let recovered = recovery::load(&engine).await?;
+		// In a cluster, unfinished executions are taken over through their leases instead.
+		let recovered = if config.cluster.is_none() {
+			recovery::load(&engine).await?
+		} else {
+			Vec::new()
+		};
+		if let Some(mode) = &config.cluster {
+			cluster::listen(Arc::clone(&mode.cluster), tx.clone(), events.clone());
+		}
 		let mut coordinator = Coordinator {
 			store,
 			config,
@@ -170,6 +213,12 @@ impl Engine {
 			key_order: VecDeque::new(),
 			deleted: std::collections::HashSet::new(),
 			deletions: Vec::new(),
+			engine: Arc::downgrade(&engine.inner),
+			leases: HashMap::new(),
+			claim_due: true,
+			next_claim: 0,
+			next_renewal: 0,
+			created: false,
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;
@@ -290,15 +339,21 @@ impl Engine {
 	pub async fn wait(&self, id: ExecutionId) -> Result<Execution> {
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Wait(id, reply))?;
-		match done.await {
-			Ok(exec) => Ok(exec),
-			// Not in flight: it ended before (or never existed).
-			Err(_) => self
+		if let Ok(exec) = done.await {
+			return Ok(exec);
+		}
+		// Not in flight here: it ended before, never existed, or runs on another node.
+		loop {
+			let exec = self
 				.inner
 				.store
 				.get_execution(id)
 				.await?
-				.ok_or_else(|| EngineError::NotFound(format!("execution {id}"))),
+				.ok_or_else(|| EngineError::NotFound(format!("execution {id}")))?;
+			if exec.status.is_terminal() {
+				return Ok(exec);
+			}
+			tokio::time::sleep(Duration::from_millis(50)).await;
 		}
 	}
 
@@ -313,7 +368,18 @@ impl Engine {
 	pub async fn cancel(&self, id: ExecutionId) -> Result<()> {
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Cancel(id, reply))?;
-		done.await.map_err(|_| EngineError::Stopped)?
+		let local = done.await.map_err(|_| EngineError::Stopped)?;
+		match (&self.inner.cluster, local) {
+			// Not here: in a cluster another node may hold it.
+			(Some(mode), Err(EngineError::Conflict(_))) => {
+				if mode.cluster.request_cancel(id).await? {
+					Ok(())
+				} else {
+					Err(EngineError::Conflict(format!("execution {id} has ended")))
+				}
+			}
+			(_, result) => result,
+		}
 	}
 
 	/// Resumes an execution paused at a breakpoint; with `step`, it pauses again before the next
@@ -479,6 +545,16 @@ struct Coordinator {
 	deleted: std::collections::HashSet<WorkflowId>,
 	/// Deletions to perform after the next commit.
 	deletions: Vec<(WorkflowId, oneshot::Sender<Result<bool>>)>,
+	/// The engine, for compiling the versions of claimed executions.
+	engine: std::sync::Weak<Inner>,
+	/// Fencing tokens of the executions this node holds (cluster mode).
+	leases: HashMap<ExecutionId, i64>,
+	/// Another node signalled work.
+	claim_due: bool,
+	next_claim: Millis,
+	next_renewal: Millis,
+	/// A commit included new executions (other nodes are told after it).
+	created: bool,
 }
 
 impl Coordinator {
@@ -492,10 +568,14 @@ impl Coordinator {
 		loop {
 			if self.batch.is_empty() && self.actions.is_empty() {
 				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
-				let deadline = match (self.timers.first().map(|t| t.0), lazy_deadline) {
-					(Some(a), Some(b)) => Some(a.min(b)),
-					(a, b) => a.or(b),
-				};
+				let deadline = [
+					self.timers.first().map(|t| t.0),
+					lazy_deadline,
+					self.maintenance_due(),
+				]
+				.into_iter()
+				.flatten()
+				.min();
 				let sleep = async {
 					match deadline {
 						Some(at) => {
@@ -534,6 +614,9 @@ impl Coordinator {
 			}
 			self.perform();
 			self.dispatch();
+			if shutdown.is_none() {
+				self.maintain().await;
+			}
 			if let Some((deadline, _)) = &shutdown
 				&& (self.running.is_empty() || now_millis() >= *deadline)
 			{
@@ -588,8 +671,14 @@ impl Coordinator {
 				machine::start(&mut state, now, &mut fx);
 				let id = state.exec.id;
 				self.started.push((reply, state.exec.clone()));
-				self.states.insert(id, state);
-				self.absorb(id, fx);
+				if self.config.cluster.is_some() {
+					// The execution is stored queued; whichever node claims it runs it.
+					self.batch.extend(fx.writes);
+					self.created = true;
+				} else {
+					self.states.insert(id, state);
+					self.absorb(id, fx);
+				}
 			}
 			Msg::Finished {
 				exec,
@@ -729,6 +818,7 @@ impl Coordinator {
 					.map(|st| st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect());
 				let _ = reply.send(held);
 			}
+			Msg::Wake => self.claim_due = true,
 			Msg::Shutdown(drain, reply) => {
 				self.draining = true;
 				*shutdown = Some((now + drain.as_millis() as Millis, reply));
@@ -762,11 +852,21 @@ impl Coordinator {
 		// each step wins.
 		let mut writes = std::mem::take(&mut self.lazy);
 		writes.append(&mut self.batch);
-		let batch = Batch { writes };
+		let fences = self.fences_for(&writes);
+		let mut batch = Batch { writes, fences };
 		let mut delay = Duration::from_millis(50);
 		loop {
 			match self.store.commit(&batch).await {
 				Ok(()) => break,
+				Err(apg_core::store::StoreError::LeaseLost(lost)) => {
+					tracing::warn!(
+						executions = lost.len(),
+						"lost leases: another node took these executions over"
+					);
+					self.drop_executions(&lost);
+					batch.writes.retain(|w| !lost.contains(&write_execution(w)));
+					batch.fences.retain(|f| !lost.contains(&f.execution_id));
+				}
 				Err(e) => {
 					tracing::error!(error = %e, writes = batch.writes.len(), "commit failed; retrying");
 					tokio::time::sleep(delay).await;
@@ -774,6 +874,7 @@ impl Coordinator {
 				}
 			}
 		}
+		self.after_commit(&batch).await;
 		for w in batch.writes {
 			if let Write::Event(e) = w {
 				let _ = self.events.send(Arc::new(e));
@@ -809,6 +910,7 @@ impl Coordinator {
 					self.timers.insert((at, self.seq, exec, node));
 				}
 				Action::Finished => {
+					self.leases.remove(&exec);
 					if let Some(st) = self.states.remove(&exec) {
 						for waiter in self.waiters.remove(&exec).unwrap_or_default() {
 							let _ = waiter.send(st.exec.clone());

@@ -1,0 +1,65 @@
+//! The seam for many nodes on one database (DESIGN §1, §9).
+//!
+//! The unit a node claims is an execution, held under a lease with a fencing token: the node
+//! that claims it runs it (keeping its state in memory, as the single-process driver does), renews
+//! the lease while it works, and every checkpoint it commits is fenced by the token, so a node
+//! that lost the lease (it stalled past the lease, another node took over) cannot commit
+//! anything. An expired lease is claimed again by any node, which resumes the execution from its
+//! checkpoints exactly as recovery does after a crash.
+//!
+//! Why executions rather than single steps: a claimed execution's steps run with no database
+//! round trip besides their checkpoint, and recovery and takeover are the same code. The cost is
+//! that one execution's fan-out stays on one node; many executions spread over every node.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::event::Event;
+use crate::execution::Execution;
+use crate::ids::ExecutionId;
+use crate::store::StoreResult;
+
+/// What a lease renewal found.
+#[derive(Clone, Debug, Default)]
+pub struct Renewal {
+	/// Executions whose lease this node still holds (now extended).
+	pub held: Vec<ExecutionId>,
+	/// Of those, the ones a user asked (on any node) to cancel.
+	pub cancel_requested: Vec<ExecutionId>,
+}
+
+/// Something another node signalled.
+#[derive(Clone, Debug)]
+pub enum Signal {
+	/// New or released work may be claimable.
+	Work,
+	/// Events committed by another node.
+	Events(Vec<Event>),
+}
+
+/// Coordination between the nodes sharing one database.
+#[async_trait]
+pub trait Cluster: Send + Sync {
+	/// This node's id.
+	fn node(&self) -> &str;
+	/// Claims up to `limit` unfinished executions that no live node holds (never claimed, or
+	/// their lease expired), most urgent first with `aging` of waiting worth one priority level.
+	/// Returns each with its new fencing token.
+	async fn claim(
+		&self,
+		limit: i64,
+		lease: Duration,
+		aging: Duration,
+	) -> StoreResult<Vec<(Execution, i64)>>;
+	/// Extends this node's leases.
+	async fn renew(&self, leases: &[(ExecutionId, i64)], lease: Duration) -> StoreResult<Renewal>;
+	/// Asks the node running an execution to cancel it; false when it has ended.
+	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool>;
+	/// Tells idle nodes there is work.
+	async fn notify_work(&self) -> StoreResult<()>;
+	/// Shares committed events with the other nodes' subscribers.
+	async fn publish(&self, events: &[Event]) -> StoreResult<()>;
+	/// Waits for the next signal from another node.
+	async fn next_signal(&self) -> StoreResult<Signal>;
+}

@@ -1,0 +1,236 @@
+//! The coordinator's part in a cluster (see `apg_core::cluster`): claiming executions whose
+//! leases are free, renewing the leases it holds, fencing every commit by them, dropping what it
+//! lost, acting on cancel requests from other nodes, and sharing events and wake-ups.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apg_core::{Cluster, Event, ExecutionId, Fence, Millis, Signal, Write, now_millis};
+use tokio::sync::{broadcast, mpsc};
+
+use super::{Coordinator, Engine, Msg};
+use crate::machine::{self, Effects};
+use crate::recovery;
+
+/// How often a node looks for claimable work without being woken (and so how soon it takes
+/// over the executions of a node that died).
+const POLL: Millis = 1_000;
+
+/// The execution a write belongs to.
+pub(super) fn write_execution(w: &Write) -> ExecutionId {
+	match w {
+		Write::Execution(e) => e.id,
+		Write::Step(s) => s.execution_id,
+		Write::Attempt(a) => a.execution_id,
+		Write::Event(e) => e.execution_id,
+		Write::Log(l) => l.execution_id,
+	}
+}
+
+/// Forwards other nodes' signals: wake-ups to the coordinator, events to local subscribers.
+pub(super) fn listen(
+	cluster: Arc<dyn Cluster>,
+	tx: mpsc::UnboundedSender<Msg>,
+	events: broadcast::Sender<Arc<Event>>,
+) {
+	tokio::spawn(async move {
+		loop {
+			match cluster.next_signal().await {
+				Ok(Signal::Work) => {
+					if tx.send(Msg::Wake).is_err() {
+						return;
+					}
+				}
+				Ok(Signal::Events(list)) => {
+					if tx.is_closed() {
+						return;
+					}
+					for e in list {
+						let _ = events.send(Arc::new(e));
+					}
+				}
+				Err(e) => {
+					if tx.is_closed() {
+						return;
+					}
+					tracing::warn!(error = %e, "cluster listener failed; retrying");
+					tokio::time::sleep(Duration::from_secs(1)).await;
+				}
+			}
+		}
+	});
+}
+
+impl Coordinator {
+	/// The leases a batch of these writes must be committed under.
+	pub(super) fn fences_for(&self, writes: &[Write]) -> Vec<Fence> {
+		let Some(mode) = &self.config.cluster else {
+			return Vec::new();
+		};
+		let mut ids: Vec<ExecutionId> = writes
+			.iter()
+			.map(write_execution)
+			.filter(|id| self.leases.contains_key(id))
+			.collect();
+		ids.sort();
+		ids.dedup();
+		ids.into_iter()
+			.map(|id| Fence {
+				execution_id: id,
+				node: mode.cluster.node().to_owned(),
+				token: self.leases[&id],
+			})
+			.collect()
+	}
+
+	/// Forgets executions this node no longer holds; their running attempts are abandoned (their
+	/// results will be ignored) and the node now holding them runs them on.
+	pub(super) fn drop_executions(&mut self, ids: &[ExecutionId]) {
+		for id in ids {
+			self.states.remove(id);
+			self.leases.remove(id);
+			self.waiters.remove(id);
+		}
+		for (key, token) in &self.running {
+			if ids.contains(&key.0) {
+				token.cancel();
+			}
+		}
+	}
+
+	/// Tells the other nodes what was committed.
+	pub(super) async fn after_commit(&mut self, batch: &apg_core::Batch) {
+		let Some(mode) = self.config.cluster.clone() else {
+			return;
+		};
+		let events: Vec<Event> = batch
+			.writes
+			.iter()
+			.filter_map(|w| match w {
+				Write::Event(e) => Some(e.clone()),
+				_ => None,
+			})
+			.collect();
+		if !events.is_empty()
+			&& let Err(e) = mode.cluster.publish(&events).await
+		{
+			tracing::warn!(error = %e, "cannot share events with other nodes");
+		}
+		if std::mem::take(&mut self.created) {
+			self.claim_due = true;
+			if let Err(e) = mode.cluster.notify_work().await {
+				tracing::warn!(error = %e, "cannot wake other nodes");
+			}
+		}
+	}
+
+	/// When the cluster needs the coordinator next.
+	pub(super) fn maintenance_due(&self) -> Option<Millis> {
+		let mode = self.config.cluster.as_ref()?;
+		let mut due = Vec::new();
+		if mode.runs_work {
+			due.push(if self.claim_due {
+				now_millis()
+			} else {
+				self.next_claim
+			});
+		}
+		if !self.leases.is_empty() {
+			due.push(self.next_renewal);
+		}
+		due.into_iter().min()
+	}
+
+	/// Claims work and renews leases when due.
+	pub(super) async fn maintain(&mut self) {
+		let Some(mode) = self.config.cluster.clone() else {
+			return;
+		};
+		let now = now_millis();
+		if !self.leases.is_empty() && now >= self.next_renewal {
+			self.next_renewal = now + (mode.lease.as_millis() as Millis / 3).max(100);
+			self.renew(&mode).await;
+		}
+		if mode.runs_work && (self.claim_due || now >= self.next_claim) && !self.draining {
+			self.claim_due = false;
+			self.next_claim = now + POLL;
+			self.claim(&mode).await;
+		}
+	}
+
+	async fn renew(&mut self, mode: &super::ClusterMode) {
+		let leases: Vec<(ExecutionId, i64)> = self.leases.iter().map(|(id, t)| (*id, *t)).collect();
+		match mode.cluster.renew(&leases, mode.lease).await {
+			Ok(renewal) => {
+				let lost: Vec<ExecutionId> = leases
+					.iter()
+					.map(|(id, _)| *id)
+					.filter(|id| !renewal.held.contains(id))
+					.collect();
+				if !lost.is_empty() {
+					tracing::warn!(
+						executions = lost.len(),
+						"leases expired: another node may take these over"
+					);
+					self.drop_executions(&lost);
+				}
+				let now = now_millis();
+				for id in renewal.cancel_requested {
+					if let Some(st) = self.states.get_mut(&id) {
+						let mut fx = Effects::default();
+						machine::cancel(st, now, &mut fx);
+						self.absorb(id, fx);
+						for (key, token) in &self.running {
+							if key.0 == id {
+								token.cancel();
+							}
+						}
+					}
+				}
+			}
+			Err(e) => tracing::warn!(error = %e, "cannot renew leases"),
+		}
+	}
+
+	async fn claim(&mut self, mode: &super::ClusterMode) {
+		let room = mode.max_executions.saturating_sub(self.states.len());
+		if room == 0 {
+			return;
+		}
+		let limit = room.min(500);
+		let claimed = match mode
+			.cluster
+			.claim(limit as i64, mode.lease, self.config.aging)
+			.await
+		{
+			Ok(c) => c,
+			Err(e) => {
+				tracing::warn!(error = %e, "cannot claim work");
+				return;
+			}
+		};
+		// A full page means more may be waiting.
+		self.claim_due = claimed.len() == limit;
+		let Some(inner) = self.engine.upgrade() else {
+			return;
+		};
+		let engine = Engine { inner };
+		for (exec, token) in claimed {
+			let id = exec.id;
+			self.leases.insert(id, token);
+			match recovery::resume_one(&engine, exec).await {
+				Ok(Some((state, fx))) => {
+					self.states.insert(id, state);
+					self.absorb(id, fx);
+				}
+				Ok(None) => {
+					self.leases.remove(&id);
+				}
+				Err(e) => {
+					tracing::warn!(execution = %id, error = %e, "cannot resume a claimed execution");
+					self.leases.remove(&id);
+				}
+			}
+		}
+	}
+}

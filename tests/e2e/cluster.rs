@@ -1,0 +1,234 @@
+//! Many nodes on one PostgreSQL: one api node and two workers share the work; one worker is
+//! killed with SIGKILL mid-run and the other stopped with SIGSTOP past its lease, then resumed.
+//! Nothing is lost or stuck, no component's result is committed twice, and a subscriber on the
+//! api node sees every execution end. Runs when `APG_TEST_DATABASE_URL` is set (CI sets it).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::util::bin;
+
+struct Node {
+	child: Child,
+	base: String,
+}
+
+impl Node {
+	fn start(database: &str, role: &str, name: &str, dir: &std::path::Path) -> Self {
+		let mut child = bin()
+			.args([
+				"serve",
+				"--port",
+				"0",
+				"--role",
+				role,
+				"--node-id",
+				name,
+				"--lease-seconds",
+				"2",
+			])
+			.args(["--database-url", database])
+			.current_dir(dir)
+			.stdout(Stdio::null())
+			.stderr(Stdio::piped())
+			.spawn()
+			.unwrap();
+		let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+		let base = loop {
+			let line = lines
+				.next()
+				.expect("the node exits before listening")
+				.unwrap();
+			if let Some(rest) = line.split("listening on ").nth(1) {
+				break rest.split_whitespace().next().unwrap().to_owned();
+			}
+		};
+		std::thread::spawn(move || for _ in lines {});
+		Self { child, base }
+	}
+
+	fn signal(&self, signal: &str) {
+		let status = std::process::Command::new("kill")
+			.args([signal, &self.child.id().to_string()])
+			.status()
+			.unwrap();
+		assert!(status.success());
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.signal("-CONT");
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
+	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	const N: usize = 2_000;
+	let schema = format!("apg_cluster_{}", uuid::Uuid::now_v7().simple());
+	let mut admin = sqlx::PgConnection::connect(&url)
+		.await
+		.expect("PostgreSQL is unreachable");
+	sqlx::query(&format!("CREATE SCHEMA {schema}"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+	sqlx::query(&format!("SET search_path TO {schema}"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+	let separator = if url.contains('?') { '&' } else { '?' };
+	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let dir = tempfile::tempdir().unwrap();
+	let api = Node::start(&database, "api", "api", dir.path());
+	let worker_a = Node::start(&database, "worker", "worker-a", dir.path());
+	let worker_b = Node::start(&database, "worker", "worker-b", dir.path());
+
+	let client = reqwest::Client::new();
+	let workflow = json!({"name": "cluster test", "definition": {
+		"components": [
+			{"id": "start", "type": "start"},
+			{"id": "before", "type": "transform", "config": {"transformation_type": "map",
+				"transformation_rules": {"mapping": {"n": "n"}}}},
+			{"id": "wait", "type": "delay", "config": {"seconds": 1}},
+			{"id": "after", "type": "transform", "config": {"transformation_type": "map",
+				"transformation_rules": {"mapping": {"n": "n"}}}},
+			{"id": "end", "type": "end"}
+		],
+		"connections": [{"source": "start", "target": "before"}, {"source": "before", "target": "wait"},
+			{"source": "wait", "target": "after"}, {"source": "after", "target": "end"}]}});
+	let created: Value = client
+		.post(format!("{}/api/v1/workflows", api.base))
+		.json(&workflow)
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let workflow_id = created["data"]["id"].as_str().unwrap().to_owned();
+
+	let (mut ws, _) =
+		tokio_tungstenite::connect_async(format!("{}/ws", api.base.replacen("http", "ws", 1)))
+			.await
+			.unwrap();
+	ws.send(Message::Text(
+		json!({"action": "subscribe", "workflow_id": workflow_id})
+			.to_string()
+			.into(),
+	))
+	.await
+	.unwrap();
+	let _ack = ws.next().await.unwrap().unwrap();
+	let ended = tokio::spawn(async move {
+		let mut ended = std::collections::HashSet::new();
+		while ended.len() < N {
+			let Ok(Some(Ok(message))) =
+				tokio::time::timeout(Duration::from_secs(120), ws.next()).await
+			else {
+				break;
+			};
+			let Ok(value) = serde_json::from_str::<Value>(message.to_text().unwrap_or("")) else {
+				continue;
+			};
+			let data = &value["data"];
+			if data["type"] == "execution"
+				&& ["completed", "failed", "cancelled"]
+					.contains(&data["status"].as_str().unwrap_or(""))
+			{
+				ended.insert(data["execution_id"].as_str().unwrap().to_owned());
+			}
+		}
+		ended.len()
+	});
+
+	let began = Instant::now();
+	let mut submits = tokio::task::JoinSet::new();
+	for i in 0..N {
+		let client = client.clone();
+		let url = format!("{}/api/v1/workflows/{workflow_id}/execute", api.base);
+		submits.spawn(async move {
+			client
+				.post(url)
+				.json(&json!({"parameters": {"n": i}}))
+				.send()
+				.await
+				.unwrap()
+				.status()
+				.as_u16()
+		});
+		if submits.len() >= 32 {
+			assert_eq!(submits.join_next().await.unwrap().unwrap(), 200);
+		}
+	}
+	while let Some(status) = submits.join_next().await {
+		assert_eq!(status.unwrap(), 200);
+	}
+	// Mid-run: one worker dies, the other stalls past its two-second lease.
+	worker_a.signal("-KILL");
+	worker_b.signal("-STOP");
+	tokio::time::sleep(Duration::from_secs(4)).await;
+	worker_b.signal("-CONT");
+
+	let unfinished = "SELECT count(*) FROM wo_executions WHERE status NOT IN ('completed', 'failed', 'cancelled')";
+	loop {
+		let left: i64 = sqlx::query_scalar(unfinished)
+			.fetch_one(&mut admin)
+			.await
+			.unwrap();
+		if left == 0 {
+			break;
+		}
+		assert!(
+			began.elapsed() < Duration::from_secs(180),
+			"{left} executions stuck"
+		);
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	let wall = began.elapsed();
+	let completed: i64 =
+		sqlx::query_scalar("SELECT count(*) FROM wo_executions WHERE status = 'completed'")
+			.fetch_one(&mut admin)
+			.await
+			.unwrap();
+	assert_eq!(completed as usize, N, "0 executions lost");
+	let duplicates: i64 = sqlx::query_scalar(
+		"SELECT count(*) FROM (SELECT execution_id, component_id FROM wo_component_attempts \
+		 WHERE status = 'completed' GROUP BY 1, 2 HAVING count(*) > 1) d",
+	)
+	.fetch_one(&mut admin)
+	.await
+	.unwrap();
+	assert_eq!(duplicates, 0, "no component result committed twice");
+	let reruns: i64 =
+		sqlx::query_scalar("SELECT count(*) FROM wo_component_attempts WHERE status = 'failed'")
+			.fetch_one(&mut admin)
+			.await
+			.unwrap();
+	eprintln!(
+		"{N} executions on 2 workers in {:.1} s; {reruns} interrupted attempts ran again",
+		wall.as_secs_f64()
+	);
+	assert_eq!(
+		ended.await.unwrap(),
+		N,
+		"the api node's subscriber saw every execution end"
+	);
+	drop((api, worker_a, worker_b));
+	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+}
