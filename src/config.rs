@@ -30,6 +30,8 @@ pub(crate) struct Config {
 	pub(crate) lease_seconds: u64,
 	/// Executions one node holds at most.
 	pub(crate) max_executions_per_node: usize,
+	/// Ended executions (with their logs) older than this many days are deleted; 0 keeps all.
+	pub(crate) retention_days: u64,
 	/// `full` or `normal` (see `apg_store::Synchronous`).
 	pub(crate) synchronous: String,
 	/// Component attempts running at once.
@@ -65,6 +67,7 @@ impl Default for Config {
 			node_id: None,
 			lease_seconds: 30,
 			max_executions_per_node: 10_000,
+			retention_days: 30,
 			synchronous: "full".to_owned(),
 			max_concurrent_tasks: 100,
 			log_level: "info".to_owned(),

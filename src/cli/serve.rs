@@ -130,6 +130,9 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	if config.load_examples {
 		load_examples(&engine, &config, &api_config.owner).await;
 	}
+	if config.retention_days > 0 {
+		tokio::spawn(retention(engine.store().clone(), config.retention_days));
+	}
 	let graphql = apg_graphql::router(apg_graphql::schema(
 		engine.clone(),
 		api_config.owner.clone(),
@@ -232,4 +235,33 @@ fn default_node_id() -> String {
 		.map(|h| h.trim().to_owned())
 		.unwrap_or_else(|_| "node".to_owned());
 	format!("{host}-{}", std::process::id())
+}
+
+/// The retention policy: every hour, ended executions older than `days` are deleted in batches
+/// of 1,000 (each its own short transaction), so the database does not grow without bound.
+async fn retention(store: Arc<dyn Store>, days: u64) {
+	let mut tick = tokio::time::interval(Duration::from_secs(3600));
+	loop {
+		tick.tick().await;
+		let cutoff = apg_core::now_millis() - (days as i64) * 86_400_000;
+		let mut deleted = 0;
+		loop {
+			match store.delete_ended_before(cutoff, 1_000).await {
+				Ok(n) => {
+					deleted += n;
+					if n < 1_000 {
+						break;
+					}
+					tokio::time::sleep(Duration::from_millis(50)).await;
+				}
+				Err(e) => {
+					tracing::warn!(error = %e, "retention: cannot delete old executions");
+					break;
+				}
+			}
+		}
+		if deleted > 0 {
+			tracing::info!(deleted, days, "retention: deleted old executions");
+		}
+	}
 }

@@ -177,6 +177,10 @@ pub trait Store: Send + Sync {
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
 	/// How many executions exist.
 	async fn count_executions(&self) -> StoreResult<i64>;
+	/// Deletes up to `limit` ended executions (with their checkpoints, attempts, events and logs)
+	/// that ended before `cutoff`; returns how many. The retention policy calls it in batches so
+	/// no transaction grows large.
+	async fn delete_ended_before(&self, cutoff: Millis, limit: i64) -> StoreResult<u64>;
 	/// Execution statistics of the given workflows; a workflow without executions is absent.
 	async fn workflow_stats(
 		&self,

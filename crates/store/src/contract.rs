@@ -518,6 +518,37 @@ pub async fn executions_are_found_by_idempotency_key(store: &dyn Store) {
 	);
 }
 
+/// The retention policy deletes ended executions older than the cutoff, in bounded batches,
+/// never unfinished ones, and statistics follow.
+pub async fn retention_deletes_old_ended_executions(store: &dyn Store) {
+	let w = sample_workflow("Retained", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let mut writes = Vec::new();
+	let mut kept = Vec::new();
+	for i in 0..5 {
+		let mut e = sample_execution(&w);
+		e.status = if i == 4 { ExecutionStatus::Running } else { ExecutionStatus::Completed };
+		e.started_at = Some(1_000);
+		e.completed_at = (i < 4).then_some(if i < 3 { 2_000 } else { 9_000 });
+		if i >= 3 {
+			kept.push(e.id);
+		}
+		writes.push(Write::Execution(Box::new(e.clone())));
+		writes.push(Write::Step(Box::new(step(&e, "a", ComponentStatus::Completed, 1))));
+	}
+	store.commit(&Batch { writes, ..Default::default() }).await.unwrap();
+	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 2, "bounded by the limit");
+	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 1);
+	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 0);
+	assert_eq!(store.count_executions().await.unwrap(), 2);
+	for id in kept {
+		assert!(store.get_execution(id).await.unwrap().is_some());
+	}
+	let stats = store.workflow_stats(&[w.id]).await.unwrap();
+	assert_eq!(stats[&w.id].total_executions, 2);
+	assert_eq!(stats[&w.id].successful_executions, 1);
+}
+
 /// Deleting a workflow deletes its versions and executions with all their records.
 pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 	let w = sample_workflow("Doomed", "u1");
@@ -557,6 +588,7 @@ macro_rules! contract_suite {
 			unfinished_and_listed_executions,
 			workflow_stats_aggregate_executions,
 			executions_are_found_by_idempotency_key,
+			retention_deletes_old_ended_executions,
 			deleting_a_workflow_cascades
 		);
 	};

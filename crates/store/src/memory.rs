@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use apg_core::Millis;
 use apg_core::store::StoreResult;
 use apg_core::{
 	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, ExecutionStatus,
@@ -284,6 +285,25 @@ impl Store for MemoryStore {
 
 	async fn count_executions(&self) -> StoreResult<i64> {
 		Ok(self.lock().executions.len() as i64)
+	}
+
+	async fn delete_ended_before(&self, cutoff: Millis, limit: i64) -> StoreResult<u64> {
+		let mut s = self.lock();
+		let doomed: Vec<ExecutionId> = s
+			.executions
+			.values()
+			.filter(|e| e.status.is_terminal() && e.completed_at.is_some_and(|c| c < cutoff))
+			.map(|e| e.id)
+			.take(limit.max(0) as usize)
+			.collect();
+		for id in &doomed {
+			s.executions.remove(id);
+			s.steps.remove(id);
+			s.attempts.remove(id);
+			s.events.remove(id);
+			s.logs.remove(id);
+		}
+		Ok(doomed.len() as u64)
 	}
 
 	async fn workflow_stats(

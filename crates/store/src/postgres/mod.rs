@@ -281,6 +281,20 @@ impl Store for PgStore {
 			.map_err(backend)
 	}
 
+	async fn delete_ended_before(&self, cutoff: apg_core::Millis, limit: i64) -> StoreResult<u64> {
+		let done = sqlx::query(
+			"DELETE FROM wo_executions WHERE id IN (SELECT id FROM wo_executions \
+			 WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < $1 LIMIT $2 \
+			 FOR UPDATE SKIP LOCKED)",
+		)
+		.bind(cutoff)
+		.bind(limit)
+		.execute(&self.pool)
+		.await
+		.map_err(backend)?;
+		Ok(done.rows_affected())
+	}
+
 	async fn workflow_stats(
 		&self,
 		ids: &[WorkflowId],

@@ -276,6 +276,10 @@ impl Store for SqliteStore {
 			.map_err(backend)
 	}
 
+	async fn delete_ended_before(&self, cutoff: apg_core::Millis, limit: i64) -> StoreResult<u64> {
+		self.writer.run(move |conn| write::delete_ended_before(conn, cutoff, limit)).await
+	}
+
 	async fn workflow_stats(
 		&self,
 		ids: &[WorkflowId],

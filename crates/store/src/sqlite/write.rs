@@ -112,6 +112,16 @@ fn insert_version(tx: &rusqlite::Transaction<'_>, w: &WorkflowRow) -> rusqlite::
 	Ok(())
 }
 
+pub(super) fn delete_ended_before(conn: &mut Connection, cutoff: i64, limit: i64) -> rusqlite::Result<u64> {
+	let deleted = conn
+		.prepare_cached(
+			"DELETE FROM wo_executions WHERE id IN (SELECT id FROM wo_executions \
+			 WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at < ?1 LIMIT ?2)",
+		)?
+		.execute(params![cutoff, limit])?;
+	Ok(deleted as u64)
+}
+
 pub(super) fn delete_workflow(conn: &mut Connection, id: &str) -> rusqlite::Result<bool> {
 	Ok(conn
 		.prepare_cached("DELETE FROM wo_workflows WHERE id = ?1")?
