@@ -22,6 +22,8 @@ pub(crate) struct Config {
 	pub(crate) data_dir: PathBuf,
 	/// PostgreSQL instead of SQLite (`DATABASE_URL`, `APG_DATABASE_URL`, `--database-url`).
 	pub(crate) database_url: Option<String>,
+	/// Redis as the shared cache and event bus (`REDIS_URL`, `APG_REDIS_URL`, `--redis-url`).
+	pub(crate) redis_url: Option<String>,
 	/// `api`, `worker` or `all` (with a shared database).
 	pub(crate) role: String,
 	/// This node's id in a cluster.
@@ -63,6 +65,7 @@ impl Default for Config {
 			port: 5000,
 			data_dir: PathBuf::from("./data"),
 			database_url: None,
+			redis_url: None,
 			role: "all".to_owned(),
 			node_id: None,
 			lease_seconds: 30,
@@ -115,7 +118,7 @@ impl Config {
 			.merge(Env::prefixed("APG_"))
 			.merge(
 				Env::raw()
-					.only(&["DEBUG", "LOG_LEVEL", "DATABASE_URL"])
+					.only(&["DEBUG", "LOG_LEVEL", "DATABASE_URL", "REDIS_URL"])
 					.map(|k| k.as_str().to_lowercase().into()),
 			)
 			.merge(Serialized::defaults(overrides));

@@ -37,6 +37,10 @@ pub(crate) struct ServeArgs {
 	#[arg(long)]
 	#[serde(skip_serializing_if = "Option::is_none")]
 	database_url: Option<String>,
+	/// Redis as the shared cache and cross-node event bus (`redis://host:6379`; or REDIS_URL).
+	#[arg(long)]
+	#[serde(skip_serializing_if = "Option::is_none")]
+	redis_url: Option<String>,
 	/// What this node does with a shared database: `api` (serve, queue work), `worker` (run work)
 	/// or `all` (default).
 	#[arg(long)]
@@ -114,9 +118,19 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	if !matches!(config.role.as_str(), "api" | "worker" | "all") {
 		anyhow::bail!("--role must be api, worker or all");
 	}
+	// A cache must be shared by every node that changes workflows: Redis when given; in one
+	// process (SQLite) memory will do; several nodes without Redis read the database.
+	let cache: Option<Arc<dyn apg_core::Cache>> = match (&config.redis_url, &config.database_url) {
+		(Some(url), _) => Some(Arc::new(
+			apg_redis::RedisCache::new(url).map_err(anyhow::Error::msg)?,
+		)),
+		(None, None) => Some(Arc::new(apg_engine::MemoryCache::new())),
+		(None, Some(_)) => None,
+	};
 	let engine_config = EngineConfig {
 		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
 		cluster,
+		cache,
 		..Default::default()
 	};
 	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)

@@ -14,14 +14,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::util::bin;
 
-struct Node {
-	child: Child,
-	base: String,
+pub(crate) struct Node {
+	pub(crate) child: Child,
+	pub(crate) base: String,
 }
 
 impl Node {
-	fn start(database: &str, role: &str, name: &str, dir: &std::path::Path) -> Self {
-		let mut child = bin()
+	pub(crate) fn start(database: &str, role: &str, name: &str, dir: &std::path::Path) -> Self {
+		let mut command = bin();
+		command
 			.args([
 				"serve",
 				"--port",
@@ -33,7 +34,12 @@ impl Node {
 				"--lease-seconds",
 				"2",
 			])
-			.args(["--database-url", database])
+			.args(["--database-url", database]);
+		// Redis carries the events between nodes when it is configured (CI configures it).
+		if let Ok(redis) = std::env::var("APG_TEST_REDIS_URL") {
+			command.args(["--redis-url", &redis]);
+		}
+		let mut child = command
 			.current_dir(dir)
 			.stdout(Stdio::null())
 			.stderr(Stdio::piped())
@@ -53,7 +59,7 @@ impl Node {
 		Self { child, base }
 	}
 
-	fn signal(&self, signal: &str) {
+	pub(crate) fn signal(&self, signal: &str) {
 		let status = std::process::Command::new("kill")
 			.args([signal, &self.child.id().to_string()])
 			.status()

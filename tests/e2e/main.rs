@@ -2,6 +2,7 @@
 //! SIGKILL in the middle of 200 executions, and the server over HTTP, GraphQL and WebSocket.
 
 mod bad_input;
+mod chaos;
 mod cli;
 mod cluster;
 mod crash;

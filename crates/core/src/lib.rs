@@ -11,6 +11,7 @@
 //! listing are driven by that one schema, so the designer's forms, `validate` and the engine can
 //! never disagree about what a config may hold.
 
+pub mod cache;
 pub mod cluster;
 pub mod component;
 pub mod definition;
@@ -29,6 +30,7 @@ pub mod store;
 pub mod validate;
 pub mod workflow;
 
+pub use cache::Cache;
 pub use cluster::{Cluster, Renewal, Signal};
 pub use component::{Component, ComponentError, Outcome, Registry, RunContext};
 pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, ParameterSpec};

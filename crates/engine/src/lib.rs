@@ -24,6 +24,7 @@
 //! queue of [`driver`] with a claim query.
 
 mod attempt;
+mod cache;
 mod context;
 pub mod driver;
 mod error;
@@ -34,6 +35,7 @@ mod state;
 pub mod trace;
 pub mod workflows;
 
+pub use cache::MemoryCache;
 pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest};
 pub use error::{EngineError, Result};
 pub use graph::Compiled;

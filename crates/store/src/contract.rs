@@ -527,17 +527,36 @@ pub async fn retention_deletes_old_ended_executions(store: &dyn Store) {
 	let mut kept = Vec::new();
 	for i in 0..5 {
 		let mut e = sample_execution(&w);
-		e.status = if i == 4 { ExecutionStatus::Running } else { ExecutionStatus::Completed };
+		e.status = if i == 4 {
+			ExecutionStatus::Running
+		} else {
+			ExecutionStatus::Completed
+		};
 		e.started_at = Some(1_000);
 		e.completed_at = (i < 4).then_some(if i < 3 { 2_000 } else { 9_000 });
 		if i >= 3 {
 			kept.push(e.id);
 		}
 		writes.push(Write::Execution(Box::new(e.clone())));
-		writes.push(Write::Step(Box::new(step(&e, "a", ComponentStatus::Completed, 1))));
+		writes.push(Write::Step(Box::new(step(
+			&e,
+			"a",
+			ComponentStatus::Completed,
+			1,
+		))));
 	}
-	store.commit(&Batch { writes, ..Default::default() }).await.unwrap();
-	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 2, "bounded by the limit");
+	store
+		.commit(&Batch {
+			writes,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	assert_eq!(
+		store.delete_ended_before(5_000, 2).await.unwrap(),
+		2,
+		"bounded by the limit"
+	);
 	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 1);
 	assert_eq!(store.delete_ended_before(5_000, 2).await.unwrap(), 0);
 	assert_eq!(store.count_executions().await.unwrap(), 2);

@@ -221,7 +221,9 @@ async fn save(
 	w.priority = new.priority;
 	w.status = status.unwrap_or(w.status);
 	w.updated_at = now_millis();
-	if !state.engine.store().update_workflow(&w).await? {
+	let updated = state.engine.store().update_workflow(&w).await?;
+	state.engine.invalidate_workflow(w.id).await;
+	if !updated {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
 	Ok(Json(Envelope::new(

@@ -40,7 +40,7 @@ mod cluster;
 use cluster::write_execution;
 
 /// Tuning of the engine.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EngineConfig {
 	/// Component attempts running at once in this process (the seed's default: 100).
 	pub max_concurrent_tasks: usize,
@@ -52,6 +52,8 @@ pub struct EngineConfig {
 	pub inline: bool,
 	/// Many nodes on one database (see [`ClusterMode`]); `None` for a process that owns its store.
 	pub cluster: Option<ClusterMode>,
+	/// Where workflows are cached (Redis shared by the nodes, or memory); `None`: no cache.
+	pub cache: Option<Arc<dyn apg_core::Cache>>,
 }
 
 /// How this node takes part in a cluster (DESIGN §1, `--role`).
@@ -66,6 +68,18 @@ pub struct ClusterMode {
 	pub lease: Duration,
 	/// Executions this node holds at most.
 	pub max_executions: usize,
+}
+
+impl std::fmt::Debug for EngineConfig {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("EngineConfig")
+			.field("max_concurrent_tasks", &self.max_concurrent_tasks)
+			.field("aging", &self.aging)
+			.field("inline", &self.inline)
+			.field("cluster", &self.cluster)
+			.field("cache", &self.cache.is_some())
+			.finish()
+	}
 }
 
 impl std::fmt::Debug for ClusterMode {
@@ -86,6 +100,7 @@ impl Default for EngineConfig {
 			event_buffer: 65_536,
 			inline: true,
 			cluster: None,
+			cache: None,
 		}
 	}
 }
@@ -160,6 +175,7 @@ struct Inner {
 	compiled: Mutex<HashMap<(WorkflowId, i64), Arc<Compiled>>>,
 	task: Mutex<Option<JoinHandle<()>>>,
 	cluster: Option<ClusterMode>,
+	cache: Option<Arc<dyn apg_core::Cache>>,
 }
 
 impl Engine {
@@ -180,6 +196,7 @@ impl Engine {
 				compiled: Mutex::new(HashMap::new()),
 				task: Mutex::new(None),
 				cluster: config.cluster.clone(),
+				cache: config.cache.clone(),
 			}),
 		};
 		// In a cluster, unfinished executions are taken over through their leases instead.
@@ -272,11 +289,37 @@ impl Engine {
 			.unwrap_or_else(|e| e.into_inner())
 	}
 
+	/// A workflow, through the cache when there is one (the seed's one-hour TTL; every change
+	/// goes through [`Engine::invalidate_workflow`]).
+	pub async fn workflow(&self, id: WorkflowId) -> Result<Option<apg_core::Workflow>> {
+		let key = apg_core::cache::workflow_key(id);
+		if let Some(cache) = &self.inner.cache
+			&& let Some(text) = cache.get(&key).await
+			&& let Ok(workflow) = serde_json::from_str(&text)
+		{
+			return Ok(Some(workflow));
+		}
+		let workflow = self.inner.store.get_workflow(id).await?;
+		if let (Some(cache), Some(w)) = (&self.inner.cache, &workflow)
+			&& let Ok(text) = serde_json::to_string(w)
+		{
+			cache.set(&key, &text, apg_core::cache::WORKFLOW_TTL).await;
+		}
+		Ok(workflow)
+	}
+
+	/// Drops a workflow from the cache after it changed (on every node, with a shared cache).
+	pub async fn invalidate_workflow(&self, id: WorkflowId) {
+		if let Some(cache) = &self.inner.cache {
+			cache.delete(&apg_core::cache::workflow_key(id)).await;
+		}
+	}
+
 	/// Creates an execution and returns it once it is durably queued.
 	pub async fn execute(&self, request: ExecuteRequest) -> Result<Execution> {
 		let store = &self.inner.store;
-		let workflow = store
-			.get_workflow(request.workflow_id)
+		let workflow = self
+			.workflow(request.workflow_id)
 			.await?
 			.ok_or_else(|| EngineError::NotFound(format!("workflow {}", request.workflow_id)))?;
 		if matches!(
@@ -438,7 +481,9 @@ impl Engine {
 	pub async fn delete_workflow(&self, id: WorkflowId) -> Result<bool> {
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Delete(id, reply))?;
-		done.await.map_err(|_| EngineError::Stopped)?
+		let deleted = done.await.map_err(|_| EngineError::Stopped)?;
+		self.invalidate_workflow(id).await;
+		deleted
 	}
 
 	/// The engine's current load.

@@ -277,7 +277,9 @@ impl Store for SqliteStore {
 	}
 
 	async fn delete_ended_before(&self, cutoff: apg_core::Millis, limit: i64) -> StoreResult<u64> {
-		self.writer.run(move |conn| write::delete_ended_before(conn, cutoff, limit)).await
+		self.writer
+			.run(move |conn| write::delete_ended_before(conn, cutoff, limit))
+			.await
 	}
 
 	async fn workflow_stats(

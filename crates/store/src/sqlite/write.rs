@@ -112,7 +112,11 @@ fn insert_version(tx: &rusqlite::Transaction<'_>, w: &WorkflowRow) -> rusqlite::
 	Ok(())
 }
 
-pub(super) fn delete_ended_before(conn: &mut Connection, cutoff: i64, limit: i64) -> rusqlite::Result<u64> {
+pub(super) fn delete_ended_before(
+	conn: &mut Connection,
+	cutoff: i64,
+	limit: i64,
+) -> rusqlite::Result<u64> {
 	let deleted = conn
 		.prepare_cached(
 			"DELETE FROM wo_executions WHERE id IN (SELECT id FROM wo_executions \

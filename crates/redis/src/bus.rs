@@ -1,0 +1,147 @@
+//! The cross-node event bus on Redis pub/sub, wrapped around the database's [`Cluster`]: claims,
+//! leases and wake-ups stay in the database; events go through Redis, and through the database's
+//! NOTIFY whenever Redis cannot take them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apg_core::store::{StoreError, StoreResult};
+use apg_core::{Cluster, Event, Execution, ExecutionId, Renewal, Signal};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, mpsc};
+
+use crate::Link;
+
+const CHANNEL: &str = "apg:events";
+
+#[derive(Serialize, Deserialize)]
+struct Notice {
+	node: String,
+	events: Vec<Event>,
+}
+
+/// A [`Cluster`] whose events travel over Redis.
+pub struct RedisCluster {
+	inner: Arc<dyn Cluster>,
+	link: Arc<Link>,
+	signals: Mutex<mpsc::Receiver<Signal>>,
+}
+
+impl RedisCluster {
+	/// Wraps `inner`, publishing and receiving events through the Redis at `url`.
+	pub fn new(inner: Arc<dyn Cluster>, url: &str) -> Result<Self, String> {
+		let link = Arc::new(Link::new(url)?);
+		let (tx, rx) = mpsc::channel(1024);
+		// The database's own signals: wake-ups, and events sent while Redis was down.
+		let db = Arc::clone(&inner);
+		let db_tx = tx.clone();
+		tokio::spawn(async move {
+			loop {
+				match db.next_signal().await {
+					Ok(signal) => {
+						if db_tx.send(signal).await.is_err() {
+							return;
+						}
+					}
+					Err(e) => {
+						tracing::warn!(error = %e, "database listener failed; retrying");
+						tokio::time::sleep(Duration::from_secs(1)).await;
+					}
+				}
+			}
+		});
+		let node = inner.node().to_owned();
+		let sub_link = Arc::clone(&link);
+		tokio::spawn(async move {
+			loop {
+				if tx.is_closed() {
+					return;
+				}
+				if let Err(e) = subscribe(&sub_link, &node, &tx).await {
+					tracing::warn!(error = %e, "Redis subscription lost; retrying");
+				}
+				tokio::time::sleep(Duration::from_secs(1)).await;
+			}
+		});
+		Ok(Self {
+			inner,
+			link,
+			signals: Mutex::new(rx),
+		})
+	}
+}
+
+async fn subscribe(link: &Link, node: &str, tx: &mpsc::Sender<Signal>) -> redis::RedisResult<()> {
+	let mut pubsub = link.client().get_async_pubsub().await?;
+	pubsub.subscribe(CHANNEL).await?;
+	let mut messages = pubsub.on_message();
+	while let Some(message) = messages.next().await {
+		let Ok(payload) = message.get_payload::<String>() else {
+			continue;
+		};
+		let Ok(notice) = serde_json::from_str::<Notice>(&payload) else {
+			continue;
+		};
+		if notice.node != node && tx.send(Signal::Events(notice.events)).await.is_err() {
+			return Ok(());
+		}
+	}
+	Ok(())
+}
+
+#[async_trait]
+impl Cluster for RedisCluster {
+	fn node(&self) -> &str {
+		self.inner.node()
+	}
+
+	async fn claim(
+		&self,
+		limit: i64,
+		lease: Duration,
+		aging: Duration,
+	) -> StoreResult<Vec<(Execution, i64)>> {
+		self.inner.claim(limit, lease, aging).await
+	}
+
+	async fn renew(&self, leases: &[(ExecutionId, i64)], lease: Duration) -> StoreResult<Renewal> {
+		self.inner.renew(leases, lease).await
+	}
+
+	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool> {
+		self.inner.request_cancel(id).await
+	}
+
+	async fn notify_work(&self) -> StoreResult<()> {
+		self.inner.notify_work().await
+	}
+
+	async fn publish(&self, events: &[Event]) -> StoreResult<()> {
+		let notice = Notice {
+			node: self.inner.node().to_owned(),
+			events: events.to_vec(),
+		};
+		let text =
+			serde_json::to_string(&notice).map_err(|e| StoreError::Backend(e.to_string()))?;
+		if let Some(mut conn) = self.link.get().await {
+			let sent: redis::RedisResult<i64> = conn.publish(CHANNEL, text).await;
+			if sent.is_ok() {
+				return Ok(());
+			}
+		}
+		// Redis is down: the database carries the events until it returns.
+		self.inner.publish(events).await
+	}
+
+	async fn next_signal(&self) -> StoreResult<Signal> {
+		self.signals
+			.lock()
+			.await
+			.recv()
+			.await
+			.ok_or_else(|| StoreError::Backend("the cluster listeners stopped".to_owned()))
+	}
+}
