@@ -1,0 +1,393 @@
+//! The coordinator: the one task that owns this node's in-flight executions. Its loop and what
+//! it does after each commit; the handling of messages is in `messages`, its part in a cluster in
+//! `cluster`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use apg_core::{
+	Batch, ComponentError, Event, Execution, ExecutionId, Millis, Store, WorkflowId, Write,
+	now_millis,
+};
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::cluster::write_execution;
+use super::{EngineConfig, Inner, Msg};
+use crate::attempt::{self, Job};
+use crate::context;
+use crate::error::{EngineError, Result};
+use crate::machine::{self, Action, Effects};
+use crate::state::ExecutionState;
+
+/// Whether `node` must pause before it runs (a breakpoint, or the debugger stepping).
+pub(super) fn at_breakpoint(st: &ExecutionState, node: usize) -> bool {
+	let wanted = st.step_mode
+		|| st
+			.exec
+			.breakpoints
+			.iter()
+			.any(|b| *b == st.wf.nodes[node].id);
+	wanted && !st.released.contains(&node)
+}
+
+/// Idempotency keys remembered in memory (the store remembers all of them).
+pub(super) const MAX_REMEMBERED_KEYS: usize = 100_000;
+
+/// How long attempt starts may wait for a batch to join before they are committed alone.
+const LAZY_COMMIT_MS: Millis = 20;
+
+/// Messages taken per turn before committing, so one turn's batch stays bounded.
+const MAX_MESSAGES_PER_TURN: usize = 4_096;
+
+pub(super) struct Coordinator {
+	pub(super) store: Arc<dyn Store>,
+	pub(super) config: EngineConfig,
+	pub(super) rx: mpsc::UnboundedReceiver<Msg>,
+	pub(super) tx: mpsc::UnboundedSender<Msg>,
+	pub(super) events: broadcast::Sender<Arc<Event>>,
+	pub(super) states: HashMap<ExecutionId, ExecutionState>,
+	/// Ready attempts: (ordering key, tie-breaker, execution, node).
+	pub(super) ready: BinaryHeap<Reverse<(i64, u64, ExecutionId, usize)>>,
+	/// Armed timers: (deadline, tie-breaker, execution, node).
+	pub(super) timers: BTreeSet<(Millis, u64, ExecutionId, usize)>,
+	/// Attempts in flight and how to cancel them.
+	pub(super) running: HashMap<(ExecutionId, usize), CancellationToken>,
+	/// Writes not yet committed.
+	pub(super) batch: Vec<Write>,
+	/// Attempt starts, committed with the next batch rather than on their own (see the module
+	/// documentation).
+	pub(super) lazy: Vec<Write>,
+	/// Actions waiting for the commit of `batch`.
+	pub(super) actions: Vec<(ExecutionId, Action)>,
+	/// New executions to acknowledge once committed.
+	pub(super) started: Vec<(oneshot::Sender<Result<Execution>>, Execution)>,
+	pub(super) waiters: HashMap<ExecutionId, Vec<oneshot::Sender<Execution>>>,
+	pub(super) idle: Vec<oneshot::Sender<()>>,
+	pub(super) seq: u64,
+	/// Set once a shutdown began: nothing new is dispatched.
+	pub(super) draining: bool,
+	/// Idempotency keys of executions created by this process (older ones are found in the
+	/// store by `Engine::execute`), so concurrent duplicates start one execution.
+	pub(super) keys: HashMap<(WorkflowId, String), Execution>,
+	pub(super) key_order: VecDeque<(WorkflowId, String)>,
+	/// Workflows deleted by this process: executions of them can no longer start.
+	pub(super) deleted: std::collections::HashSet<WorkflowId>,
+	/// Deletions to perform after the next commit.
+	pub(super) deletions: Vec<(WorkflowId, oneshot::Sender<Result<bool>>)>,
+	/// The engine, for compiling the versions of claimed executions.
+	pub(super) engine: std::sync::Weak<Inner>,
+	/// Fencing tokens of the executions this node holds (cluster mode).
+	pub(super) leases: HashMap<ExecutionId, i64>,
+	/// Another node signalled work.
+	pub(super) claim_due: bool,
+	pub(super) next_claim: Millis,
+	pub(super) next_renewal: Millis,
+	/// A commit included new executions (other nodes are told after it).
+	pub(super) created: bool,
+}
+
+impl Coordinator {
+	pub(super) fn absorb(&mut self, id: ExecutionId, fx: Effects) {
+		self.batch.extend(fx.writes);
+		self.actions.extend(fx.actions.into_iter().map(|a| (id, a)));
+	}
+
+	pub(super) async fn run(mut self) {
+		let mut shutdown: Option<(Millis, oneshot::Sender<()>)> = None;
+		loop {
+			if self.batch.is_empty() && self.actions.is_empty() {
+				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
+				let deadline = [
+					self.timers.first().map(|t| t.0),
+					lazy_deadline,
+					self.maintenance_due(),
+				]
+				.into_iter()
+				.flatten()
+				.min();
+				let sleep = async {
+					match deadline {
+						Some(at) => {
+							let wait = (at - now_millis()).max(0) as u64;
+							tokio::time::sleep(Duration::from_millis(wait)).await;
+						}
+						None => std::future::pending::<()>().await,
+					}
+				};
+				tokio::select! {
+					msg = self.rx.recv() => match msg {
+						Some(msg) => self.handle(msg, &mut shutdown),
+						None => break,
+					},
+					() = sleep => {}
+				}
+			}
+			let mut taken = 0;
+			while taken < MAX_MESSAGES_PER_TURN {
+				match self.rx.try_recv() {
+					Ok(msg) => self.handle(msg, &mut shutdown),
+					Err(_) => break,
+				}
+				taken += 1;
+			}
+			self.fire_timers();
+			self.run_inline();
+			self.commit().await;
+			for (workflow, reply) in std::mem::take(&mut self.deletions) {
+				let result = self
+					.store
+					.delete_workflow(workflow)
+					.await
+					.map_err(EngineError::from);
+				let _ = reply.send(result);
+			}
+			self.perform();
+			self.dispatch();
+			if shutdown.is_none() {
+				self.maintain().await;
+			}
+			if let Some((deadline, _)) = &shutdown
+				&& (self.running.is_empty() || now_millis() >= *deadline)
+			{
+				self.commit().await;
+				if let Some((_, reply)) = shutdown.take() {
+					let _ = reply.send(());
+				}
+				break;
+			}
+			if shutdown.is_some() && self.batch.is_empty() && self.actions.is_empty() {
+				// Draining: wait for running attempts without spinning.
+				if let Some(msg) = tokio::select! {
+					msg = self.rx.recv() => msg,
+					() = tokio::time::sleep(Duration::from_millis(50)) => None,
+				} {
+					self.handle(msg, &mut shutdown);
+				}
+			}
+		}
+		for (_, token) in self.running.drain() {
+			token.cancel();
+		}
+	}
+
+	pub(super) fn fire_timers(&mut self) {
+		let now = now_millis();
+		while let Some(&first) = self.timers.first() {
+			if first.0 > now {
+				break;
+			}
+			self.timers.pop_first();
+			let (_, _, exec, node) = first;
+			if let Some(st) = self.states.get_mut(&exec) {
+				let mut fx = Effects::default();
+				machine::timer_fired(st, node, now, &mut fx);
+				self.absorb(exec, fx);
+			}
+		}
+	}
+
+	/// Commits the pending writes, retrying until the store takes them: nothing is acknowledged,
+	/// published or scheduled before its checkpoint is durable.
+	pub(super) async fn commit(&mut self) {
+		if self.batch.is_empty() && self.lazy.is_empty() {
+			return;
+		}
+		// Attempt starts are older than anything in `batch`: they go first so the last write of
+		// each step wins.
+		let mut writes = std::mem::take(&mut self.lazy);
+		writes.append(&mut self.batch);
+		let fences = self.fences_for(&writes);
+		let mut batch = Batch { writes, fences };
+		let mut delay = Duration::from_millis(50);
+		loop {
+			match self.store.commit(&batch).await {
+				Ok(()) => break,
+				Err(apg_core::store::StoreError::LeaseLost(lost)) => {
+					tracing::warn!(
+						executions = lost.len(),
+						"lost leases: another node took these executions over"
+					);
+					self.drop_executions(&lost);
+					batch.writes.retain(|w| !lost.contains(&write_execution(w)));
+					batch.fences.retain(|f| !lost.contains(&f.execution_id));
+				}
+				Err(e) => {
+					tracing::error!(error = %e, writes = batch.writes.len(), "commit failed; retrying");
+					tokio::time::sleep(delay).await;
+					delay = (delay * 2).min(Duration::from_secs(5));
+				}
+			}
+		}
+		self.after_commit(&batch).await;
+		for w in batch.writes {
+			if let Write::Event(e) = w {
+				let _ = self.events.send(Arc::new(e));
+			}
+		}
+	}
+
+	/// Performs the actions whose writes are now committed.
+	pub(super) fn perform(&mut self) {
+		for (reply, exec) in self.started.drain(..) {
+			let _ = reply.send(Ok(exec));
+		}
+		let now = now_millis();
+		for (exec, action) in std::mem::take(&mut self.actions) {
+			match action {
+				Action::Run { node } => {
+					let Some(st) = self.states.get_mut(&exec) else {
+						continue;
+					};
+					if at_breakpoint(st, node) {
+						let mut fx = Effects::default();
+						machine::pause(st, node, now, &mut fx);
+						self.batch.extend(fx.writes);
+						continue;
+					}
+					self.seq += 1;
+					let key = now
+						- i64::from(st.exec.priority.get()) * self.config.aging.as_millis() as i64;
+					self.ready.push(Reverse((key, self.seq, exec, node)));
+				}
+				Action::Timer { node, at } => {
+					self.seq += 1;
+					self.timers.insert((at, self.seq, exec, node));
+				}
+				Action::Finished => {
+					self.leases.remove(&exec);
+					if let Some(st) = self.states.remove(&exec) {
+						for waiter in self.waiters.remove(&exec).unwrap_or_default() {
+							let _ = waiter.send(st.exec.clone());
+						}
+					}
+				}
+			}
+		}
+		if self.states.is_empty() {
+			for reply in self.idle.drain(..) {
+				let _ = reply.send(());
+			}
+		}
+	}
+
+	/// Runs the inline components among the pending `Run` actions (and those they make ready) in
+	/// place, before the commit: their checkpoints join the batch of the step that readied them.
+	pub(super) fn run_inline(&mut self) {
+		if !self.config.inline {
+			return;
+		}
+		let now = now_millis();
+		let mut queue: VecDeque<(ExecutionId, Action)> = std::mem::take(&mut self.actions).into();
+		let mut keep = Vec::with_capacity(queue.len());
+		while let Some((exec, action)) = queue.pop_front() {
+			let Action::Run { node } = action else {
+				keep.push((exec, action));
+				continue;
+			};
+			let Some(st) = self.states.get_mut(&exec) else {
+				continue;
+			};
+			let component = Arc::clone(&st.wf.nodes[node].component);
+			if !component.is_inline() || at_breakpoint(st, node) {
+				keep.push((exec, action));
+				continue;
+			}
+			let step = &st.steps[node];
+			if st.exec.status.is_terminal()
+				|| step.status != apg_core::ComponentStatus::Running
+				|| step.run_at.is_some()
+			{
+				continue;
+			}
+			let mut fx = Effects::default();
+			let prepared = context::prepare(st, node);
+			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			let result = match prepared {
+				Ok(config) => {
+					let ctx = attempt::context(st, node, attempt, CancellationToken::new());
+					let input = st.steps[node].input.clone().unwrap_or(Value::Null);
+					attempt::poll_once(component.run(&ctx, &config, input)).unwrap_or_else(|| {
+						Err(ComponentError::Fatal(
+							"an inline component did not complete synchronously".to_owned(),
+						))
+					})
+				}
+				Err(message) => Err(ComponentError::Fatal(message)),
+			};
+			machine::finished(st, node, attempt, result, now, now, &mut fx);
+			self.batch.append(&mut fx.writes);
+			queue.extend(fx.actions.into_iter().map(|a| (exec, a)));
+		}
+		self.actions = keep;
+	}
+
+	/// Starts ready attempts while there is capacity.
+	pub(super) fn dispatch(&mut self) {
+		if self.draining {
+			return;
+		}
+		let now = now_millis();
+		while self.running.len() < self.config.max_concurrent_tasks {
+			let Some(Reverse((_, _, exec, node))) = self.ready.pop() else {
+				break;
+			};
+			let Some(st) = self.states.get_mut(&exec) else {
+				continue;
+			};
+			let step = &st.steps[node];
+			if st.exec.status.is_terminal()
+				|| step.status != apg_core::ComponentStatus::Running
+				|| step.run_at.is_some()
+			{
+				continue;
+			}
+			let mut fx = Effects::default();
+			// Rendering first: an `input` override is part of what the attempt's start records.
+			let prepared = context::prepare(st, node);
+			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			self.lazy.append(&mut fx.writes);
+			match prepared {
+				Ok(config) => {
+					let n = &st.wf.nodes[node];
+					let token = CancellationToken::new();
+					let job = Job {
+						component: Arc::clone(&n.component),
+						timeout: n.options.timeout,
+						ctx: attempt::context(st, node, attempt, token.clone()),
+						config,
+						input: st.steps[node].input.clone().unwrap_or(Value::Null),
+					};
+					self.running.insert((exec, node), token);
+					let tx = self.tx.clone();
+					tokio::spawn(async move {
+						let (attempt, result) = (job.ctx.attempt, job.run().await);
+						let result = Box::new(result);
+						let _ = tx.send(Msg::Finished {
+							exec,
+							node,
+							attempt,
+							result,
+							started: now,
+						});
+					});
+				}
+				Err(message) => {
+					machine::finished(
+						st,
+						node,
+						attempt,
+						Err(ComponentError::Fatal(message)),
+						now,
+						now,
+						&mut fx,
+					);
+				}
+			}
+			self.absorb(exec, fx);
+		}
+	}
+}

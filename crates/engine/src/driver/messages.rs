@@ -1,0 +1,203 @@
+//! How the coordinator handles each message from the engine's handles and its attempt tasks.
+
+use std::cmp::Reverse;
+
+use apg_core::{Millis, Write, now_millis};
+use tokio::sync::oneshot;
+
+use super::Msg;
+use super::config::EngineStats;
+use super::coordinator::{Coordinator, MAX_REMEMBERED_KEYS};
+use crate::error::EngineError;
+use crate::machine::{self, Effects};
+
+impl Coordinator {
+	pub(super) fn handle(
+		&mut self,
+		msg: Msg,
+		shutdown: &mut Option<(Millis, oneshot::Sender<()>)>,
+	) {
+		let now = now_millis();
+		match msg {
+			Msg::Start(state, reply) => {
+				let mut state = *state;
+				if self.deleted.contains(&state.exec.workflow_id) {
+					let _ = reply.send(Err(EngineError::NotFound(format!(
+						"workflow {}",
+						state.exec.workflow_id
+					))));
+					return;
+				}
+				if let Some(key) = state.exec.idempotency_key.clone() {
+					let key = (state.exec.workflow_id, key);
+					if let Some(existing) = self.keys.get(&key) {
+						let _ = reply.send(Ok(existing.clone()));
+						return;
+					}
+					self.keys.insert(key.clone(), state.exec.clone());
+					self.key_order.push_back(key);
+					if self.key_order.len() > MAX_REMEMBERED_KEYS
+						&& let Some(old) = self.key_order.pop_front()
+					{
+						self.keys.remove(&old);
+					}
+				}
+				let mut fx = Effects::default();
+				machine::start(&mut state, now, &mut fx);
+				let id = state.exec.id;
+				self.started.push((reply, state.exec.clone()));
+				if self.config.cluster.is_some() {
+					// The execution is stored queued; whichever node claims it runs it.
+					self.batch.extend(fx.writes);
+					self.created = true;
+				} else {
+					self.states.insert(id, state);
+					self.absorb(id, fx);
+				}
+			}
+			Msg::Finished {
+				exec,
+				node,
+				attempt,
+				result,
+				started,
+			} => {
+				self.running.remove(&(exec, node));
+				if let Some(st) = self.states.get_mut(&exec) {
+					let mut fx = Effects::default();
+					machine::finished(st, node, attempt, *result, started, now, &mut fx);
+					self.absorb(exec, fx);
+				}
+			}
+			Msg::Cancel(exec, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => {
+						let mut fx = Effects::default();
+						machine::cancel(st, now, &mut fx);
+						self.absorb(exec, fx);
+						for (key, token) in &self.running {
+							if key.0 == exec {
+								token.cancel();
+							}
+						}
+						Ok(())
+					}
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Resume(exec, step, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => {
+						let mut fx = Effects::default();
+						if machine::resume(st, step, now, &mut fx) {
+							self.absorb(exec, fx);
+							Ok(())
+						} else {
+							Err(EngineError::Conflict(format!(
+								"execution {exec} is not paused"
+							)))
+						}
+					}
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Wait(exec, reply) => {
+				if self.states.contains_key(&exec) {
+					self.waiters.entry(exec).or_default().push(reply);
+				}
+			}
+			Msg::Idle(reply) => self.idle.push(reply),
+			Msg::Retry(state, reply) => {
+				let id = state.exec.id;
+				if self.states.contains_key(&id) {
+					let _ = reply.send(Err(EngineError::Conflict(format!(
+						"execution {id} is running"
+					))));
+					return;
+				}
+				let mut state = *state;
+				let mut fx = Effects::default();
+				if machine::retry(&mut state, now, &mut fx) {
+					self.started.push((reply, state.exec.clone()));
+					self.states.insert(id, state);
+					self.absorb(id, fx);
+				} else {
+					let status = state.exec.status;
+					let _ = reply.send(Err(EngineError::Conflict(format!(
+						"execution {id} is {status}"
+					))));
+				}
+			}
+			Msg::Breakpoints(exec, breakpoints, reply) => {
+				let result = match self.states.get_mut(&exec) {
+					Some(st) => match breakpoints
+						.iter()
+						.find(|b| !st.wf.index.contains_key(b.as_str()))
+					{
+						Some(unknown) => Err(EngineError::Invalid(vec![apg_core::Issue::new(
+							"breakpoints",
+							format!("unknown component '{unknown}'"),
+						)])),
+						None => {
+							st.exec.breakpoints = breakpoints;
+							st.released.clear();
+							self.batch.push(Write::Execution(Box::new(st.exec.clone())));
+							Ok(())
+						}
+					},
+					None => Err(EngineError::Conflict(format!(
+						"execution {exec} is not running"
+					))),
+				};
+				let _ = reply.send(result);
+			}
+			Msg::Stats(reply) => {
+				let mut stats = EngineStats {
+					executions: self.states.len(),
+					running: self.running.len(),
+					max_running: self.config.max_concurrent_tasks,
+					timers: self.timers.len(),
+					..EngineStats::default()
+				};
+				for Reverse((_, _, exec, _)) in self.ready.iter() {
+					if let Some(st) = self.states.get(exec) {
+						stats.ready_by_priority[usize::from(st.exec.priority.get()) - 1] += 1;
+					}
+				}
+				let _ = reply.send(stats);
+			}
+			Msg::Delete(workflow, reply) => {
+				if self
+					.states
+					.values()
+					.any(|st| st.exec.workflow_id == workflow)
+				{
+					let message =
+						format!("workflow {workflow} has executions in flight; cancel them first");
+					let _ = reply.send(Err(EngineError::Conflict(message)));
+				} else {
+					self.deleted.insert(workflow);
+					self.deletions.push((workflow, reply));
+				}
+			}
+			Msg::Held(exec, reply) => {
+				let held = self
+					.states
+					.get(&exec)
+					.map(|st| st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect());
+				let _ = reply.send(held);
+			}
+			Msg::Wake => self.claim_due = true,
+			Msg::Shutdown(drain, reply) => {
+				self.draining = true;
+				*shutdown = Some((now + drain.as_millis() as Millis, reply));
+			}
+		}
+	}
+}
