@@ -46,6 +46,8 @@ pub(crate) struct Config {
 	pub(crate) max_body_bytes: usize,
 	/// Open `/ws` connections at most.
 	pub(crate) max_ws_connections: usize,
+	/// Events a subscriber (WebSocket, GraphQL, metrics) may fall behind before it is dropped.
+	pub(crate) event_buffer: usize,
 	/// Seconds running attempts get to finish on shutdown.
 	pub(crate) shutdown_drain_seconds: u64,
 	/// `production` or `development` (`APG_ENV`).
@@ -77,6 +79,7 @@ impl Default for Config {
 			log_dir: PathBuf::from("./logs"),
 			max_body_bytes: 10 * 1024 * 1024,
 			max_ws_connections: 1024,
+			event_buffer: 65_536,
 			shutdown_drain_seconds: 30,
 			env: "production".to_owned(),
 			debug: false,

@@ -131,6 +131,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
 		cluster,
 		cache,
+		event_buffer: config.event_buffer.max(16),
 		..Default::default()
 	};
 	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)

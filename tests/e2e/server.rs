@@ -79,9 +79,19 @@ impl Server {
 	}
 
 	fn spawn(dir: tempfile::TempDir, store: &[&str], schema: Option<(String, String)>) -> Self {
+		Self::spawn_with(dir, store, schema, &[])
+	}
+
+	fn spawn_with(
+		dir: tempfile::TempDir,
+		store: &[&str],
+		schema: Option<(String, String)>,
+		env: &[(&str, &str)],
+	) -> Self {
 		let mut child = bin()
 			.args(["serve", "--port", "0"])
 			.args(store)
+			.envs(env.iter().copied())
 			.env("APG_ENV", "production")
 			.current_dir(dir.path())
 			.stdout(Stdio::null())
@@ -494,3 +504,79 @@ on_every_backend!(
 	every_component_event_arrives_over_a_graphql_subscription =>
 		super::every_component_event_arrives_over_a_graphql_subscription,
 );
+
+/// A WebSocket client that stops reading is disconnected once it falls a full event buffer
+/// behind; the server neither buffers for it nor slows down.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_client_that_stops_reading_is_dropped() {
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().join("data");
+	let server = Server::spawn_with(
+		dir,
+		&["--data-dir", data.to_str().unwrap()],
+		None,
+		&[("APG_EVENT_BUFFER", "64")],
+	);
+	let client = reqwest::Client::new();
+	let workflow_id = create_and_get_id(&client, &server).await;
+	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+		.await
+		.unwrap();
+	ws.send(Message::Text(
+		json!({"action": "subscribe", "workflow_id": workflow_id})
+			.to_string()
+			.into(),
+	))
+	.await
+	.unwrap();
+	// Enough events (8 per execution) to overflow the socket buffers and then the event buffer.
+	const N: usize = 3_000;
+	let mut submits = tokio::task::JoinSet::new();
+	for _ in 0..N {
+		let (client, url) = (
+			client.clone(),
+			server.url(&format!("/api/v1/workflows/{workflow_id}/execute")),
+		);
+		submits.spawn(async move {
+			client
+				.post(url)
+				.json(&json!({}))
+				.send()
+				.await
+				.unwrap()
+				.status()
+		});
+		if submits.len() >= 32 {
+			assert_eq!(submits.join_next().await.unwrap().unwrap(), 200);
+		}
+	}
+	while let Some(status) = submits.join_next().await {
+		assert_eq!(status.unwrap(), 200);
+	}
+	// Now read: the stream ends (the server closed it) well before all events arrived.
+	let mut received = 0;
+	while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(15), ws.next()).await
+	{
+		if message.is_close() {
+			break;
+		}
+		received += 1;
+	}
+	eprintln!(
+		"the slow client got {received} of {} messages before it was dropped",
+		N * 9
+	);
+	assert!(
+		received < N * 9,
+		"a client that did not read got all {received} messages buffered"
+	);
+	assert_eq!(
+		client
+			.get(server.url("/health"))
+			.send()
+			.await
+			.unwrap()
+			.status(),
+		200
+	);
+}
