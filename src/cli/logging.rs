@@ -50,43 +50,41 @@ pub(crate) fn init_server(config: &Config) -> anyhow::Result<Guards> {
 	let mut layers = vec![console];
 	if !config.log_dir.as_os_str().is_empty() {
 		std::fs::create_dir_all(&config.log_dir)?;
-		let all = Builder::new()
-			.rotation(Rotation::DAILY)
-			.filename_prefix("apg-workflow")
-			.filename_suffix("log")
-			.max_log_files(7)
-			.build(&config.log_dir)?;
-		let (all, guard) = tracing_appender::non_blocking(all);
+		let (all, guard) = daily_file(&config.log_dir, "apg-workflow")?;
 		guards.push(guard);
-		layers.push(
-			fmt::layer()
-				.json()
-				.flatten_event(true)
-				.with_file(true)
-				.with_line_number(true)
-				.with_writer(all)
-				.with_filter(filter())
-				.boxed(),
-		);
-		let errors = Builder::new()
-			.rotation(Rotation::DAILY)
-			.filename_prefix("errors")
-			.filename_suffix("log")
-			.max_log_files(7)
-			.build(&config.log_dir)?;
-		let (errors, guard) = tracing_appender::non_blocking(errors);
+		layers.push(json_layer(all).with_filter(filter()).boxed());
+		let (errors, guard) = daily_file(&config.log_dir, "errors")?;
 		guards.push(guard);
-		layers.push(
-			fmt::layer()
-				.json()
-				.flatten_event(true)
-				.with_file(true)
-				.with_line_number(true)
-				.with_writer(errors)
-				.with_filter(LevelFilter::ERROR)
-				.boxed(),
-		);
+		layers.push(json_layer(errors).with_filter(LevelFilter::ERROR).boxed());
 	}
 	let _ = tracing_subscriber::registry().with(layers).try_init();
 	Ok(Guards(guards))
+}
+
+/// A non-blocking writer to `<dir>/<prefix>.<date>.log`, rotated daily, seven kept.
+fn daily_file(
+	dir: &std::path::Path,
+	prefix: &str,
+) -> anyhow::Result<(tracing_appender::non_blocking::NonBlocking, WorkerGuard)> {
+	let file = Builder::new()
+		.rotation(Rotation::DAILY)
+		.filename_prefix(prefix)
+		.filename_suffix("log")
+		.max_log_files(7)
+		.build(dir)?;
+	Ok(tracing_appender::non_blocking(file))
+}
+
+/// JSON lines with the seed's fields.
+fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+	S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+	W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+	fmt::layer()
+		.json()
+		.flatten_event(true)
+		.with_file(true)
+		.with_line_number(true)
+		.with_writer(writer)
 }

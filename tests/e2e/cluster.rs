@@ -3,8 +3,7 @@
 //! Nothing is lost or stuck, no component's result is committed twice, and a subscriber on the
 //! api node sees every execution end. Runs when `APG_TEST_DATABASE_URL` is set (CI sets it).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -39,23 +38,8 @@ impl Node {
 		if let Ok(redis) = std::env::var("APG_TEST_REDIS_URL") {
 			command.args(["--redis-url", &redis]);
 		}
-		let mut child = command
-			.current_dir(dir)
-			.stdout(Stdio::null())
-			.stderr(Stdio::piped())
-			.spawn()
-			.unwrap();
-		let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-		let base = loop {
-			let line = lines
-				.next()
-				.expect("the node exits before listening")
-				.unwrap();
-			if let Some(rest) = line.split("listening on ").nth(1) {
-				break rest.split_whitespace().next().unwrap().to_owned();
-			}
-		};
-		std::thread::spawn(move || for _ in lines {});
+		command.current_dir(dir);
+		let (child, base) = crate::util::start_listening(command);
 		Self { child, base }
 	}
 

@@ -1,8 +1,7 @@
 //! The real server on port 0: the seed's lifecycle over REST and GraphQL, every event of an
 //! execution over `/ws` and over a GraphQL subscription (graphql-transport-ws).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -88,29 +87,14 @@ impl Server {
 		schema: Option<(String, String)>,
 		env: &[(&str, &str)],
 	) -> Self {
-		let mut child = bin()
+		let mut command = bin();
+		command
 			.args(["serve", "--port", "0"])
 			.args(store)
 			.envs(env.iter().copied())
 			.env("APG_ENV", "production")
-			.current_dir(dir.path())
-			.stdout(Stdio::null())
-			.stderr(Stdio::piped())
-			.spawn()
-			.unwrap();
-		let stderr = child.stderr.take().unwrap();
-		let mut lines = BufReader::new(stderr).lines();
-		let base = loop {
-			let line = lines
-				.next()
-				.expect("the server exits before listening")
-				.unwrap();
-			if let Some(rest) = line.split("listening on ").nth(1) {
-				break rest.split_whitespace().next().unwrap().to_owned();
-			}
-		};
-		// Keep draining stderr so the server never blocks on a full pipe.
-		std::thread::spawn(move || for _ in lines {});
+			.current_dir(dir.path());
+		let (child, base) = crate::util::start_listening(command);
 		Self {
 			child,
 			base,

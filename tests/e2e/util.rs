@@ -1,7 +1,8 @@
 //! Running the binary.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The binary under test.
 pub(crate) fn bin() -> Command {
@@ -29,4 +30,26 @@ pub(crate) fn text(out: &Output) -> String {
 		String::from_utf8_lossy(&out.stdout),
 		String::from_utf8_lossy(&out.stderr)
 	)
+}
+
+/// Starts `serve` as `command` describes and returns it with its base URL, read from the line
+/// it prints once it listens. Its stderr keeps being drained so it never blocks on the pipe.
+pub(crate) fn start_listening(mut command: Command) -> (Child, String) {
+	let mut child = command
+		.stdout(Stdio::null())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap();
+	let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+	let base = loop {
+		let line = lines
+			.next()
+			.expect("the server exits before listening")
+			.unwrap();
+		if let Some(rest) = line.split("listening on ").nth(1) {
+			break rest.split_whitespace().next().unwrap().to_owned();
+		}
+	};
+	std::thread::spawn(move || for _ in lines {});
+	(child, base)
 }

@@ -184,39 +184,9 @@ impl Definition {
 				issues.push(Issue::new(format!("definition.{key}"), "unknown field"));
 			}
 		}
-		match obj.get("components") {
-			Some(Value::Array(items)) => {
-				for (i, item) in items.iter().enumerate() {
-					if let Some(c) = parse_component(item, i, &mut issues) {
-						def.components.push(c);
-					}
-				}
-			}
-			Some(_) => issues.push(Issue::new("definition.components", "must be an array")),
-			None => issues.push(Issue::new("definition.components", "is required")),
-		}
-		match obj.get("connections") {
-			Some(Value::Array(items)) => {
-				for (i, item) in items.iter().enumerate() {
-					if let Some(c) = parse_connection(item, i, &mut issues) {
-						def.connections.push(c);
-					}
-				}
-			}
-			Some(Value::Null) | None => {}
-			Some(_) => issues.push(Issue::new("definition.connections", "must be an array")),
-		}
-		match obj.get("parameters") {
-			Some(Value::Array(items)) => {
-				for (i, item) in items.iter().enumerate() {
-					if let Some(p) = parse_parameter(item, i, &mut issues) {
-						def.parameters.push(p);
-					}
-				}
-			}
-			Some(Value::Null) | None => {}
-			Some(_) => issues.push(Issue::new("definition.parameters", "must be an array")),
-		}
+		def.components = parse_list(obj, "components", true, &mut issues, parse_component);
+		def.connections = parse_list(obj, "connections", false, &mut issues, parse_connection);
+		def.parameters = parse_list(obj, "parameters", false, &mut issues, parse_parameter);
 		match obj.get("metadata") {
 			Some(Value::Object(m)) => def.metadata = m.clone(),
 			Some(Value::Null) | None => {}
@@ -233,6 +203,33 @@ impl Definition {
 	/// This definition as the seed's JSON.
 	pub fn to_value(&self) -> Value {
 		serde_json::to_value(self).unwrap_or(Value::Null)
+	}
+}
+
+/// Parses the array `key` of a definition with `parse` (given each item and its index); a
+/// missing array is an error only when `required`.
+fn parse_list<T>(
+	obj: &Map<String, Value>,
+	key: &str,
+	required: bool,
+	issues: &mut Vec<Issue>,
+	parse: fn(&Value, usize, &mut Vec<Issue>) -> Option<T>,
+) -> Vec<T> {
+	match obj.get(key) {
+		Some(Value::Array(items)) => items
+			.iter()
+			.enumerate()
+			.filter_map(|(i, item)| parse(item, i, issues))
+			.collect(),
+		Some(Value::Null) | None if !required => Vec::new(),
+		None => {
+			issues.push(Issue::new(format!("definition.{key}"), "is required"));
+			Vec::new()
+		}
+		Some(_) => {
+			issues.push(Issue::new(format!("definition.{key}"), "must be an array"));
+			Vec::new()
+		}
 	}
 }
 
