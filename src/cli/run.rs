@@ -28,9 +28,6 @@ pub(crate) struct RunArgs {
 	/// Keep state in SQLite under this directory (resumable after a crash); memory otherwise.
 	#[arg(long)]
 	data_dir: Option<PathBuf>,
-	/// Keep state in PostgreSQL (`postgres://…`) instead.
-	#[arg(long, env = "DATABASE_URL")]
-	database_url: Option<String>,
 	/// SQLite durability with --data-dir: `full` or `normal`.
 	#[arg(long, default_value = "full")]
 	synchronous: apg_store::Synchronous,
@@ -69,14 +66,13 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 			return Ok(ExitCode::from(1));
 		}
 	};
-	let store_args = match (&args.database_url, &args.data_dir) {
-		(None, None) => None,
-		(url, dir) => Some(StoreArgs {
-			data_dir: dir.clone().unwrap_or_else(|| PathBuf::from("./data")),
-			synchronous: args.synchronous,
-			database_url: url.clone(),
-		}),
-	};
+	// `run` uses the embedded store only: on a shared PostgreSQL an execution run outside the
+	// lease protocol could also be claimed by a worker and run twice.
+	let store_args = args.data_dir.clone().map(|data_dir| StoreArgs {
+		data_dir,
+		synchronous: args.synchronous,
+		database_url: None,
+	});
 	let store = load::open_store(store_args.as_ref()).await?;
 	let config = EngineConfig {
 		max_concurrent_tasks: args.max_concurrent_tasks.max(1),
@@ -285,6 +281,12 @@ async fn progress_overall(
 }
 
 pub(crate) async fn resume(args: StoreArgs) -> anyhow::Result<ExitCode> {
+	if args.database_url.is_some() {
+		anyhow::bail!(
+			"on PostgreSQL, workers resume unfinished executions by themselves (expired leases are \
+			 taken over): start `serve --role worker`"
+		);
+	}
 	let store = load::open_store(Some(&args)).await?;
 	let unfinished = store.unfinished_executions().await?.len();
 	let began = Instant::now();
