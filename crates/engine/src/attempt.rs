@@ -2,12 +2,14 @@
 //! under its timeout and cancellation, and the single poll that runs an inline component.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use apg_core::{ComponentError, Outcome, RunContext};
+use futures_util::FutureExt;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -64,24 +66,16 @@ impl Job {
 			input,
 		} = self;
 		let token = ctx.cancel.clone();
-		// The attempt runs on a task of its own so that a panicking component becomes a failed
-		// attempt instead of a component that never finishes.
-		let inner = tokio::spawn(async move { component.run(&ctx, &config, input).await });
-		let abort = inner.abort_handle();
+		// A panicking component becomes a failed attempt instead of one that never finishes;
+		// catching the unwind in place costs no extra task (a timeout or a cancel drops it).
+		let attempt = AssertUnwindSafe(async move { component.run(&ctx, &config, input).await }).catch_unwind();
 		let result = tokio::select! {
-			joined = tokio::time::timeout(timeout, inner) => match joined {
+			finished = tokio::time::timeout(timeout, attempt) => match finished {
 				Ok(Ok(result)) => result,
-				Ok(Err(e)) if e.is_panic() => Err(ComponentError::Fatal("the component panicked".to_owned())),
-				Ok(Err(_)) => Err(ComponentError::Fatal("the attempt was aborted".to_owned())),
-				Err(_) => {
-					abort.abort();
-					Err(ComponentError::Retryable(format!("timed out after {} s", timeout.as_secs())))
-				}
+				Ok(Err(_)) => Err(ComponentError::Fatal("the component panicked".to_owned())),
+				Err(_) => Err(ComponentError::Retryable(format!("timed out after {} s", timeout.as_secs()))),
 			},
-			() = token.cancelled() => {
-				abort.abort();
-				Err(ComponentError::Fatal("cancelled".to_owned()))
-			}
+			() = token.cancelled() => Err(ComponentError::Fatal("cancelled".to_owned())),
 		};
 		result
 	}

@@ -27,6 +27,7 @@ impl Component for Flaky {
 	}
 	fn config_schema(&self) -> Value {
 		json!({"properties": {"succeed_on": {"type": "integer"}, "sleep_ms": {"type": "integer"},
+			"panic": {"type": "boolean"},
 			"fatal": {"type": "boolean"}}})
 	}
 	async fn run(
@@ -41,6 +42,9 @@ impl Component for Flaky {
 			.unwrap()
 			.entry(format!("{}/{}", ctx.execution_id, ctx.component_id))
 			.or_default() += 1;
+		if config.get("panic") == Some(&json!(true)) {
+			panic!("a bug in a component");
+		}
 		if let Some(ms) = config.get("sleep_ms").and_then(Value::as_u64) {
 			tokio::time::sleep(Duration::from_millis(ms)).await;
 		}
@@ -878,4 +882,14 @@ async fn a_workflow_cannot_be_deleted_while_an_execution_of_it_runs() {
 		"{late:?}"
 	);
 	assert_eq!(h.engine.store().count_executions().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_panicking_component_fails_its_attempt_and_the_engine_carries_on() {
+	let h = harness(EngineConfig::default()).await;
+	let exec = run(&h.engine, chain(json!({"id": "x", "type": "flaky", "config": {"panic": true}})), json!({})).await;
+	assert_eq!(exec.status, ExecutionStatus::Failed);
+	assert!(exec.error_message.unwrap().contains("the component panicked"));
+	let again = run(&h.engine, chain(json!({"id": "x", "type": "flaky"})), json!({})).await;
+	assert_eq!(again.status, ExecutionStatus::Completed, "the engine still runs work");
 }
