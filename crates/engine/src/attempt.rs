@@ -68,7 +68,8 @@ impl Job {
 		let token = ctx.cancel.clone();
 		// A panicking component becomes a failed attempt instead of one that never finishes;
 		// catching the unwind in place costs no extra task (a timeout or a cancel drops it).
-		let attempt = AssertUnwindSafe(async move { component.run(&ctx, &config, input).await }).catch_unwind();
+		let attempt = AssertUnwindSafe(async move { component.run(&ctx, &config, input).await })
+			.catch_unwind();
 		let result = tokio::select! {
 			finished = tokio::time::timeout(timeout, attempt) => match finished {
 				Ok(Ok(result)) => result,

@@ -887,9 +887,27 @@ async fn a_workflow_cannot_be_deleted_while_an_execution_of_it_runs() {
 #[tokio::test]
 async fn a_panicking_component_fails_its_attempt_and_the_engine_carries_on() {
 	let h = harness(EngineConfig::default()).await;
-	let exec = run(&h.engine, chain(json!({"id": "x", "type": "flaky", "config": {"panic": true}})), json!({})).await;
+	let exec = run(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"panic": true}})),
+		json!({}),
+	)
+	.await;
 	assert_eq!(exec.status, ExecutionStatus::Failed);
-	assert!(exec.error_message.unwrap().contains("the component panicked"));
-	let again = run(&h.engine, chain(json!({"id": "x", "type": "flaky"})), json!({})).await;
-	assert_eq!(again.status, ExecutionStatus::Completed, "the engine still runs work");
+	assert!(
+		exec.error_message
+			.unwrap()
+			.contains("the component panicked")
+	);
+	let again = run(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky"})),
+		json!({}),
+	)
+	.await;
+	assert_eq!(
+		again.status,
+		ExecutionStatus::Completed,
+		"the engine still runs work"
+	);
 }

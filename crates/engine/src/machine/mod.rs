@@ -55,17 +55,17 @@ pub struct Effects {
 }
 
 impl Effects {
-	fn step(&mut self, st: &ExecutionState, node: usize) {
+	pub(super) fn step(&mut self, st: &ExecutionState, node: usize) {
 		self.writes
 			.push(Write::Step(Box::new(st.steps[node].clone())));
 	}
 
-	fn exec(&mut self, st: &ExecutionState) {
+	pub(super) fn exec(&mut self, st: &ExecutionState) {
 		self.writes
 			.push(Write::Execution(Box::new(st.exec.clone())));
 	}
 
-	fn event(&mut self, st: &ExecutionState, kind: EventKind, now: Millis) {
+	pub(super) fn event(&mut self, st: &ExecutionState, kind: EventKind, now: Millis) {
 		self.writes.push(Write::Event(Event {
 			execution_id: st.exec.id,
 			workflow_id: st.exec.workflow_id,
@@ -74,7 +74,7 @@ impl Effects {
 		}));
 	}
 
-	fn component_event(&mut self, st: &ExecutionState, node: usize, now: Millis) {
+	pub(super) fn component_event(&mut self, st: &ExecutionState, node: usize, now: Millis) {
 		let s = &st.steps[node];
 		let kind = EventKind::Component {
 			component_id: s.component_id.clone(),
@@ -95,7 +95,7 @@ impl Effects {
 		self.event(st, kind, now);
 	}
 
-	fn execution_event(&mut self, st: &ExecutionState, now: Millis) {
+	pub(super) fn execution_event(&mut self, st: &ExecutionState, now: Millis) {
 		let kind = EventKind::Execution {
 			status: st.exec.status,
 			error: st.exec.error_message.clone(),
@@ -384,7 +384,12 @@ fn skip_node(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects
 }
 
 /// Decides the connections leaving `node` and readies or skips their targets.
-fn resolve_outgoing(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+pub(super) fn resolve_outgoing(
+	st: &mut ExecutionState,
+	node: usize,
+	now: Millis,
+	fx: &mut Effects,
+) {
 	let wf = Arc::clone(&st.wf);
 	let mut work = vec![node];
 	while let Some(n) = work.pop() {
@@ -510,23 +515,8 @@ pub(crate) fn check_done(st: &mut ExecutionState, now: Millis, fx: &mut Effects)
 	}
 }
 
-/// Cancels an execution that has not ended; returns false when it already had.
-pub(crate) fn cancel(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> bool {
-	if st.exec.status.is_terminal() {
-		return false;
-	}
-	finish(
-		st,
-		ExecutionStatus::Cancelled,
-		Some("cancelled on request".to_owned()),
-		now,
-		fx,
-	);
-	true
-}
-
 /// Puts the execution in an end state, cancelling every open component.
-fn finish(
+pub(super) fn finish(
 	st: &mut ExecutionState,
 	status: ExecutionStatus,
 	error: Option<String>,
@@ -575,114 +565,6 @@ fn finish(
 	fx.actions.push(Action::Finished);
 }
 
-/// Holds a ready component at a breakpoint and pauses the execution.
-pub(crate) fn pause(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
-	st.held.push(node);
-	let id = st.steps[node].component_id.clone();
-	if st.exec.status != ExecutionStatus::Paused {
-		st.exec.status = ExecutionStatus::Paused;
-		fx.exec(st);
-		fx.execution_event(st, now);
-	}
-	fx.event(
-		st,
-		EventKind::Paused {
-			component_id: id.clone(),
-		},
-		now,
-	);
-	fx.log(
-		st,
-		LogLevel::Info,
-		Some(node),
-		format!("paused at breakpoint before '{id}'"),
-		now,
-	);
-}
+mod control;
 
-/// Releases the held components; with `step`, the next component to start pauses again.
-pub(crate) fn resume(st: &mut ExecutionState, step: bool, now: Millis, fx: &mut Effects) -> bool {
-	if st.exec.status != ExecutionStatus::Paused {
-		return false;
-	}
-	st.step_mode = step;
-	st.exec.status = if st.exec.started_at.is_some() {
-		ExecutionStatus::Running
-	} else {
-		ExecutionStatus::Queued
-	};
-	fx.exec(st);
-	fx.execution_event(st, now);
-	for node in std::mem::take(&mut st.held) {
-		st.released.insert(node);
-		fx.actions.push(Action::Run { node });
-	}
-	true
-}
-
-/// Re-opens a failed or cancelled execution: every failed or cancelled component goes back to
-/// pending and runs again when its connections allow (attempt numbers continue), completed ones
-/// keep their checkpoints. Returns false when the execution had not failed or been cancelled.
-pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> bool {
-	if !matches!(
-		st.exec.status,
-		ExecutionStatus::Failed | ExecutionStatus::Cancelled
-	) {
-		return false;
-	}
-	for s in &mut st.steps {
-		if matches!(
-			s.status,
-			ComponentStatus::Failed | ComponentStatus::Cancelled
-		) {
-			s.status = ComponentStatus::Pending;
-			s.error_message = None;
-			s.run_at = None;
-			s.completed_at = None;
-		}
-	}
-	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
-	st.exec.status = ExecutionStatus::Queued;
-	st.exec.error_message = None;
-	st.exec.results = None;
-	st.exec.completed_at = None;
-	fx.exec(st);
-	fx.execution_event(st, now);
-	fx.log(
-		st,
-		LogLevel::Info,
-		None,
-		"retrying from the failed components".to_owned(),
-		now,
-	);
-	for e in 0..st.edges.len() {
-		st.edges[e] = if st.steps[st.wf.edges[e].source].status.is_terminal() {
-			if decide(st, e).unwrap_or(false) {
-				EdgeState::Taken
-			} else {
-				EdgeState::Skipped
-			}
-		} else {
-			EdgeState::Pending
-		};
-	}
-	for node in 0..st.steps.len() {
-		if st.steps[node].status == ComponentStatus::Pending
-			&& st.wf.nodes[node].incoming.is_empty()
-		{
-			let input = Value::Object(st.exec.parameters.clone());
-			make_ready(st, node, input, now, fx);
-		} else {
-			settle_cascade(st, node, now, fx);
-		}
-	}
-	check_done(st, now, fx);
-	true
-}
-
-/// [`settle`], and when that skips the component, decide the connections it leaves.
-pub(crate) fn settle_cascade(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
-	if settle(st, node, now, fx) {
-		resolve_outgoing(st, node, now, fx);
-	}
-}
+pub(crate) use control::{cancel, pause, resume, retry, settle_cascade};

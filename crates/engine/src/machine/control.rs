@@ -1,0 +1,135 @@
+//! The transitions users and operators cause rather than components: cancel, pause and resume
+//! at breakpoints, and retry from the failed components.
+
+use apg_core::{ComponentStatus, EventKind, ExecutionStatus, LogLevel, Millis};
+use serde_json::Value;
+
+use super::{Action, Effects, check_done, decide, finish, make_ready, resolve_outgoing, settle};
+use crate::state::{EdgeState, ExecutionState};
+
+/// Cancels an execution that has not ended; returns false when it already had.
+pub(crate) fn cancel(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> bool {
+	if st.exec.status.is_terminal() {
+		return false;
+	}
+	finish(
+		st,
+		ExecutionStatus::Cancelled,
+		Some("cancelled on request".to_owned()),
+		now,
+		fx,
+	);
+	true
+}
+
+/// Holds a ready component at a breakpoint and pauses the execution.
+pub(crate) fn pause(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+	st.held.push(node);
+	let id = st.steps[node].component_id.clone();
+	if st.exec.status != ExecutionStatus::Paused {
+		st.exec.status = ExecutionStatus::Paused;
+		fx.exec(st);
+		fx.execution_event(st, now);
+	}
+	fx.event(
+		st,
+		EventKind::Paused {
+			component_id: id.clone(),
+		},
+		now,
+	);
+	fx.log(
+		st,
+		LogLevel::Info,
+		Some(node),
+		format!("paused at breakpoint before '{id}'"),
+		now,
+	);
+}
+
+/// Releases the held components; with `step`, the next component to start pauses again.
+pub(crate) fn resume(st: &mut ExecutionState, step: bool, now: Millis, fx: &mut Effects) -> bool {
+	if st.exec.status != ExecutionStatus::Paused {
+		return false;
+	}
+	st.step_mode = step;
+	st.exec.status = if st.exec.started_at.is_some() {
+		ExecutionStatus::Running
+	} else {
+		ExecutionStatus::Queued
+	};
+	fx.exec(st);
+	fx.execution_event(st, now);
+	for node in std::mem::take(&mut st.held) {
+		st.released.insert(node);
+		fx.actions.push(Action::Run { node });
+	}
+	true
+}
+
+/// Re-opens a failed or cancelled execution: every failed or cancelled component goes back to
+/// pending and runs again when its connections allow (attempt numbers continue), completed ones
+/// keep their checkpoints. Returns false when the execution had not failed or been cancelled.
+pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> bool {
+	if !matches!(
+		st.exec.status,
+		ExecutionStatus::Failed | ExecutionStatus::Cancelled
+	) {
+		return false;
+	}
+	for s in &mut st.steps {
+		if matches!(
+			s.status,
+			ComponentStatus::Failed | ComponentStatus::Cancelled
+		) {
+			s.status = ComponentStatus::Pending;
+			s.error_message = None;
+			s.run_at = None;
+			s.completed_at = None;
+		}
+	}
+	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+	st.exec.status = ExecutionStatus::Queued;
+	st.exec.error_message = None;
+	st.exec.results = None;
+	st.exec.completed_at = None;
+	fx.exec(st);
+	fx.execution_event(st, now);
+	fx.log(
+		st,
+		LogLevel::Info,
+		None,
+		"retrying from the failed components".to_owned(),
+		now,
+	);
+	for e in 0..st.edges.len() {
+		st.edges[e] = if st.steps[st.wf.edges[e].source].status.is_terminal() {
+			if decide(st, e).unwrap_or(false) {
+				EdgeState::Taken
+			} else {
+				EdgeState::Skipped
+			}
+		} else {
+			EdgeState::Pending
+		};
+	}
+	for node in 0..st.steps.len() {
+		if st.steps[node].status == ComponentStatus::Pending
+			&& st.wf.nodes[node].incoming.is_empty()
+		{
+			let input = Value::Object(st.exec.parameters.clone());
+			make_ready(st, node, input, now, fx);
+		} else {
+			settle_cascade(st, node, now, fx);
+		}
+	}
+	check_done(st, now, fx);
+	true
+}
+
+/// [`settle`], and when that skips the component, decide the connections it leaves.
+pub(crate) fn settle_cascade(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+	if settle(st, node, now, fx) {
+		resolve_outgoing(st, node, now, fx);
+	}
+}
