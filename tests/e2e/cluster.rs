@@ -34,6 +34,8 @@ impl Node {
 				"2",
 			])
 			.args(["--database-url", database]);
+		// The test's ledger listens on loopback.
+		command.env("APG_HTTP_ALLOW", "127.0.0.1");
 		// Redis carries the events between nodes when it is configured (CI configures it).
 		if let Ok(redis) = std::env::var("APG_TEST_REDIS_URL") {
 			command.args(["--redis-url", &redis]);
@@ -87,14 +89,17 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 	let worker_b = Node::start(&database, "worker", "worker-b", dir.path());
 
 	let client = reqwest::Client::new();
+	let (ledger, ledger_url) = ledger().await;
+	let record = |component: &str| {
+		json!({"url": ledger_url, "method": "POST", "retry_attempts": 0,
+			"body": {"execution": "{{ execution.id }}", "component": component}})
+	};
 	let workflow = json!({"name": "cluster test", "definition": {
 		"components": [
 			{"id": "start", "type": "start"},
-			{"id": "before", "type": "transform", "config": {"transformation_type": "map",
-				"transformation_rules": {"mapping": {"n": "n"}}}},
+			{"id": "before", "type": "http_request", "config": record("before")},
 			{"id": "wait", "type": "delay", "config": {"seconds": 1}},
-			{"id": "after", "type": "transform", "config": {"transformation_type": "map",
-				"transformation_rules": {"mapping": {"n": "n"}}}},
+			{"id": "after", "type": "http_request", "config": record("after")},
 			{"id": "end", "type": "end"}
 		],
 		"connections": [{"source": "start", "target": "before"}, {"source": "before", "target": "wait"},
@@ -207,10 +212,26 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 			.fetch_one(&mut admin)
 			.await
 			.unwrap();
+	// Side effects: every http component called the ledger; a repeated call is a side effect done
+	// twice (an attempt that was running on the killed worker ran again elsewhere).
+	let calls = ledger.lock().unwrap().clone();
+	let mut per_step = std::collections::HashMap::new();
+	for call in &calls {
+		*per_step.entry(call.clone()).or_insert(0) += 1;
+	}
+	assert_eq!(
+		per_step.len(),
+		2 * N,
+		"every http component of every execution called the ledger"
+	);
+	let repeated: usize = per_step.values().map(|n| n - 1).sum();
 	eprintln!(
-		"{N} executions on 2 workers in {:.1} s; {reruns} interrupted attempts ran again",
+		"{N} executions on 2 workers in {:.1} s; {reruns} interrupted attempts ran again; \
+		 {repeated} side effects repeated",
 		wall.as_secs_f64()
 	);
+	// Bounded by the attempts in flight on the killed worker (its concurrency limit).
+	assert!(repeated <= 100, "{repeated} repeated side effects");
 	assert_eq!(
 		ended.await.unwrap(),
 		N,
@@ -221,4 +242,30 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 		.execute(&mut admin)
 		.await
 		.unwrap();
+}
+
+type Ledger = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A loopback HTTP server recording each `(execution, component)` it is told about.
+async fn ledger() -> (Ledger, String) {
+	let calls: Ledger = Default::default();
+	let sink = calls.clone();
+	let app = axum::Router::new().route(
+		"/record",
+		axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+			let sink = sink.clone();
+			async move {
+				let key = (
+					body["execution"].as_str().unwrap_or("").to_owned(),
+					body["component"].as_str().unwrap_or("").to_owned(),
+				);
+				sink.lock().unwrap().push(key);
+				"ok"
+			}
+		}),
+	);
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let url = format!("http://{}/record", listener.local_addr().unwrap());
+	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+	(calls, url)
 }

@@ -25,6 +25,7 @@ use apg_core::{Registry, expr};
 mod condition;
 mod delay;
 mod end;
+mod http;
 mod start;
 mod switch;
 mod task;
@@ -33,6 +34,7 @@ mod transform;
 pub use condition::Condition;
 pub use delay::Delay;
 pub use end::End;
+pub use http::HttpRequest;
 pub use start::Start;
 pub use switch::Switch;
 pub use task::Task;
@@ -48,6 +50,7 @@ pub fn builtins() -> Registry {
 	registry.register(Arc::new(Transform));
 	registry.register(Arc::new(Condition));
 	registry.register(Arc::new(Switch));
+	registry.register(Arc::new(HttpRequest::from_env()));
 	registry
 }
 
@@ -132,6 +135,7 @@ mod tests {
 				"condition",
 				"delay",
 				"end",
+				"http_request",
 				"start",
 				"switch",
 				"task",

@@ -192,6 +192,18 @@ pub trait Store: Send + Sync {
 	async fn attempts(&self, id: ExecutionId) -> StoreResult<Vec<AttemptRecord>>;
 	/// The events of an execution, in commit order.
 	async fn events(&self, id: ExecutionId) -> StoreResult<Vec<EventRecord>>;
+	/// Events of every execution committed after sequence number `after`, plus the ones numbered
+	/// `missing` (sequence numbers a reader saw skipped, whose transactions may commit late), in
+	/// sequence order, at most `limit`. This is how a node in a cluster delivers every committed
+	/// event to its subscribers, whichever node committed it.
+	async fn events_after(
+		&self,
+		after: i64,
+		missing: &[i64],
+		limit: i64,
+	) -> StoreResult<Vec<EventRecord>>;
+	/// The highest event sequence number (0 when there are none).
+	async fn last_event_seq(&self) -> StoreResult<i64>;
 	/// The log of an execution, in write order.
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>>;
 }

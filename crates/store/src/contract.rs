@@ -568,6 +568,49 @@ pub async fn retention_deletes_old_ended_executions(store: &dyn Store) {
 	assert_eq!(stats[&w.id].successful_executions, 1);
 }
 
+/// Events of all executions can be tailed by sequence number, including late ones asked for.
+pub async fn events_can_be_tailed_in_sequence_order(store: &dyn Store) {
+	let w = sample_workflow("Tailed", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let start = store.last_event_seq().await.unwrap();
+	let mut writes = Vec::new();
+	for _ in 0..3 {
+		let e = sample_execution(&w);
+		writes.push(Write::Execution(Box::new(e.clone())));
+		writes.push(Write::Event(Event {
+			execution_id: e.id,
+			workflow_id: w.id,
+			at: 1,
+			kind: EventKind::Execution {
+				status: ExecutionStatus::Queued,
+				error: None,
+			},
+		}));
+	}
+	store
+		.commit(&Batch {
+			writes,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	let all = store.events_after(start, &[], 100).await.unwrap();
+	assert_eq!(all.len(), 3);
+	assert!(all.windows(2).all(|p| p[0].seq < p[1].seq));
+	assert_eq!(store.last_event_seq().await.unwrap(), all[2].seq);
+	let page = store.events_after(start, &[], 2).await.unwrap();
+	assert_eq!(page.len(), 2);
+	let rest = store
+		.events_after(all[2].seq, &[all[0].seq], 100)
+		.await
+		.unwrap();
+	assert_eq!(
+		rest.iter().map(|r| r.seq).collect::<Vec<_>>(),
+		vec![all[0].seq],
+		"a missing one is fetched again"
+	);
+}
+
 /// Deleting a workflow deletes its versions and executions with all their records.
 pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 	let w = sample_workflow("Doomed", "u1");
@@ -608,6 +651,7 @@ macro_rules! contract_suite {
 			workflow_stats_aggregate_executions,
 			executions_are_found_by_idempotency_key,
 			retention_deletes_old_ended_executions,
+			events_can_be_tailed_in_sequence_order,
 			deleting_a_workflow_cascades
 		);
 	};

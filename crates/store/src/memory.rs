@@ -351,6 +351,29 @@ impl Store for MemoryStore {
 		Ok(self.lock().events.get(&id).cloned().unwrap_or_default())
 	}
 
+	async fn events_after(
+		&self,
+		after: i64,
+		missing: &[i64],
+		limit: i64,
+	) -> StoreResult<Vec<EventRecord>> {
+		let s = self.lock();
+		let mut rows: Vec<EventRecord> = s
+			.events
+			.values()
+			.flatten()
+			.filter(|r| r.seq > after || missing.contains(&r.seq))
+			.cloned()
+			.collect();
+		rows.sort_by_key(|r| r.seq);
+		rows.truncate(limit.max(0) as usize);
+		Ok(rows)
+	}
+
+	async fn last_event_seq(&self) -> StoreResult<i64> {
+		Ok(self.lock().next_seq)
+	}
+
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>> {
 		Ok(self.lock().logs.get(&id).cloned().unwrap_or_default())
 	}

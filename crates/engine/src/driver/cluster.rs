@@ -6,9 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apg_core::{Cluster, Event, ExecutionId, Fence, Millis, Signal, Write, now_millis};
-use tokio::sync::{broadcast, mpsc};
+use std::sync::Weak;
+use std::time::Instant;
 
-use super::{Coordinator, Engine, Msg};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use super::{Coordinator, Engine, Inner, Msg};
 use crate::machine::{self, Effects};
 use crate::recovery;
 
@@ -27,36 +30,93 @@ pub(super) fn write_execution(w: &Write) -> ExecutionId {
 	}
 }
 
-/// Forwards other nodes' signals: wake-ups to the coordinator, events to local subscribers.
-pub(super) fn listen(
-	cluster: Arc<dyn Cluster>,
-	tx: mpsc::UnboundedSender<Msg>,
-	events: broadcast::Sender<Arc<Event>>,
-) {
+/// Forwards other nodes' signals to the coordinator (wake-ups) and the event tail.
+pub(super) fn listen(cluster: Arc<dyn Cluster>, tx: mpsc::UnboundedSender<Msg>, tail: Arc<Notify>) {
 	tokio::spawn(async move {
 		loop {
+			if tx.is_closed() {
+				return;
+			}
 			match cluster.next_signal().await {
 				Ok(Signal::Work) => {
 					if tx.send(Msg::Wake).is_err() {
 						return;
 					}
 				}
-				Ok(Signal::Events(list)) => {
-					if tx.is_closed() {
-						return;
-					}
-					for e in list {
-						let _ = events.send(Arc::new(e));
-					}
-				}
+				// The events themselves are read from the database, where nothing is lost.
+				Ok(Signal::Events(_)) => tail.notify_one(),
 				Err(e) => {
-					if tx.is_closed() {
-						return;
-					}
 					tracing::warn!(error = %e, "cluster listener failed; retrying");
 					tokio::time::sleep(Duration::from_secs(1)).await;
 				}
 			}
+		}
+	});
+}
+
+/// How long a sequence number skipped by the tail is looked for again before it is taken for a
+/// rolled-back transaction.
+const MISSING_FOR: Duration = Duration::from_secs(10);
+
+/// Delivers every committed event, whichever node committed it, to this node's subscribers:
+/// woken by commits here and signals from other nodes (and every 200 ms regardless), it reads
+/// the events table after the last sequence number it delivered. A sequence number skipped
+/// because its transaction had not committed yet is asked for again for a while, so a late commit
+/// is delivered too (slightly out of order). Publishing events after a commit alone would lose
+/// them when a node dies between its commit and its publish.
+pub(super) fn tail(engine: Weak<Inner>, events: broadcast::Sender<Arc<Event>>, wake: Arc<Notify>) {
+	tokio::spawn(async move {
+		let mut last: Option<i64> = None;
+		let mut missing: Vec<(i64, Instant)> = Vec::new();
+		loop {
+			tokio::select! {
+				() = wake.notified() => {}
+				() = tokio::time::sleep(Duration::from_millis(200)) => {}
+			}
+			let Some(inner) = engine.upgrade() else {
+				return;
+			};
+			let store = Arc::clone(&inner.store);
+			drop(inner);
+			let after = match last {
+				Some(seq) => seq,
+				None => match store.last_event_seq().await {
+					// Subscribers see what is committed from now on (history is in the store).
+					Ok(seq) => {
+						last = Some(seq);
+						continue;
+					}
+					Err(_) => continue,
+				},
+			};
+			let mut after = after;
+			loop {
+				let wanted: Vec<i64> = missing.iter().map(|m| m.0).collect();
+				let rows = match store.events_after(after, &wanted, 1_000).await {
+					Ok(rows) => rows,
+					Err(e) => {
+						tracing::warn!(error = %e, "cannot read committed events");
+						break;
+					}
+				};
+				let full = rows.len() == 1_000;
+				for record in rows {
+					if record.seq > after {
+						let now = Instant::now();
+						missing.extend((after + 1..record.seq).take(10_000).map(|seq| (seq, now)));
+						after = record.seq;
+					} else {
+						missing.retain(|m| m.0 != record.seq);
+					}
+					let _ = events.send(Arc::new(record.event));
+				}
+				missing.retain(|m| m.1.elapsed() < MISSING_FOR);
+				missing.truncate(10_000);
+				if !full {
+					break;
+				}
+			}
+			last = Some(after);
 		}
 	});
 }
@@ -218,6 +278,11 @@ impl Coordinator {
 		for (exec, token) in claimed {
 			let id = exec.id;
 			self.leases.insert(id, token);
+			if self.states.contains_key(&id) {
+				// Its lease had expired here (this node stalled) and nobody took it: it keeps
+				// running as it is, under the new token.
+				continue;
+			}
 			match recovery::resume_one(&engine, exec).await {
 				Ok(Some((state, fx))) => {
 					self.states.insert(id, state);

@@ -88,6 +88,8 @@ pub(super) struct Coordinator {
 	pub(super) next_renewal: Millis,
 	/// A commit included new executions (other nodes are told after it).
 	pub(super) created: bool,
+	/// Wakes the task that delivers committed events from the database (cluster mode).
+	pub(super) tail_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Coordinator {
@@ -223,6 +225,11 @@ impl Coordinator {
 			}
 		}
 		self.after_commit(&batch).await;
+		if let Some(wake) = &self.tail_wake {
+			// In a cluster every node delivers events from the database (see `cluster::tail`).
+			wake.notify_one();
+			return;
+		}
 		for w in batch.writes {
 			if let Write::Event(e) = w {
 				let _ = self.events.send(Arc::new(e));

@@ -107,8 +107,17 @@ impl Engine {
 		} else {
 			Vec::new()
 		};
-		if let Some(mode) = &config.cluster {
-			cluster::listen(Arc::clone(&mode.cluster), tx.clone(), events.clone());
+		let tail_wake = config
+			.cluster
+			.as_ref()
+			.map(|_| Arc::new(tokio::sync::Notify::new()));
+		if let (Some(mode), Some(wake)) = (&config.cluster, &tail_wake) {
+			cluster::listen(Arc::clone(&mode.cluster), tx.clone(), Arc::clone(wake));
+			cluster::tail(
+				Arc::downgrade(&engine.inner),
+				events.clone(),
+				Arc::clone(wake),
+			);
 		}
 		let mut coordinator = Coordinator {
 			store,
@@ -138,6 +147,7 @@ impl Engine {
 			next_claim: 0,
 			next_renewal: 0,
 			created: false,
+			tail_wake,
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;

@@ -356,6 +356,32 @@ impl Store for PgStore {
 		rows.iter().map(read::event).collect()
 	}
 
+	async fn events_after(
+		&self,
+		after: i64,
+		missing: &[i64],
+		limit: i64,
+	) -> StoreResult<Vec<EventRecord>> {
+		let rows = sqlx::query(
+			"SELECT seq, data FROM wo_execution_events WHERE seq > $1 OR seq = ANY($2) \
+			 ORDER BY seq LIMIT $3",
+		)
+		.bind(after)
+		.bind(missing)
+		.bind(limit)
+		.fetch_all(&self.pool)
+		.await
+		.map_err(backend)?;
+		rows.iter().map(read::event).collect()
+	}
+
+	async fn last_event_seq(&self) -> StoreResult<i64> {
+		sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM wo_execution_events")
+			.fetch_one(&self.pool)
+			.await
+			.map_err(backend)
+	}
+
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>> {
 		let rows = sqlx::query(
 			"SELECT execution_id, at, level, component_id, message FROM wo_execution_logs \

@@ -345,6 +345,35 @@ impl Store for SqliteStore {
 		rows.iter().map(read::event).collect()
 	}
 
+	async fn events_after(
+		&self,
+		after: i64,
+		missing: &[i64],
+		limit: i64,
+	) -> StoreResult<Vec<EventRecord>> {
+		let mut q =
+			QueryBuilder::<Sqlite>::new("SELECT seq, data FROM wo_execution_events WHERE seq > ");
+		q.push_bind(after);
+		if !missing.is_empty() {
+			q.push(" OR seq IN (");
+			let mut list = q.separated(", ");
+			for seq in missing {
+				list.push_bind(*seq);
+			}
+			q.push(")");
+		}
+		q.push(" ORDER BY seq LIMIT ").push_bind(limit);
+		let rows = q.build().fetch_all(&self.reader).await.map_err(backend)?;
+		rows.iter().map(read::event).collect()
+	}
+
+	async fn last_event_seq(&self) -> StoreResult<i64> {
+		sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM wo_execution_events")
+			.fetch_one(&self.reader)
+			.await
+			.map_err(backend)
+	}
+
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>> {
 		let rows = sqlx::query(
 			"SELECT execution_id, at, level, component_id, message FROM wo_execution_logs \
