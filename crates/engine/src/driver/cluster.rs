@@ -64,9 +64,14 @@ const MISSING_FOR: Duration = Duration::from_secs(10);
 /// because its transaction had not committed yet is asked for again for a while, so a late commit
 /// is delivered too (slightly out of order). Publishing events after a commit alone would lose
 /// them when a node dies between its commit and its publish.
-pub(super) fn tail(engine: Weak<Inner>, events: broadcast::Sender<Arc<Event>>, wake: Arc<Notify>) {
+pub(super) fn tail(
+	engine: Weak<Inner>,
+	events: broadcast::Sender<Arc<Event>>,
+	wake: Arc<Notify>,
+	from: i64,
+) {
 	tokio::spawn(async move {
-		let mut last: Option<i64> = None;
+		let mut after = from;
 		let mut missing: Vec<(i64, Instant)> = Vec::new();
 		loop {
 			tokio::select! {
@@ -78,18 +83,6 @@ pub(super) fn tail(engine: Weak<Inner>, events: broadcast::Sender<Arc<Event>>, w
 			};
 			let store = Arc::clone(&inner.store);
 			drop(inner);
-			let after = match last {
-				Some(seq) => seq,
-				None => match store.last_event_seq().await {
-					// Subscribers see what is committed from now on (history is in the store).
-					Ok(seq) => {
-						last = Some(seq);
-						continue;
-					}
-					Err(_) => continue,
-				},
-			};
-			let mut after = after;
 			loop {
 				let wanted: Vec<i64> = missing.iter().map(|m| m.0).collect();
 				let rows = match store.events_after(after, &wanted, 1_000).await {
@@ -116,7 +109,6 @@ pub(super) fn tail(engine: Weak<Inner>, events: broadcast::Sender<Arc<Event>>, w
 					break;
 				}
 			}
-			last = Some(after);
 		}
 	});
 }

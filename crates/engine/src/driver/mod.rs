@@ -113,10 +113,13 @@ impl Engine {
 			.map(|_| Arc::new(tokio::sync::Notify::new()));
 		if let (Some(mode), Some(wake)) = (&config.cluster, &tail_wake) {
 			cluster::listen(Arc::clone(&mode.cluster), tx.clone(), Arc::clone(wake));
+			// Subscribers see what is committed from now on (history is in the store).
+			let from = engine.inner.store.last_event_seq().await?;
 			cluster::tail(
 				Arc::downgrade(&engine.inner),
 				events.clone(),
 				Arc::clone(wake),
+				from,
 			);
 		}
 		let mut coordinator = Coordinator {
