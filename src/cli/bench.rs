@@ -88,7 +88,7 @@ fn delay_workflow() -> Value {
 }
 
 /// An engine on a fresh store: a new SQLite database under `dir`, or with `--database-url` a new
-/// PostgreSQL schema (left in place for inspection; its name is printed).
+/// PostgreSQL schema `apg_bench_…` (all of them are dropped when the bench ends).
 async fn fresh_engine(dir: &Path, args: &BenchArgs, inline: bool) -> anyhow::Result<Engine> {
 	let store: Arc<dyn Store> = match &args.database_url {
 		Some(url) => {
@@ -282,6 +282,26 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 		);
 		engine.shutdown().await;
 	}
+	if let Some(url) = &args.database_url {
+		drop_bench_schemas(url).await?;
+	}
 	println!("{} figures", report.rows.len());
 	Ok(ExitCode::SUCCESS)
+}
+
+/// Drops the schemas the PostgreSQL scenarios created.
+async fn drop_bench_schemas(url: &str) -> anyhow::Result<()> {
+	use sqlx::Connection;
+	let mut conn = sqlx::PgConnection::connect(url).await?;
+	let schemas: Vec<String> = sqlx::query_scalar(
+		"SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'apg_bench_%'",
+	)
+	.fetch_all(&mut conn)
+	.await?;
+	for schema in schemas {
+		sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+			.execute(&mut conn)
+			.await?;
+	}
+	Ok(())
 }
