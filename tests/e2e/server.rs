@@ -480,7 +480,71 @@ async fn every_component_event_arrives_over_a_graphql_subscription(server: Serve
 	assert_eq!(events.last().unwrap()["status"], "completed");
 }
 
+async fn a_failed_execution_is_retried_from_its_failed_component(server: Server) {
+	let client = reqwest::Client::new();
+	let workflow = json!({"name": "retry me", "definition": {
+		"components": [{"id": "start", "type": "start"},
+			{"id": "x", "type": "task", "config": {"task_type": "fail", "succeed_on_attempt": 2, "retry_attempts": 0}},
+			{"id": "end", "type": "end"}],
+		"connections": [{"source": "start", "target": "x"}, {"source": "x", "target": "end"}]}});
+	let created: Value = client
+		.post(server.url("/api/v1/workflows"))
+		.json(&workflow)
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let id = created["data"]["id"].as_str().unwrap().to_owned();
+	let execution_id = execute(&client, &server, &id).await;
+	assert_eq!(
+		poll_until_ended(&client, &server, &execution_id).await["status"],
+		"failed"
+	);
+	let response = client
+		.post(server.url(&format!("/api/v1/executions/{execution_id}/retry")))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(response.status(), 200);
+	let done = poll_until_ended(&client, &server, &execution_id).await;
+	assert_eq!(done["status"], "completed", "{done}");
+	let attempts: Vec<(String, u64, String)> = done["attempts"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.filter(|a| a["component_id"] == "x")
+		.map(|a| {
+			(
+				a["component_id"].as_str().unwrap().to_owned(),
+				a["attempt"].as_u64().unwrap(),
+				a["status"].as_str().unwrap().to_owned(),
+			)
+		})
+		.collect();
+	assert_eq!(
+		attempts,
+		vec![
+			("x".into(), 1, "failed".into()),
+			("x".into(), 2, "completed".into())
+		]
+	);
+	let again = client
+		.post(server.url(&format!("/api/v1/executions/{execution_id}/retry")))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(
+		again.status(),
+		409,
+		"a completed execution cannot be retried"
+	);
+}
+
 on_every_backend!(
+	a_failed_execution_is_retried_from_its_failed_component =>
+		super::a_failed_execution_is_retried_from_its_failed_component,
 	the_seed_lifecycle_passes_over_rest => super::the_seed_lifecycle_passes_over_rest,
 	the_seed_lifecycle_passes_over_graphql => super::the_seed_lifecycle_passes_over_graphql,
 	every_component_event_of_an_execution_arrives_over_the_websocket =>

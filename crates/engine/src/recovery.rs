@@ -21,7 +21,7 @@ use apg_core::{
 };
 
 use crate::driver::Engine;
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::graph::Compiled;
 use crate::machine::{self, Action, Effects};
 use crate::state::{EdgeState, ExecutionState};
@@ -29,8 +29,12 @@ use crate::state::{EdgeState, ExecutionState};
 pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects)>> {
 	let mut out = Vec::new();
 	for exec in engine.store().unfinished_executions().await? {
-		if let Some(resumed) = resume_one(engine, exec).await? {
-			out.push(resumed);
+		let id = exec.id;
+		match resume_one(engine, exec).await {
+			Ok(Some(resumed)) => out.push(resumed),
+			Ok(None) => {}
+			// Left unfinished in the store: the next start resumes it.
+			Err(e) => tracing::error!(execution = %id, error = %e, "cannot resume execution now"),
 		}
 	}
 	Ok(out)
@@ -50,6 +54,9 @@ pub(crate) async fn resume_one(
 		.await
 	{
 		Ok(c) => c,
+		// A store that is briefly unavailable is no reason to fail the execution: the caller
+		// tries again later (startup skips it; a claim lets its lease lapse).
+		Err(e @ (EngineError::Store(_) | EngineError::Stopped)) => return Err(e),
 		Err(e) => {
 			tracing::error!(execution = %exec.id, error = %e, "cannot resume execution");
 			exec.status = ExecutionStatus::Failed;
@@ -65,6 +72,15 @@ pub(crate) async fn resume_one(
 		}
 	};
 	let steps = store.steps(exec.id).await?;
+	// Which attempts were still running when the engine stopped (a step re-opened by a retry
+	// also shows `running` with the number of its last, finished attempt).
+	let running: Vec<(String, u32)> = store
+		.attempts(exec.id)
+		.await?
+		.into_iter()
+		.filter(|a| a.status == ComponentStatus::Running)
+		.map(|a| (a.component_id, a.attempt))
+		.collect();
 	let mut st = rebuild(exec, compiled, steps);
 	let mut fx = Effects::default();
 	fx.writes.push(Write::Log(LogRecord {
@@ -82,7 +98,7 @@ pub(crate) async fn resume_one(
 				fx.actions.push(Action::Timer { node, at });
 			}
 			ComponentStatus::Running => {
-				if s.attempt > 0 {
+				if running.contains(&(s.component_id.clone(), s.attempt)) {
 					fx.writes.push(Write::Attempt(AttemptRecord {
 						execution_id: st.exec.id,
 						component_id: s.component_id.clone(),

@@ -143,6 +143,11 @@ impl Coordinator {
 			self.leases.remove(id);
 			self.waiters.remove(id);
 		}
+		// Writes not yet committed would otherwise go in unfenced (their lease is gone) and
+		// overwrite the new holder's rows.
+		self.batch.retain(|w| !ids.contains(&write_execution(w)));
+		self.lazy.retain(|w| !ids.contains(&write_execution(w)));
+		self.actions.retain(|(id, _)| !ids.contains(id));
 		for (key, token) in &self.running {
 			if ids.contains(&key.0) {
 				token.cancel();
@@ -263,17 +268,26 @@ impl Coordinator {
 		};
 		// A full page means more may be waiting.
 		self.claim_due = claimed.len() == limit;
+		if !claimed.is_empty() {
+			// The renewal reports cancel requests made before this node claimed them.
+			self.next_renewal = now_millis();
+		}
 		let Some(inner) = self.engine.upgrade() else {
 			return;
 		};
 		let engine = Engine { inner };
 		for (exec, token) in claimed {
 			let id = exec.id;
-			self.leases.insert(id, token);
+			let previous = self.leases.insert(id, token);
 			if self.states.contains_key(&id) {
-				// Its lease had expired here (this node stalled) and nobody took it: it keeps
-				// running as it is, under the new token.
-				continue;
+				if previous.is_some_and(|p| p + 1 == token) {
+					// Its lease had expired here (this node stalled) and nobody took it: it
+					// keeps running as it is, under the new token.
+					continue;
+				}
+				// Another node held it in between: what is in memory is stale.
+				self.drop_executions(&[id]);
+				self.leases.insert(id, token);
 			}
 			match recovery::resume_one(&engine, exec).await {
 				Ok(Some((state, fx))) => {

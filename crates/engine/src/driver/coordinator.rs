@@ -149,9 +149,8 @@ impl Coordinator {
 			}
 			self.perform();
 			self.dispatch();
-			if shutdown.is_none() {
-				self.maintain().await;
-			}
+			// Leases are renewed while draining too (claiming stops).
+			self.maintain().await;
 			if let Some((deadline, _)) = &shutdown
 				&& (self.running.is_empty() || now_millis() >= *deadline)
 			{

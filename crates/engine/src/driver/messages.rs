@@ -121,12 +121,23 @@ impl Coordinator {
 					))));
 					return;
 				}
+				if self.deleted.contains(&state.exec.workflow_id) {
+					let workflow = state.exec.workflow_id;
+					let _ = reply.send(Err(EngineError::NotFound(format!("workflow {workflow}"))));
+					return;
+				}
 				let mut state = *state;
 				let mut fx = Effects::default();
 				if machine::retry(&mut state, now, &mut fx) {
 					self.started.push((reply, state.exec.clone()));
-					self.states.insert(id, state);
-					self.absorb(id, fx);
+					if self.config.cluster.is_some() {
+						// Queued again in the database; whichever node claims it runs it.
+						self.batch.extend(fx.writes);
+						self.created = true;
+					} else {
+						self.states.insert(id, state);
+						self.absorb(id, fx);
+					}
 				} else {
 					let status = state.exec.status;
 					let _ = reply.send(Err(EngineError::Conflict(format!(

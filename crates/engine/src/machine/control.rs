@@ -77,7 +77,8 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 	) {
 		return false;
 	}
-	for s in &mut st.steps {
+	for node in 0..st.steps.len() {
+		let s = &mut st.steps[node];
 		if matches!(
 			s.status,
 			ComponentStatus::Failed | ComponentStatus::Cancelled
@@ -86,6 +87,9 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 			s.error_message = None;
 			s.run_at = None;
 			s.completed_at = None;
+			// Stored too, so a node that rebuilds the execution from the store (a takeover)
+			// sees it pending rather than ended.
+			fx.step(st, node);
 		}
 	}
 	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();

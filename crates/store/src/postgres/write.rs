@@ -61,7 +61,11 @@ async fn executions(tx: &mut Transaction<'_, Postgres>, rows: &[&Execution]) -> 
 		" ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, priority = EXCLUDED.priority, \
 		 vars = EXCLUDED.vars, results = EXCLUDED.results, error_message = EXCLUDED.error_message, \
 		 breakpoints = EXCLUDED.breakpoints, started_at = EXCLUDED.started_at, \
-		 completed_at = EXCLUDED.completed_at",
+		 completed_at = EXCLUDED.completed_at, \
+		 cancel_requested = CASE WHEN wo_executions.status IN ('completed', 'failed', 'cancelled') \
+		   THEN FALSE ELSE wo_executions.cancel_requested END, \
+		 lease_owner = CASE WHEN wo_executions.status IN ('completed', 'failed', 'cancelled') \
+		   THEN NULL ELSE wo_executions.lease_owner END",
 	);
 	q.build().execute(&mut **tx).await.map_err(backend)?;
 	Ok(())
