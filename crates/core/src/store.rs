@@ -26,6 +26,10 @@ pub enum StoreError {
 	/// The backend failed (IO, connection, corrupt data).
 	#[error("storage failure: {0}")]
 	Backend(String),
+	/// A write refers to something that no longer exists (its workflow was deleted meanwhile,
+	/// on another node): retrying cannot help.
+	#[error("dangling reference: {0}")]
+	Dangling(String),
 	/// The batch was not committed because this node no longer holds the lease of these
 	/// executions (another node took them over): their writes must be dropped.
 	#[error("lease lost for {} executions", .0.len())]

@@ -28,6 +28,7 @@ impl From<StoreError> for EngineError {
 	fn from(e: StoreError) -> Self {
 		match e {
 			StoreError::Conflict(m) => Self::Conflict(m),
+			StoreError::Dangling(m) => Self::NotFound(m),
 			other => Self::Store(other),
 		}
 	}

@@ -911,3 +911,53 @@ async fn a_panicking_component_fails_its_attempt_and_the_engine_carries_on() {
 		"the engine still runs work"
 	);
 }
+
+#[tokio::test]
+async fn a_workflow_deleted_under_a_running_execution_does_not_stop_the_engine() {
+	let h = harness(EngineConfig::default()).await;
+	let doomed = create(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 200}})),
+	)
+	.await;
+	let fine = create(
+		&h.engine,
+		chain(json!({"id": "x", "type": "flaky", "config": {"sleep_ms": 300}})),
+	)
+	.await;
+	let a = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: doomed,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	let b = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: fine,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	// Deleted behind the engine's back (as another node would): its checkpoints now dangle.
+	assert!(h.engine.store().delete_workflow(doomed).await.unwrap());
+	let done = tokio::time::timeout(Duration::from_secs(10), h.engine.wait(b.id))
+		.await
+		.unwrap()
+		.unwrap();
+	assert_eq!(
+		done.status,
+		ExecutionStatus::Completed,
+		"the other execution carries on"
+	);
+	assert!(
+		h.engine
+			.store()
+			.get_execution(a.id)
+			.await
+			.unwrap()
+			.is_none()
+	);
+}

@@ -183,7 +183,7 @@ impl Store for MemoryStore {
 			let exec = match w {
 				Write::Execution(e) => {
 					if !s.workflows.contains_key(&e.workflow_id) {
-						return Err(StoreError::Backend(format!(
+						return Err(StoreError::Dangling(format!(
 							"unknown workflow {}",
 							e.workflow_id
 						)));
@@ -200,7 +200,7 @@ impl Store for MemoryStore {
 				.iter()
 				.any(|w| matches!(w, Write::Execution(e) if e.id == exec));
 			if !s.executions.contains_key(&exec) && !inserted_here {
-				return Err(StoreError::Backend(format!("unknown execution {exec}")));
+				return Err(StoreError::Dangling(format!("unknown execution {exec}")));
 			}
 		}
 		for w in &batch.writes {

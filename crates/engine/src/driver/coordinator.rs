@@ -216,6 +216,19 @@ impl Coordinator {
 					batch.writes.retain(|w| !lost.contains(&write_execution(w)));
 					batch.fences.retain(|f| !lost.contains(&f.execution_id));
 				}
+				Err(apg_core::store::StoreError::Dangling(cause)) => {
+					// Retrying cannot help: find the executions whose writes cannot go in (their
+					// workflow was deleted meanwhile) and give them up; commit the rest.
+					tracing::error!(%cause, "a checkpoint refers to a deleted workflow");
+					let doomed = self.dangling(&batch).await;
+					self.drop_executions(&doomed);
+					batch
+						.writes
+						.retain(|w| !doomed.contains(&write_execution(w)));
+					batch.fences.retain(|f| !doomed.contains(&f.execution_id));
+					// `dangling` committed every other execution's writes on their own.
+					break;
+				}
 				Err(e) => {
 					tracing::error!(error = %e, writes = batch.writes.len(), "commit failed; retrying");
 					tokio::time::sleep(delay).await;
@@ -234,6 +247,47 @@ impl Coordinator {
 				let _ = self.events.send(Arc::new(e));
 			}
 		}
+	}
+
+	/// Commits each execution's writes of a batch alone and returns the executions whose writes
+	/// cannot go in (their workflow is gone). Transient failures are retried here.
+	async fn dangling(&self, batch: &Batch) -> Vec<ExecutionId> {
+		let mut ids: Vec<ExecutionId> = batch.writes.iter().map(write_execution).collect();
+		ids.sort();
+		ids.dedup();
+		let mut doomed = Vec::new();
+		for id in ids {
+			let writes: Vec<Write> = batch
+				.writes
+				.iter()
+				.filter(|w| write_execution(w) == id)
+				.cloned()
+				.collect();
+			let fences = batch
+				.fences
+				.iter()
+				.filter(|f| f.execution_id == id)
+				.cloned()
+				.collect();
+			let alone = Batch { writes, fences };
+			loop {
+				match self.store.commit(&alone).await {
+					Ok(()) => break,
+					Err(
+						apg_core::store::StoreError::Dangling(_)
+						| apg_core::store::StoreError::LeaseLost(_),
+					) => {
+						doomed.push(id);
+						break;
+					}
+					Err(e) => {
+						tracing::error!(error = %e, "commit failed; retrying");
+						tokio::time::sleep(Duration::from_millis(200)).await;
+					}
+				}
+			}
+		}
+		doomed
 	}
 
 	/// Performs the actions whose writes are now committed.

@@ -32,6 +32,11 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 	{
 		return StoreError::Conflict(db.message().to_owned());
 	}
+	if let sqlx::Error::Database(db) = &e
+		&& db.is_foreign_key_violation()
+	{
+		return StoreError::Dangling(db.message().to_owned());
+	}
 	StoreError::Backend(e.to_string())
 }
 

@@ -28,6 +28,10 @@ pub(super) fn error(e: rusqlite::Error) -> StoreError {
 		if matches!(code.extended_code, 2067 | 1555) {
 			return StoreError::Conflict(message.clone().unwrap_or_else(|| e.to_string()));
 		}
+		// 787: FOREIGN KEY.
+		if code.extended_code == 787 {
+			return StoreError::Dangling(message.clone().unwrap_or_else(|| e.to_string()));
+		}
 	}
 	StoreError::Backend(e.to_string())
 }
