@@ -33,6 +33,7 @@ pub(crate) fn init_server(config: &Config) -> anyhow::Result<Guards> {
 	let console = if config.development() {
 		fmt::layer()
 			.compact()
+			.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
 			.with_writer(std::io::stdout)
 			.with_filter(filter())
 			.boxed()
