@@ -269,3 +269,74 @@ async fn ledger() -> (Ledger, String) {
 	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 	(calls, url)
 }
+
+/// An api node with no worker queues work, and cancelling what nobody has claimed ends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
+	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	let schema = format!("apg_api_{}", uuid::Uuid::now_v7().simple());
+	let mut admin = sqlx::PgConnection::connect(&url)
+		.await
+		.expect("PostgreSQL is unreachable");
+	sqlx::query(&format!("CREATE SCHEMA {schema}"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+	let separator = if url.contains('?') { '&' } else { '?' };
+	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let dir = tempfile::tempdir().unwrap();
+	let api = Node::start(&database, "api", "lonely-api", dir.path());
+	let client = reqwest::Client::new();
+	let created: Value = client
+		.post(format!("{}/api/v1/workflows", api.base))
+		.json(&crate::server::seed_workflow())
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let id = created["data"]["id"].as_str().unwrap();
+	let execution: Value = client
+		.post(format!("{}/api/v1/workflows/{id}/execute", api.base))
+		.json(&json!({}))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let execution_id = execution["data"]["id"].as_str().unwrap();
+	tokio::time::sleep(Duration::from_millis(500)).await;
+	let current: Value = client
+		.get(format!("{}/api/v1/executions/{execution_id}", api.base))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	assert_eq!(
+		current["data"]["status"], "queued",
+		"no worker: the execution waits"
+	);
+	let cancelled = client
+		.post(format!(
+			"{}/api/v1/executions/{execution_id}/cancel",
+			api.base
+		))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(cancelled.status(), 200);
+	let body: Value = cancelled.json().await.unwrap();
+	assert_eq!(body["data"]["status"], "cancelled");
+	drop(api);
+	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+}

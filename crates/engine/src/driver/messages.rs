@@ -109,7 +109,11 @@ impl Coordinator {
 			}
 			Msg::Wait(exec, reply) => {
 				if self.states.contains_key(&exec) {
-					self.waiters.entry(exec).or_default().push(reply);
+					// Callers that gave up (a closed request) are forgotten, so a long pause
+					// polled by many clients does not pile up waiters.
+					let waiters = self.waiters.entry(exec).or_default();
+					waiters.retain(|w| !w.is_closed());
+					waiters.push(reply);
 				}
 			}
 			Msg::Idle(reply) => self.idle.push(reply),
