@@ -33,6 +33,9 @@ pub(crate) struct ExecutionState {
 	pub(crate) released: HashSet<usize>,
 	/// Components held at a breakpoint, in the order they arrived.
 	pub(crate) held: Vec<usize>,
+	/// Per component, the attempts made before the last manual retry, so its automatic retry
+	/// budget starts again (not persisted: after a restart the budget counts every attempt).
+	pub(crate) attempts_before_retry: Vec<u32>,
 }
 
 impl ExecutionState {
@@ -58,6 +61,7 @@ impl ExecutionState {
 			})
 			.collect();
 		let open = wf.nodes.len();
+		let n = wf.nodes.len();
 		let edges = vec![EdgeState::Pending; wf.edges.len()];
 		Self {
 			exec,
@@ -68,6 +72,7 @@ impl ExecutionState {
 			step_mode: false,
 			released: HashSet::new(),
 			held: Vec::new(),
+			attempts_before_retry: vec![0; n],
 		}
 	}
 }

@@ -961,3 +961,35 @@ async fn a_workflow_deleted_under_a_running_execution_does_not_stop_the_engine()
 			.is_none()
 	);
 }
+
+#[tokio::test]
+async fn a_manual_retry_gives_a_component_its_retry_budget_again() {
+	let h = harness(EngineConfig::default()).await;
+	// Attempts 1 and 2 fail (one automatic retry allowed); after the manual retry attempt 3
+	// fails too and only a restored budget lets attempt 4 run and succeed.
+	let id = create(
+		&h.engine,
+		chain(
+			json!({"id": "x", "type": "task", "config": {"task_type": "fail", "succeed_on_attempt": 4,
+			"retry_attempts": 1, "retry_delay_seconds": 1}}),
+		),
+	)
+	.await;
+	let exec = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	assert_eq!(
+		h.engine.wait(exec.id).await.unwrap().status,
+		ExecutionStatus::Failed
+	);
+	h.engine.retry(exec.id).await.unwrap();
+	let done = h.engine.wait(exec.id).await.unwrap();
+	assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
+	let attempts = h.engine.store().attempts(exec.id).await.unwrap();
+	assert_eq!(attempts.iter().filter(|a| a.component_id == "x").count(), 4);
+}

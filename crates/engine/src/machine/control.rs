@@ -78,11 +78,12 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 		return false;
 	}
 	for node in 0..st.steps.len() {
-		let s = &mut st.steps[node];
 		if matches!(
-			s.status,
+			st.steps[node].status,
 			ComponentStatus::Failed | ComponentStatus::Cancelled
 		) {
+			st.attempts_before_retry[node] = st.steps[node].attempt;
+			let s = &mut st.steps[node];
 			s.status = ComponentStatus::Pending;
 			s.error_message = None;
 			s.run_at = None;

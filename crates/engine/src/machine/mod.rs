@@ -266,7 +266,8 @@ pub(crate) fn finished(
 			st.steps[node].error_message = Some(error.to_string());
 			fx.attempt(st, node, ComponentStatus::Failed, started, Some(now));
 			let options = &st.wf.nodes[node].options;
-			if error.is_retryable() && attempt <= options.retry_attempts {
+			let used = attempt.saturating_sub(st.attempts_before_retry[node]);
+			if error.is_retryable() && used <= options.retry_attempts {
 				let delay = options.retry_delay_before(attempt + 1);
 				let at = now + delay.as_millis() as Millis;
 				let s = &mut st.steps[node];
