@@ -340,3 +340,76 @@ async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
 		.await
 		.unwrap();
 }
+
+/// The same `Idempotency-Key` sent to two api nodes at once creates one execution.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_creates_one_execution_across_nodes() {
+	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	let schema = format!("apg_idem_{}", uuid::Uuid::now_v7().simple());
+	let mut admin = sqlx::PgConnection::connect(&url)
+		.await
+		.expect("PostgreSQL is unreachable");
+	sqlx::query(&format!("CREATE SCHEMA {schema}"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+	let separator = if url.contains('?') { '&' } else { '?' };
+	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let dir = tempfile::tempdir().unwrap();
+	let one = Node::start(&database, "api", "idem-1", dir.path());
+	let two = Node::start(&database, "api", "idem-2", dir.path());
+	let client = reqwest::Client::new();
+	let created: Value = client
+		.post(format!("{}/api/v1/workflows", one.base))
+		.json(&crate::server::seed_workflow())
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let id = created["data"]["id"].as_str().unwrap().to_owned();
+	let mut requests = tokio::task::JoinSet::new();
+	for i in 0..20 {
+		let base = if i % 2 == 0 {
+			one.base.clone()
+		} else {
+			two.base.clone()
+		};
+		let (client, id) = (client.clone(), id.clone());
+		requests.spawn(async move {
+			let response = client
+				.post(format!("{base}/api/v1/workflows/{id}/execute"))
+				.header("Idempotency-Key", "order-42")
+				.json(&json!({}))
+				.send()
+				.await
+				.unwrap();
+			assert_eq!(response.status(), 200);
+			let body: Value = response.json().await.unwrap();
+			body["data"]["id"].as_str().unwrap().to_owned()
+		});
+	}
+	let mut ids = std::collections::HashSet::new();
+	while let Some(id) = requests.join_next().await {
+		ids.insert(id.unwrap());
+	}
+	assert_eq!(ids.len(), 1, "every request got the same execution");
+	sqlx::query(&format!("SET search_path TO {schema}"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+	let count: i64 = sqlx::query_scalar("SELECT count(*) FROM wo_executions")
+		.fetch_one(&mut admin)
+		.await
+		.unwrap();
+	assert_eq!(count, 1);
+	drop((one, two));
+	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+		.execute(&mut admin)
+		.await
+		.unwrap();
+}

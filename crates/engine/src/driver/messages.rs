@@ -46,14 +46,9 @@ impl Coordinator {
 				machine::start(&mut state, now, &mut fx);
 				let id = state.exec.id;
 				self.started.push((reply, state.exec.clone()));
-				if self.config.cluster.is_some() {
-					// The execution is stored queued; whichever node claims it runs it.
-					self.batch.extend(fx.writes);
-					self.created = true;
-				} else {
-					self.states.insert(id, state);
-					self.absorb(id, fx);
-				}
+				// (In a cluster, `Engine::execute` stores new executions itself.)
+				self.states.insert(id, state);
+				self.absorb(id, fx);
 			}
 			Msg::Finished {
 				exec,

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{EngineError, Result};
 use crate::graph::Compiled;
+use crate::machine;
 use crate::recovery;
 use crate::state::ExecutionState;
 
@@ -281,7 +282,10 @@ impl Engine {
 			completed_at: None,
 		};
 		let id = exec.id;
-		let state = ExecutionState::new(exec, compiled);
+		let mut state = ExecutionState::new(exec, compiled);
+		if let Some(mode) = &self.inner.cluster {
+			return self.queue_in_cluster(mode, &mut state).await;
+		}
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Start(Box::new(state), reply))?;
 		let created = done.await.map_err(|_| EngineError::Stopped)??;
@@ -291,6 +295,47 @@ impl Engine {
 			return Ok(store.get_execution(created.id).await?.unwrap_or(created));
 		}
 		Ok(created)
+	}
+
+	/// In a cluster a new execution is only stored, queued, for whichever node claims it. It is
+	/// written here rather than by the coordinator so that the unique index on idempotency keys
+	/// decides between concurrent duplicates on any node: the loser's insert fails and it
+	/// returns the winner's execution.
+	async fn queue_in_cluster(
+		&self,
+		mode: &ClusterMode,
+		state: &mut ExecutionState,
+	) -> Result<Execution> {
+		let mut fx = machine::Effects::default();
+		machine::start(state, now_millis(), &mut fx);
+		let batch = apg_core::Batch {
+			writes: fx.writes,
+			..Default::default()
+		};
+		match self.inner.store.commit(&batch).await {
+			Ok(()) => {}
+			Err(apg_core::store::StoreError::Conflict(_))
+				if state.exec.idempotency_key.is_some() =>
+			{
+				let key = state.exec.idempotency_key.as_deref().unwrap_or_default();
+				if let Some(existing) = self
+					.inner
+					.store
+					.find_by_idempotency_key(state.exec.workflow_id, key)
+					.await?
+				{
+					return Ok(existing);
+				}
+				return Err(EngineError::Conflict(
+					"a duplicate execution was refused".to_owned(),
+				));
+			}
+			Err(e) => return Err(e.into()),
+		}
+		if let Err(e) = mode.cluster.notify_work().await {
+			tracing::warn!(error = %e, "cannot wake the workers");
+		}
+		Ok(state.exec.clone())
 	}
 
 	/// Waits until the execution has ended and returns it.
