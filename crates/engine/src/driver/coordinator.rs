@@ -40,8 +40,10 @@ pub(super) const MAX_REMEMBERED_KEYS: usize = 100_000;
 /// How long attempt starts may wait for a batch to join before they are committed alone.
 const LAZY_COMMIT_MS: Millis = 20;
 
-/// Messages taken per turn before committing, so one turn's batch stays bounded.
-const MAX_MESSAGES_PER_TURN: usize = 4_096;
+/// Messages taken per turn before committing. It bounds a turn's batch, and with it the
+/// memory of a burst: 2,048 kept 10,000 simultaneous executions at 118–139 MB peak (4,096:
+/// 140–152 MB) for the same wall time on the bench.
+const MAX_MESSAGES_PER_TURN: usize = 2_048;
 
 pub(super) struct Coordinator {
 	pub(super) store: Arc<dyn Store>,
