@@ -48,18 +48,13 @@ async fn count_unfinished(url: &str, schema: &str) -> Option<i64> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "restarts the shared PostgreSQL and Redis; .ci/run runs it alone"]
 async fn a_postgres_restart_and_a_redis_death_lose_nothing() {
-	let url = std::env::var("APG_TEST_DATABASE_URL").expect("APG_TEST_DATABASE_URL");
+	let pg = crate::util::PgSchema::create("apg_chaos")
+		.await
+		.expect("APG_TEST_DATABASE_URL");
+	let (url, schema) = (pg.url.clone(), pg.name.clone());
 	let redis = std::env::var("APG_TEST_REDIS_URL").expect("APG_TEST_REDIS_URL");
 	const N: usize = 500;
-	let schema = format!("apg_chaos_{}", uuid::Uuid::now_v7().simple());
-	let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-	sqlx::query(&format!("CREATE SCHEMA {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
-	drop(admin);
-	let separator = if url.contains('?') { '&' } else { '?' };
-	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let database = pg.database.clone();
 	let dir = tempfile::tempdir().unwrap();
 	let mut nodes = [
 		Node::start(&database, "api", "chaos-api", dir.path()),
@@ -158,11 +153,7 @@ async fn a_postgres_restart_and_a_redis_death_lose_nothing() {
 			.status(),
 		200
 	);
-	let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-	sqlx::query(&format!("SET search_path TO {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
+	let mut admin = pg.admin().await;
 	let completed: i64 =
 		sqlx::query_scalar("SELECT count(*) FROM wo_executions WHERE status = 'completed'")
 			.fetch_one(&mut admin)
@@ -170,8 +161,4 @@ async fn a_postgres_restart_and_a_redis_death_lose_nothing() {
 			.unwrap();
 	assert_eq!(completed as usize, N);
 	drop(nodes);
-	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
 }

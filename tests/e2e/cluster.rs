@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::util::bin;
@@ -64,25 +63,13 @@ impl Drop for Node {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
-	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+	let Some(pg) = crate::util::PgSchema::create("apg_cluster").await else {
 		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
 		return;
 	};
 	const N: usize = 2_000;
-	let schema = format!("apg_cluster_{}", uuid::Uuid::now_v7().simple());
-	let mut admin = sqlx::PgConnection::connect(&url)
-		.await
-		.expect("PostgreSQL is unreachable");
-	sqlx::query(&format!("CREATE SCHEMA {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
-	sqlx::query(&format!("SET search_path TO {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
-	let separator = if url.contains('?') { '&' } else { '?' };
-	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let mut admin = pg.admin().await;
+	let database = pg.database.clone();
 	let dir = tempfile::tempdir().unwrap();
 	let api = Node::start(&database, "api", "api", dir.path());
 	let worker_a = Node::start(&database, "worker", "worker-a", dir.path());
@@ -238,10 +225,6 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 		"the api node's subscriber saw every execution end"
 	);
 	drop((api, worker_a, worker_b));
-	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
 }
 
 type Ledger = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
@@ -273,20 +256,11 @@ async fn ledger() -> (Ledger, String) {
 /// An api node with no worker queues work, and cancelling what nobody has claimed ends it.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
-	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+	let Some(pg) = crate::util::PgSchema::create("apg_api").await else {
 		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
 		return;
 	};
-	let schema = format!("apg_api_{}", uuid::Uuid::now_v7().simple());
-	let mut admin = sqlx::PgConnection::connect(&url)
-		.await
-		.expect("PostgreSQL is unreachable");
-	sqlx::query(&format!("CREATE SCHEMA {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
-	let separator = if url.contains('?') { '&' } else { '?' };
-	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let database = pg.database.clone();
 	let dir = tempfile::tempdir().unwrap();
 	let api = Node::start(&database, "api", "lonely-api", dir.path());
 	let client = reqwest::Client::new();
@@ -335,29 +309,17 @@ async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
 	let body: Value = cancelled.json().await.unwrap();
 	assert_eq!(body["data"]["status"], "cancelled");
 	drop(api);
-	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
 }
 
 /// The same `Idempotency-Key` sent to two api nodes at once creates one execution.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idempotency_key_creates_one_execution_across_nodes() {
-	let Ok(url) = std::env::var("APG_TEST_DATABASE_URL") else {
+	let Some(pg) = crate::util::PgSchema::create("apg_idem").await else {
 		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
 		return;
 	};
-	let schema = format!("apg_idem_{}", uuid::Uuid::now_v7().simple());
-	let mut admin = sqlx::PgConnection::connect(&url)
-		.await
-		.expect("PostgreSQL is unreachable");
-	sqlx::query(&format!("CREATE SCHEMA {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
-	let separator = if url.contains('?') { '&' } else { '?' };
-	let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+	let mut admin = pg.admin().await;
+	let database = pg.database.clone();
 	let dir = tempfile::tempdir().unwrap();
 	let one = Node::start(&database, "api", "idem-1", dir.path());
 	let two = Node::start(&database, "api", "idem-2", dir.path());
@@ -398,18 +360,10 @@ async fn an_idempotency_key_creates_one_execution_across_nodes() {
 		ids.insert(id.unwrap());
 	}
 	assert_eq!(ids.len(), 1, "every request got the same execution");
-	sqlx::query(&format!("SET search_path TO {schema}"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
 	let count: i64 = sqlx::query_scalar("SELECT count(*) FROM wo_executions")
 		.fetch_one(&mut admin)
 		.await
 		.unwrap();
 	assert_eq!(count, 1);
 	drop((one, two));
-	sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-		.execute(&mut admin)
-		.await
-		.unwrap();
 }

@@ -17,7 +17,7 @@ pub(crate) struct Server {
 	child: Child,
 	pub(crate) base: String,
 	_dir: tempfile::TempDir,
-	schema: Option<(String, String)>,
+	schema: Option<crate::util::PgSchema>,
 }
 
 /// Runs an async test body against a server on every configured backend: SQLite always,
@@ -57,34 +57,24 @@ impl Server {
 
 	/// A server on a fresh schema of `APG_TEST_DATABASE_URL`, or `None` when it is not set.
 	pub(crate) async fn start_postgres() -> Option<Self> {
-		use sqlx::Connection;
-		let url = std::env::var("APG_TEST_DATABASE_URL").ok()?;
-		let mut conn = sqlx::PgConnection::connect(&url)
-			.await
-			.expect("APG_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
-		let schema = format!("apg_e2e_{}", uuid::Uuid::now_v7().simple());
-		sqlx::query(&format!("CREATE SCHEMA {schema}"))
-			.execute(&mut conn)
-			.await
-			.unwrap();
-		let separator = if url.contains('?') { '&' } else { '?' };
-		let database = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+		let pg = crate::util::PgSchema::create("apg_e2e").await?;
+		let database = pg.database.clone();
 		let dir = tempfile::tempdir().unwrap();
-		Some(Self::spawn(
-			dir,
-			&["--database-url", &database],
-			Some((url, schema)),
-		))
+		Some(Self::spawn(dir, &["--database-url", &database], Some(pg)))
 	}
 
-	fn spawn(dir: tempfile::TempDir, store: &[&str], schema: Option<(String, String)>) -> Self {
+	fn spawn(
+		dir: tempfile::TempDir,
+		store: &[&str],
+		schema: Option<crate::util::PgSchema>,
+	) -> Self {
 		Self::spawn_with(dir, store, schema, &[])
 	}
 
 	fn spawn_with(
 		dir: tempfile::TempDir,
 		store: &[&str],
-		schema: Option<(String, String)>,
+		schema: Option<crate::util::PgSchema>,
 		env: &[(&str, &str)],
 	) -> Self {
 		let mut command = bin();
@@ -116,23 +106,8 @@ impl Drop for Server {
 	fn drop(&mut self) {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
-		if let Some((url, schema)) = self.schema.take() {
-			// Drop runs inside the test's runtime, which cannot block on itself.
-			let _ = std::thread::spawn(move || {
-				use sqlx::Connection;
-				let rt = tokio::runtime::Builder::new_current_thread()
-					.enable_all()
-					.build()
-					.unwrap();
-				rt.block_on(async {
-					if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-						let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-						let _ = sqlx::query(&drop).execute(&mut conn).await;
-					}
-				});
-			})
-			.join();
-		}
+		// The schema (if any) is dropped after the server stopped.
+		self.schema.take();
 	}
 }
 

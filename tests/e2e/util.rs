@@ -53,3 +53,69 @@ pub(crate) fn start_listening(mut command: Command) -> (Child, String) {
 	std::thread::spawn(move || for _ in lines {});
 	(child, base)
 }
+
+/// A fresh schema of `APG_TEST_DATABASE_URL` for one test; dropped with everything in it when
+/// this value is dropped (declare it before the servers that use it, so they stop first).
+pub(crate) struct PgSchema {
+	/// The server's URL.
+	pub(crate) url: String,
+	/// The schema's name.
+	pub(crate) name: String,
+	/// A database URL whose connections use the schema (for `--database-url`).
+	pub(crate) database: String,
+}
+
+impl PgSchema {
+	/// A new schema named `<prefix>_<uuid>`, or `None` when `APG_TEST_DATABASE_URL` is not set.
+	pub(crate) async fn create(prefix: &str) -> Option<Self> {
+		use sqlx::Connection;
+		let url = std::env::var("APG_TEST_DATABASE_URL").ok()?;
+		let mut conn = sqlx::PgConnection::connect(&url)
+			.await
+			.expect("APG_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+		let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+		sqlx::query(&format!("CREATE SCHEMA {name}"))
+			.execute(&mut conn)
+			.await
+			.unwrap();
+		let separator = if url.contains('?') { '&' } else { '?' };
+		let database = format!("{url}{separator}options=-c%20search_path%3D{name}");
+		Some(Self {
+			url,
+			name,
+			database,
+		})
+	}
+
+	/// A connection that reads and writes the schema.
+	pub(crate) async fn admin(&self) -> sqlx::PgConnection {
+		use sqlx::Connection;
+		let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+		sqlx::query(&format!("SET search_path TO {}", self.name))
+			.execute(&mut conn)
+			.await
+			.unwrap();
+		conn
+	}
+}
+
+impl Drop for PgSchema {
+	fn drop(&mut self) {
+		let (url, name) = (self.url.clone(), self.name.clone());
+		// Drop runs inside the test's runtime, which cannot block on itself.
+		let _ = std::thread::spawn(move || {
+			use sqlx::Connection;
+			let rt = tokio::runtime::Builder::new_current_thread()
+				.enable_all()
+				.build()
+				.unwrap();
+			rt.block_on(async {
+				if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+					let drop = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+					let _ = sqlx::query(&drop).execute(&mut conn).await;
+				}
+			});
+		})
+		.join();
+	}
+}
