@@ -50,3 +50,15 @@ uuid_id!(
 	/// Identifies one execution of a workflow version.
 	ExecutionId
 );
+uuid_id!(
+	/// Identifies a user.
+	UserId
+);
+uuid_id!(
+	/// Identifies an API key.
+	ApiKeyId
+);
+uuid_id!(
+	/// Identifies a stored credential (a named secret).
+	CredentialId
+);

@@ -11,6 +11,9 @@
 //! listing are driven by that one schema, so the designer's forms, `validate` and the engine can
 //! never disagree about what a config may hold.
 
+pub mod access;
+pub mod account;
+pub mod auth_store;
 pub mod cache;
 pub mod cluster;
 pub mod component;
@@ -23,13 +26,18 @@ pub mod ids;
 pub mod options;
 pub mod params;
 pub mod priority;
+pub mod redact;
 pub mod schema;
+pub mod secrets;
 pub mod security;
 pub mod status;
 pub mod store;
 pub mod validate;
 pub mod workflow;
 
+pub use access::{Access, Permission, Principal, Role, WorkflowAction, workflow_access};
+pub use account::{ApiKey, AuditEntry, AuditFilter, Credential, Share, User};
+pub use auth_store::AuthStore;
 pub use cache::Cache;
 pub use cluster::{Cluster, Renewal, Signal};
 pub use component::{Component, ComponentError, Outcome, Registry, RunContext};
@@ -37,9 +45,11 @@ pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, Para
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use execution::{AttemptRecord, EventRecord, Execution, LogLevel, LogRecord, StepRecord};
-pub use ids::{ExecutionId, WorkflowId};
+pub use ids::{ApiKeyId, CredentialId, ExecutionId, UserId, WorkflowId};
 pub use options::{Backoff, Join, StepOptions};
 pub use priority::Priority;
+pub use redact::Redactor;
+pub use secrets::SecretSource;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
 pub use store::{Batch, ExecutionFilter, Fence, Store, WorkflowFilter, WorkflowStats, Write};
 pub use validate::{Issue, ValidationReport, validate};

@@ -111,6 +111,7 @@ fn looks_like_secret(key: &str, value: &str) -> bool {
 		&& value.len() > 8
 		&& !value.starts_with("{{")
 		&& !value.starts_with("${")
+		&& !value.starts_with(crate::secrets::SEALED_PREFIX)
 }
 
 #[cfg(test)]

@@ -92,6 +92,8 @@ pub struct WorkflowFilter {
 	pub search: Option<String>,
 	/// Carries this tag.
 	pub tag: Option<String>,
+	/// Only workflows this user (id as in `created_by`) owns or has a share of; `None` for all.
+	pub visible_to: Option<String>,
 	/// Page size.
 	pub limit: i64,
 	/// Rows to skip.
@@ -105,6 +107,8 @@ pub struct ExecutionFilter {
 	pub workflow_id: Option<WorkflowId>,
 	/// Only this status.
 	pub status: Option<ExecutionStatus>,
+	/// Only executions of workflows this user owns or has a share of; `None` for all.
+	pub visible_to: Option<String>,
 	/// Page size.
 	pub limit: i64,
 	/// Rows to skip.

@@ -1,6 +1,13 @@
 //! The contract every [`Store`] must meet, as plain async functions over `&dyn Store`, plus the
 //! [`contract_suite!`](crate::contract_suite) macro that turns them into tests for one backend.
-//! MemoryStore and SQLite run it in this crate's tests; PostgreSQL will run the same list.
+//! MemoryStore, SQLite and PostgreSQL run it in this crate's tests. The [`AuthStore`]
+//! (accounts) cases are in `contract/accounts.rs`, re-exported here; every backend runs them too.
+//!
+//! [`AuthStore`]: apg_core::AuthStore
+
+mod accounts;
+
+pub use accounts::*;
 
 use apg_core::store::StoreError;
 use apg_core::{
@@ -635,9 +642,10 @@ pub async fn deleting_a_workflow_cascades(store: &dyn Store) {
 }
 
 /// Generates one `#[tokio::test]` per contract function for a backend; `$make` is an async
-/// expression yielding `Some((guard, store))`: a fresh, migrated `Box<dyn Store>` and whatever
-/// must outlive it, or `None` when the backend is not configured here (the test then says so
-/// and passes; CI configures every backend, so there it always runs).
+/// expression yielding `Some((guard, store))`: a fresh, migrated `Box<dyn Backend>` (a
+/// [`Store`] that is also an [`AuthStore`](apg_core::AuthStore)) and whatever must outlive it,
+/// or `None` when the backend is not configured here (the test then says so and passes; CI
+/// configures every backend, so there it always runs).
 #[macro_export]
 macro_rules! contract_suite {
 	($make:expr) => {
@@ -652,7 +660,14 @@ macro_rules! contract_suite {
 			executions_are_found_by_idempotency_key,
 			retention_deletes_old_ended_executions,
 			events_can_be_tailed_in_sequence_order,
-			deleting_a_workflow_cascades
+			deleting_a_workflow_cascades,
+			users_round_trip,
+			deleting_a_user_cascades,
+			api_keys_find_list_and_revoke,
+			shares_replace_and_follow_their_workflow,
+			visible_to_limits_workflows_and_executions,
+			credentials_unique_per_owner,
+			audit_lists_newest_first_with_filters
 		);
 	};
 	(@tests $make:expr; $($name:ident),+) => {

@@ -1,4 +1,5 @@
-//! Storage backends behind [`apg_core::Store`].
+//! Storage backends behind [`apg_core::Store`] and [`apg_core::AuthStore`] (users, API keys,
+//! shares, credentials and the audit log; each backend's `accounts` module).
 //!
 //! - [`SqliteStore`]: the embedded default. WAL mode, `synchronous=FULL` unless told otherwise,
 //!   one writer connection (SQLite has one writer anyway, so queueing in the pool is cheaper than

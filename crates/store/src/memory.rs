@@ -1,5 +1,8 @@
 //! An in-memory [`Store`]: the reference behaviour the contract suite pins down, and the store of
-//! `apg-workflow run` when no data dir is given.
+//! `apg-workflow run` when no data dir is given. Its [`apg_core::AuthStore`] half is in
+//! `memory/accounts.rs`.
+
+mod accounts;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +33,7 @@ struct State {
 	events: HashMap<ExecutionId, Vec<EventRecord>>,
 	logs: HashMap<ExecutionId, Vec<LogRecord>>,
 	next_seq: i64,
+	accounts: accounts::Accounts,
 }
 
 impl MemoryStore {
@@ -101,6 +105,11 @@ impl Store for MemoryStore {
 			})
 			.filter(|w| f.tag.as_ref().is_none_or(|t| w.tags.contains(t)))
 			.filter(|w| {
+				f.visible_to
+					.as_ref()
+					.is_none_or(|u| s.accounts.visible(w, u))
+			})
+			.filter(|w| {
 				search.as_ref().is_none_or(|t| {
 					w.name.to_lowercase().contains(t)
 						|| w.description
@@ -140,6 +149,7 @@ impl Store for MemoryStore {
 			return Ok(false);
 		}
 		s.versions.retain(|(w, _), _| *w != id);
+		s.accounts.forget_workflow(id);
 		let gone: Vec<ExecutionId> = s
 			.executions
 			.values()
@@ -253,6 +263,13 @@ impl Store for MemoryStore {
 			.values()
 			.filter(|e| f.workflow_id.is_none_or(|w| e.workflow_id == w))
 			.filter(|e| f.status.is_none_or(|st| e.status == st))
+			.filter(|e| {
+				f.visible_to.as_ref().is_none_or(|u| {
+					s.workflows
+						.get(&e.workflow_id)
+						.is_some_and(|w| s.accounts.visible(w, u))
+				})
+			})
 			.cloned()
 			.collect();
 		rows.sort_by_key(|e| std::cmp::Reverse(e.id));

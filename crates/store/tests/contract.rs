@@ -2,10 +2,10 @@
 //! `APG_TEST_DATABASE_URL` is set (each test in a schema of its own, dropped afterwards).
 
 mod memory {
-	use apg_core::Store;
 	use apg_store::MemoryStore;
+	use apg_store::contract::Backend;
 
-	async fn make() -> Option<((), Box<dyn Store>)> {
+	async fn make() -> Option<((), Box<dyn Backend>)> {
 		Some(((), Box::new(MemoryStore::new())))
 	}
 
@@ -14,9 +14,10 @@ mod memory {
 
 mod sqlite {
 	use apg_core::Store;
+	use apg_store::contract::Backend;
 	use apg_store::{SqliteStore, Synchronous};
 
-	async fn make() -> Option<(tempfile::TempDir, Box<dyn Store>)> {
+	async fn make() -> Option<(tempfile::TempDir, Box<dyn Backend>)> {
 		let dir = tempfile::tempdir().unwrap();
 		let store = SqliteStore::open_dir(dir.path(), Synchronous::Normal)
 			.await
@@ -31,6 +32,7 @@ mod sqlite {
 mod postgres {
 	use apg_core::Store;
 	use apg_store::PgStore;
+	use apg_store::contract::Backend;
 	use sqlx::Connection;
 	use sqlx::postgres::{PgConnectOptions, PgConnection};
 
@@ -61,7 +63,7 @@ mod postgres {
 		}
 	}
 
-	pub(crate) async fn make() -> Option<(Schema, Box<dyn Store>)> {
+	pub(crate) async fn make() -> Option<(Schema, Box<dyn Backend>)> {
 		let url = std::env::var("APG_TEST_DATABASE_URL").ok()?;
 		let mut conn = PgConnection::connect(&url)
 			.await

@@ -3,6 +3,7 @@
 //! Statistics use the seed's aggregate query (`get_workflow_with_stats`) over the index on
 //! `(workflow_id, created_at)`.
 
+mod accounts;
 mod cluster;
 mod read;
 mod write;
@@ -62,6 +63,18 @@ impl PgStore {
 			.map_err(backend)?;
 		Ok(Self { pool })
 	}
+}
+
+/// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
+/// share of it. Shares are keyed by user id (a UUID), so only a user that is an id can have one.
+fn visible_to(q: &mut QueryBuilder<'_, Postgres>, user: &str) {
+	q.push("(created_by = ").push_bind(user.to_owned());
+	if let Ok(id) = user.parse::<uuid::Uuid>() {
+		q.push(" OR id IN (SELECT workflow_id FROM workflow_shares WHERE user_id = ")
+			.push_bind(id)
+			.push(")");
+	}
+	q.push(")");
 }
 
 #[async_trait]
@@ -136,6 +149,10 @@ impl Store for PgStore {
 			q.push(" OR description ILIKE ")
 				.push_bind(pattern)
 				.push(")");
+		}
+		if let Some(user) = &f.visible_to {
+			q.push(" AND ");
+			visible_to(&mut q, user);
 		}
 		q.push(" ORDER BY updated_at DESC, id DESC");
 		if f.limit > 0 {
@@ -239,6 +256,11 @@ impl Store for PgStore {
 		}
 		if let Some(status) = f.status {
 			q.push(" AND status = ").push_bind(status.as_str());
+		}
+		if let Some(user) = &f.visible_to {
+			q.push(" AND workflow_id IN (SELECT id FROM wo_workflows WHERE ");
+			visible_to(&mut q, user);
+			q.push(")");
 		}
 		q.push(" ORDER BY id DESC");
 		if f.limit > 0 {

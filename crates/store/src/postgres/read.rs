@@ -12,18 +12,18 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
 	StoreError::Backend(format!("corrupt {what}: {detail}"))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
 	row: &'r PgRow,
 	column: &str,
 ) -> StoreResult<T> {
 	row.try_get(column).map_err(|e| corrupt(column, e))
 }
 
-fn json<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
+pub(super) fn json<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
 	let value: Value = get(row, column)?;
 	serde_json::from_value(value).map_err(|e| corrupt(column, e))
 }

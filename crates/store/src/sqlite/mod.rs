@@ -1,5 +1,6 @@
 //! The embedded SQLite store.
 
+mod accounts;
 mod read;
 mod write;
 mod writer;
@@ -105,6 +106,18 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key";
 
+/// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
+/// share of it. Shares are keyed by user id, so only an id in canonical form can match one.
+fn visible_to(q: &mut QueryBuilder<'_, Sqlite>, user: &str) {
+	q.push("(created_by = ").push_bind(user.to_owned());
+	if let Ok(id) = user.parse::<apg_core::UserId>() {
+		q.push(" OR id IN (SELECT workflow_id FROM workflow_shares WHERE user_id = ")
+			.push_bind(id.to_string())
+			.push(")");
+	}
+	q.push(")");
+}
+
 #[async_trait]
 impl Store for SqliteStore {
 	async fn migrate(&self) -> StoreResult<()> {
@@ -152,6 +165,10 @@ impl Store for SqliteStore {
 			q.push(" OR lower(coalesce(description, '')) LIKE ")
 				.push_bind(pattern)
 				.push(")");
+		}
+		if let Some(user) = &f.visible_to {
+			q.push(" AND ");
+			visible_to(&mut q, user);
 		}
 		q.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
 			.push_bind(if f.limit <= 0 { -1 } else { f.limit });
@@ -230,6 +247,11 @@ impl Store for SqliteStore {
 		}
 		if let Some(status) = f.status {
 			q.push(" AND status = ").push_bind(status.as_str());
+		}
+		if let Some(user) = &f.visible_to {
+			q.push(" AND workflow_id IN (SELECT id FROM wo_workflows WHERE ");
+			visible_to(&mut q, user);
+			q.push(")");
 		}
 		q.push(" ORDER BY id DESC LIMIT ")
 			.push_bind(if f.limit <= 0 { -1 } else { f.limit });

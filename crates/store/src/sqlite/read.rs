@@ -10,18 +10,18 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
 	StoreError::Backend(format!("corrupt {what}: {detail}"))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
 	row: &'r SqliteRow,
 	column: &str,
 ) -> StoreResult<T> {
 	row.try_get(column).map_err(|e| corrupt(column, e))
 }
 
-fn json<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+pub(super) fn json<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
 	let text: String = get(row, column)?;
 	serde_json::from_str(&text).map_err(|e| corrupt(column, e))
 }
@@ -32,7 +32,7 @@ fn json_opt<T: DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<O
 		.transpose()
 }
 
-fn id<T: std::str::FromStr>(row: &SqliteRow, column: &str) -> StoreResult<T>
+pub(super) fn id<T: std::str::FromStr>(row: &SqliteRow, column: &str) -> StoreResult<T>
 where
 	T::Err: std::fmt::Display,
 {

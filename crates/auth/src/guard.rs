@@ -1,0 +1,143 @@
+//! The one place that answers "may this caller do this to that workflow or execution?" for REST,
+//! GraphQL and WebSocket alike: it loads the resource and the caller's share of it and applies
+//! [`apg_core::workflow_access`]. A hidden resource is reported as not found, so existence
+//! never leaks; an execution is hidden or forbidden exactly as its workflow is.
+
+use std::sync::Arc;
+
+use apg_core::{
+	Access, AuthStore, Execution, ExecutionId, Permission, Principal, Store, Workflow,
+	WorkflowAction, WorkflowId, workflow_access,
+};
+
+use crate::audit::Auditor;
+use crate::error::AuthError;
+
+/// Authorization checks over the stores.
+#[derive(Clone)]
+pub struct Guard {
+	store: Arc<dyn Store>,
+	accounts: Arc<dyn AuthStore>,
+	audit: Auditor,
+}
+
+impl Guard {
+	/// A guard reading `store` and `accounts`; every denial goes to `audit`.
+	pub fn new(store: Arc<dyn Store>, accounts: Arc<dyn AuthStore>, audit: Auditor) -> Self {
+		Self {
+			store,
+			accounts,
+			audit,
+		}
+	}
+
+	/// Fails with 403 unless the caller's role includes `permission`.
+	pub async fn require(
+		&self,
+		principal: &Principal,
+		permission: Permission,
+	) -> Result<(), AuthError> {
+		if principal.can(permission) {
+			return Ok(());
+		}
+		self.deny(principal, permission.as_str(), "-", "forbidden").await;
+		Err(AuthError::Forbidden(format!(
+			"the {} role does not have {permission}",
+			principal.role
+		)))
+	}
+
+	/// Fails with 403 unless the caller holds `permission` on everything (admins).
+	pub async fn require_everywhere(
+		&self,
+		principal: &Principal,
+		permission: Permission,
+	) -> Result<(), AuthError> {
+		if principal.can_everywhere(permission) {
+			return Ok(());
+		}
+		self.deny(principal, permission.as_str(), "-", "forbidden").await;
+		Err(AuthError::Forbidden(format!(
+			"the {} role does not have {permission}",
+			principal.role
+		)))
+	}
+
+	/// Records a denial.
+	pub async fn deny(&self, principal: &Principal, action: &str, resource: &str, why: &str) {
+		self.audit
+			.record(Some(principal), action, resource, false, serde_json::json!({"reason": why}))
+			.await;
+	}
+
+	/// The `visible_to` filter for listings: `None` for those who may read everything.
+	pub fn visible_to(&self, principal: &Principal) -> Option<String> {
+		(!principal.can_everywhere(Permission::WorkflowRead)).then(|| principal.owner())
+	}
+
+	/// Loads a workflow the caller may act on.
+	pub async fn workflow(
+		&self,
+		principal: &Principal,
+		id: WorkflowId,
+		action: WorkflowAction,
+	) -> Result<Workflow, AuthError> {
+		let workflow = self
+			.store
+			.get_workflow(id)
+			.await?
+			.ok_or_else(|| AuthError::NotFound(format!("workflow {id}")))?;
+		self.check(principal, &workflow, action).await?;
+		Ok(workflow)
+	}
+
+	/// Checks an already loaded workflow.
+	pub async fn check(
+		&self,
+		principal: &Principal,
+		workflow: &Workflow,
+		action: WorkflowAction,
+	) -> Result<(), AuthError> {
+		let direct = principal.can_everywhere(action.permission())
+			|| workflow.created_by == principal.owner();
+		let share = if direct {
+			None
+		} else {
+			self.accounts.share_for(workflow.id, principal.user_id).await?
+		};
+		let granted = share.as_ref().map(|s| s.actions.as_slice());
+		let access = workflow_access(principal, &workflow.created_by, granted, action);
+		if access == Access::Allowed {
+			return Ok(());
+		}
+		let resource = format!("workflow/{}", workflow.id);
+		let name = action.permission().as_str();
+		if access == Access::Forbidden {
+			self.deny(principal, name, &resource, "forbidden").await;
+			Err(AuthError::Forbidden(format!(
+				"you may not {} workflow {}",
+				action.as_str(),
+				workflow.id
+			)))
+		} else {
+			self.deny(principal, name, &resource, "not visible").await;
+			Err(AuthError::NotFound(format!("workflow {}", workflow.id)))
+		}
+	}
+
+	/// Loads an execution whose workflow the caller may act on.
+	pub async fn execution(
+		&self,
+		principal: &Principal,
+		id: ExecutionId,
+		action: WorkflowAction,
+	) -> Result<Execution, AuthError> {
+		let hidden = || AuthError::NotFound(format!("execution {id}"));
+		let execution = self.store.get_execution(id).await?.ok_or_else(hidden)?;
+		match self.workflow(principal, execution.workflow_id, action).await {
+			Ok(_) => Ok(execution),
+			Err(AuthError::NotFound(_)) => Err(hidden()),
+			Err(e) => Err(e),
+		}
+	}
+}

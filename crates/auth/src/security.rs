@@ -1,0 +1,86 @@
+//! Everything an edge (REST, GraphQL, WebSocket) needs to secure a request, bundled so the
+//! binary builds it once and every edge shares it.
+
+use std::sync::Arc;
+
+use apg_core::{AuthStore, Store};
+
+use crate::audit::Auditor;
+use crate::authn::Authenticator;
+use crate::guard::Guard;
+use crate::keyring::Keyring;
+use crate::limiter::LoginLimiter;
+use crate::token::TokenIssuer;
+
+/// Settings of [`Security`].
+#[derive(Clone, Debug)]
+pub struct SecurityConfig {
+	/// Seconds an access token lives.
+	pub access_ttl: i64,
+	/// Seconds a refresh token lives.
+	pub refresh_ttl: i64,
+	/// Login attempts per minute per client and username.
+	pub login_attempts_per_minute: u32,
+	/// Refuse definitions with hard-coded secrets (422) instead of warning.
+	pub reject_hardcoded_secrets: bool,
+	/// Token-signing secret; `None` derives one from the primary encryption key.
+	pub signing_key: Option<Vec<u8>>,
+}
+
+impl Default for SecurityConfig {
+	fn default() -> Self {
+		Self {
+			access_ttl: 900,
+			refresh_ttl: 7 * 24 * 3600,
+			login_attempts_per_minute: 10,
+			reject_hardcoded_secrets: false,
+			signing_key: None,
+		}
+	}
+}
+
+/// Authentication, authorization, audit and keys.
+#[derive(Clone)]
+pub struct Security {
+	/// Who is calling.
+	pub authn: Authenticator,
+	/// What they may do.
+	pub guard: Guard,
+	/// What was done and refused.
+	pub audit: Auditor,
+	/// Users, keys, shares, credentials.
+	pub accounts: Arc<dyn AuthStore>,
+	/// Sealing keys.
+	pub keys: Arc<Keyring>,
+	/// Settings.
+	pub config: Arc<SecurityConfig>,
+}
+
+impl Security {
+	/// Builds the bundle.
+	pub fn new(
+		store: Arc<dyn Store>,
+		accounts: Arc<dyn AuthStore>,
+		keys: Arc<Keyring>,
+		config: SecurityConfig,
+	) -> Self {
+		let signing = config
+			.signing_key
+			.clone()
+			.unwrap_or_else(|| keys.derived_signing_key());
+		let issuer = TokenIssuer::new(&signing, config.access_ttl, config.refresh_ttl);
+		let audit = Auditor::new(Arc::clone(&accounts));
+		Self {
+			authn: Authenticator::new(
+				Arc::clone(&accounts),
+				issuer,
+				LoginLimiter::new(config.login_attempts_per_minute),
+			),
+			guard: Guard::new(store, Arc::clone(&accounts), audit.clone()),
+			audit,
+			accounts,
+			keys,
+			config: Arc::new(config),
+		}
+	}
+}
