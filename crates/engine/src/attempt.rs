@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use apg_core::{ComponentError, Outcome, RunContext};
+use apg_core::{ComponentError, Outcome, Redactor, RunContext, SecretSource, secrets};
 use futures_util::FutureExt;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,8 @@ pub(crate) struct Job {
 	pub(crate) ctx: RunContext,
 	pub(crate) config: Value,
 	pub(crate) input: Value,
+	/// Set when the config needs secrets revealed: where to get them (`None` inside: nowhere).
+	pub(crate) secrets: Option<Option<Arc<dyn SecretSource>>>,
 }
 
 impl Job {
@@ -62,9 +64,27 @@ impl Job {
 			component,
 			timeout,
 			ctx,
-			config,
+			mut config,
 			input,
+			secrets,
 		} = self;
+		let redactor = match secrets {
+			None => Redactor::default(),
+			Some(None) => {
+				return Err(ComponentError::Fatal(
+					"this step needs secrets, but no encryption keys are configured here (run \
+					 it on a server)"
+						.to_owned(),
+				));
+			}
+			Some(Some(source)) => {
+				let mut revealed = Vec::new();
+				reveal(&mut config, source.as_ref(), ctx.workflow_id, &mut revealed)
+					.await
+					.map_err(ComponentError::Fatal)?;
+				Redactor::new(revealed)
+			}
+		};
 		let token = ctx.cancel.clone();
 		// A panicking component becomes a failed attempt instead of one that never finishes;
 		// catching the unwind in place costs no extra task (a timeout or a cancel drops it).
@@ -78,6 +98,57 @@ impl Job {
 			},
 			() = token.cancelled() => Err(ComponentError::Fatal("cancelled".to_owned())),
 		};
-		result
+		if redactor.is_empty() {
+			return result;
+		}
+		// Whatever the component returns is masked, so a secret it printed or echoed never
+		// reaches a checkpoint, an event, a log or a response.
+		match result {
+			Ok(mut outcome) => {
+				redactor.value(&mut outcome.output);
+				for v in outcome.vars.values_mut() {
+					redactor.value(v);
+				}
+				for (_, line) in &mut outcome.logs {
+					*line = redactor.text(line);
+				}
+				Ok(outcome)
+			}
+			Err(ComponentError::Retryable(m)) => Err(ComponentError::Retryable(redactor.text(&m))),
+			Err(ComponentError::Fatal(m)) => Err(ComponentError::Fatal(redactor.text(&m))),
+		}
 	}
+}
+
+/// Replaces sealed values and credential placeholders in `config` with plain text, collecting
+/// each plain value revealed.
+async fn reveal(
+	config: &mut Value,
+	source: &dyn SecretSource,
+	workflow: apg_core::WorkflowId,
+	revealed: &mut Vec<String>,
+) -> Result<(), String> {
+	let mut stack = vec![config];
+	while let Some(v) = stack.pop() {
+		match v {
+			Value::String(s) => {
+				if s.starts_with(secrets::SEALED_PREFIX) {
+					let plain = source.unseal(s)?;
+					revealed.push(plain.clone());
+					*s = plain;
+				} else if secrets::placeholders(s).next().is_some() {
+					let names: Vec<String> = secrets::placeholders(s).map(str::to_owned).collect();
+					for name in names {
+						let plain = source.credential(workflow, &name).await?;
+						*s = s.replace(&secrets::placeholder(&name), &plain);
+						revealed.push(plain);
+					}
+				}
+			}
+			Value::Array(items) => stack.extend(items.iter_mut()),
+			Value::Object(map) => stack.extend(map.values_mut()),
+			_ => {}
+		}
+	}
+	Ok(())
 }

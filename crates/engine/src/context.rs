@@ -3,7 +3,7 @@
 //! `execution` and `input` (plus `output` for a condition, the source's output). Reserved names
 //! are inserted after the parameters so a parameter can never shadow them.
 
-use apg_core::{ComponentStatus, expr, schema};
+use apg_core::{ComponentStatus, expr, schema, secrets};
 use serde_json::{Map, Value, json};
 
 use crate::state::ExecutionState;
@@ -56,6 +56,14 @@ fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
 		"input".into(),
 		st.steps[node].input.clone().unwrap_or(Value::Null),
 	);
+	// Credentials render to placeholders; the attempt swaps in the values just before the
+	// component runs (see `apg_core::secrets`).
+	let secrets: Map<String, Value> = n
+		.secrets
+		.iter()
+		.map(|name| (name.clone(), Value::String(secrets::placeholder(name))))
+		.collect();
+	ctx.insert("secrets".into(), Value::Object(secrets));
 	let rendered = expr::render_value(&n.config, &expr::context(&Value::Object(ctx)))
 		.map_err(|e| format!("cannot render config: {e}"))?;
 	let mut issues = Vec::new();

@@ -83,7 +83,15 @@ impl Component for HttpRequest {
 				"expected_status": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599},
 					"description": "Statuses that count as success (default: any 2xx)"},
 				"response_format": {"type": "string", "enum": ["auto", "json", "text"], "default": "auto",
-					"description": "How to read the body (auto: JSON when the response says so)"}
+					"description": "How to read the body (auto: JSON when the response says so)"},
+				"auth": {"type": "object", "additionalProperties": false,
+					"description": "Authentication: `token` (Bearer) or `username` and `password` (Basic). \
+						Both are sealed at rest; prefer {{secrets.<name>}}",
+					"properties": {
+						"username": {"type": "string"},
+						"password": {"type": "string"},
+						"token": {"type": "string"}
+					}}
 			},
 			"required": ["url"]
 		})
@@ -158,6 +166,14 @@ impl Component for HttpRequest {
 		if let Some(Value::Object(headers)) = config.get("headers") {
 			for (k, v) in headers {
 				request = request.header(k.as_str(), v.as_str().unwrap_or_default());
+			}
+		}
+		if let Some(auth) = config.get("auth") {
+			let text = |k: &str| auth.get(k).and_then(Value::as_str);
+			if let Some(token) = text("token") {
+				request = request.bearer_auth(token);
+			} else if let Some(user) = text("username") {
+				request = request.basic_auth(user, text("password"));
 			}
 		}
 		request = match config.get("body") {

@@ -21,6 +21,8 @@ pub struct EngineConfig {
 	pub cluster: Option<ClusterMode>,
 	/// Where workflows are cached (Redis shared by the nodes, or memory); `None`: no cache.
 	pub cache: Option<Arc<dyn apg_core::Cache>>,
+	/// Where steps get their secrets; `None`: a step that needs one fails.
+	pub secrets: Option<Arc<dyn apg_core::SecretSource>>,
 }
 
 /// How this node takes part in a cluster (DESIGN §1, `--role`).
@@ -68,6 +70,7 @@ impl Default for EngineConfig {
 			inline: true,
 			cluster: None,
 			cache: None,
+			secrets: None,
 		}
 	}
 }

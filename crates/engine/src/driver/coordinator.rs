@@ -354,7 +354,7 @@ impl Coordinator {
 				continue;
 			};
 			let component = Arc::clone(&st.wf.nodes[node].component);
-			if !component.is_inline() || at_breakpoint(st, node) {
+			if !component.is_inline() || st.wf.needs_secrets(node) || at_breakpoint(st, node) {
 				keep.push((exec, action));
 				continue;
 			}
@@ -422,6 +422,10 @@ impl Coordinator {
 						ctx: attempt::context(st, node, attempt, token.clone()),
 						config,
 						input: st.steps[node].input.clone().unwrap_or(Value::Null),
+						secrets: st
+							.wf
+							.needs_secrets(node)
+							.then(|| self.config.secrets.clone()),
 					};
 					self.running.insert((exec, node), token);
 					let tx = self.tx.clone();
