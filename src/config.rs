@@ -58,6 +58,26 @@ pub(crate) struct Config {
 	pub(crate) load_examples: bool,
 	/// Where the sample workflows are.
 	pub(crate) examples_dir: PathBuf,
+	/// Fernet keys, comma-separated, newest first (`WORKFLOW_ENCRYPTION_KEY`). Without it the
+	/// embedded default generates `<data_dir>/encryption.key`; PostgreSQL requires it, since
+	/// every node must hold the same keys.
+	pub(crate) encryption_key: Option<String>,
+	/// Token-signing secret (`APG_JWT_SECRET`, at least 32 bytes); without it one is derived
+	/// from the primary encryption key.
+	pub(crate) jwt_secret: Option<String>,
+	/// The first admin's password (`APG_ADMIN_PASSWORD`), for automated set-ups; without it a
+	/// random one is printed once at the first start.
+	pub(crate) admin_password: Option<String>,
+	/// Seconds an access token lives.
+	pub(crate) access_token_seconds: i64,
+	/// Seconds a refresh token lives.
+	pub(crate) refresh_token_seconds: i64,
+	/// Login attempts per minute per client address and username.
+	pub(crate) login_attempts_per_minute: u32,
+	/// Refuse definitions with hard-coded secrets instead of warning.
+	pub(crate) reject_hardcoded_secrets: bool,
+	/// Open `/ws` connections per user.
+	pub(crate) max_ws_per_user: usize,
 }
 
 impl Default for Config {
@@ -85,6 +105,14 @@ impl Default for Config {
 			debug: false,
 			load_examples: false,
 			examples_dir: PathBuf::from("./examples"),
+			encryption_key: None,
+			jwt_secret: None,
+			admin_password: None,
+			access_token_seconds: 900,
+			refresh_token_seconds: 7 * 24 * 3600,
+			login_attempts_per_minute: 10,
+			reject_hardcoded_secrets: false,
+			max_ws_per_user: 16,
 		}
 	}
 }
@@ -124,6 +152,11 @@ impl Config {
 					.only(&["DEBUG", "LOG_LEVEL", "DATABASE_URL", "REDIS_URL"])
 					.map(|k| k.as_str().to_lowercase().into()),
 			)
+			.merge(
+				Env::raw()
+					.only(&["WORKFLOW_ENCRYPTION_KEY"])
+					.map(|_| "encryption_key".into()),
+			)
 			.merge(Serialized::defaults(overrides));
 		let mut config: Config = figment.extract().context("invalid configuration")?;
 		if development {
@@ -133,6 +166,32 @@ impl Config {
 			config.log_level = "debug".to_owned();
 		}
 		Ok(config)
+	}
+
+	/// The Fernet keys: configured, or (embedded default only) generated under the data dir.
+	pub(crate) fn keyring(&self) -> anyhow::Result<apg_auth::Keyring> {
+		match (&self.encryption_key, &self.database_url) {
+			(Some(keys), _) => Ok(apg_auth::Keyring::from_keys(keys)?),
+			(None, None) => Ok(apg_auth::Keyring::from_data_dir(&self.data_dir)?),
+			(None, Some(_)) => anyhow::bail!(
+				"set WORKFLOW_ENCRYPTION_KEY (make one with `apg-workflow keys generate`): every \
+				 node sharing a PostgreSQL database must seal secrets with the same key"
+			),
+		}
+	}
+
+	/// Settings of the security layer.
+	pub(crate) fn security(&self) -> anyhow::Result<apg_auth::SecurityConfig> {
+		if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+			anyhow::bail!("APG_JWT_SECRET must be at least 32 bytes");
+		}
+		Ok(apg_auth::SecurityConfig {
+			access_ttl: self.access_token_seconds.max(30),
+			refresh_ttl: self.refresh_token_seconds.max(60),
+			login_attempts_per_minute: self.login_attempts_per_minute.max(1),
+			reject_hardcoded_secrets: self.reject_hardcoded_secrets,
+			signing_key: self.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ mod load;
 mod logging;
 mod run;
 mod serve;
+mod users;
 mod validate;
 
 use std::path::PathBuf;
@@ -40,6 +41,12 @@ pub(crate) enum Command {
 	Migrate(StoreArgs),
 	/// Measure the engine on this machine (DESIGN §7).
 	Bench(bench::BenchArgs),
+	/// Manage users directly in the store (create, list, passwd).
+	#[command(subcommand)]
+	User(users::UserCommand),
+	/// Fernet keys: generate one, or reseal stored secrets with the first key after a rotation.
+	#[command(subcommand)]
+	Keys(users::KeysCommand),
 }
 
 /// Where state is kept.
@@ -75,5 +82,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 			Ok(ExitCode::SUCCESS)
 		}
 		Command::Bench(args) => bench::bench(args).await,
+		Command::User(command) => users::user(command).await,
+		Command::Keys(command) => users::keys(command).await,
 	}
 }

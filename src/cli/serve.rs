@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use apg_api::{ApiConfig, AppState};
-use apg_core::{NewWorkflow, Store, WorkflowFilter};
+use apg_auth::Security;
+use apg_core::{AuthStore, NewWorkflow, Store, WorkflowFilter};
 use apg_engine::{Engine, EngineConfig, workflows};
 use apg_store::{SqliteStore, Synchronous};
 use clap::Args;
@@ -76,7 +77,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let config = Config::load(args.config.as_deref(), args.development, &args)?;
 	let _logs = super::logging::init_server(&config)?;
 	let mut cluster = None;
-	let store: Arc<dyn Store> = match &config.database_url {
+	let (store, accounts): (Arc<dyn Store>, Arc<dyn AuthStore>) = match &config.database_url {
 		Some(url) => {
 			let pg = super::load::open_postgres(url).await?;
 			let node = config.node_id.clone().unwrap_or_else(default_node_id);
@@ -90,7 +91,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				max_executions: config.max_executions_per_node.max(1),
 			});
 			tracing::info!(node = %node, role = %config.role, "joined the cluster");
-			pg
+			(pg.clone(), pg)
 		}
 		None => {
 			if config.role != "all" {
@@ -112,9 +113,20 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				.migrate()
 				.await
 				.context("cannot migrate the database")?;
-			Arc::new(store)
+			let store = Arc::new(store);
+			(store.clone(), store)
 		}
 	};
+	let keys = Arc::new(config.keyring()?);
+	if let Some(password) =
+		apg_auth::ensure_admin(&*accounts, config.admin_password.as_deref()).await?
+	{
+		// Printed once, to the terminal only: never logged.
+		eprintln!(
+			"\n  First start: created the user 'admin' with the password\n\n      {password}\n\n  \
+			 Log in with it and change it (PUT /api/v1/users/me/password); it is not shown again.\n"
+		);
+	}
 	if !matches!(config.role.as_str(), "api" | "worker" | "all") {
 		anyhow::bail!("--role must be api, worker or all");
 	}
@@ -127,32 +139,35 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		(None, None) => Some(Arc::new(apg_engine::MemoryCache::new())),
 		(None, Some(_)) => None,
 	};
+	let vault = apg_auth::Vault::new(store.clone(), accounts.clone(), keys.clone());
 	let engine_config = EngineConfig {
 		max_concurrent_tasks: config.max_concurrent_tasks.max(1),
 		cluster,
 		cache,
+		secrets: Some(Arc::new(vault)),
 		event_buffer: config.event_buffer.max(16),
 		..Default::default()
 	};
-	let engine = Engine::start(store, Arc::new(apg_components::builtins()), engine_config)
+	let engine = Engine::start(store.clone(), Arc::new(apg_components::builtins()), engine_config)
 		.await
 		.context("cannot start the engine")?;
 	let api_config = ApiConfig {
 		max_body_bytes: config.max_body_bytes,
 		max_ws_connections: config.max_ws_connections,
+		max_ws_per_user: config.max_ws_per_user.max(1),
 		..Default::default()
 	};
-	if config.load_examples {
-		load_examples(&engine, &config, &api_config.owner).await;
+	let security = Security::new(store, accounts.clone(), keys, config.security()?);
+	if config.load_examples
+		&& let Ok(Some(admin)) = accounts.find_user("admin").await
+	{
+		load_examples(&engine, &config, &admin.id.to_string()).await;
 	}
 	if config.retention_days > 0 {
 		tokio::spawn(retention(engine.store().clone(), config.retention_days));
 	}
-	let graphql = apg_graphql::router(apg_graphql::schema(
-		engine.clone(),
-		api_config.owner.clone(),
-	));
-	let state = AppState::new(engine.clone(), api_config);
+	let graphql = apg_graphql::router(apg_graphql::schema(engine.clone(), security.clone()));
+	let state = AppState::new(engine.clone(), security, api_config);
 	let app = apg_api::app(state, graphql);
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
 		.parse()
@@ -167,6 +182,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	};
 	eprintln!("APG Workflow Orchestration listening on http://{local} (data in {data})");
 	tracing::info!(address = %local, env = %config.env, "listening");
+	// The peer address keys the login throttle.
+	let app = app.into_make_service_with_connect_info::<SocketAddr>();
 	axum::serve(listener, app)
 		.with_graceful_shutdown(shutdown_signal())
 		.await

@@ -60,7 +60,7 @@ async fn send(
 }
 
 async fn bad_input_gets_a_4xx_envelope_and_changes_nothing(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let good: Value = client
 		.post(server.url("/api/v1/workflows"))
 		.json(&seed_workflow())
@@ -267,7 +267,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing(server: Server) {
 }
 
 async fn a_runaway_expression_fails_its_execution_not_the_server(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let mut workflow = seed_workflow();
 	workflow["definition"]["components"][1]["config"]["message"] =
 		json!("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");

@@ -62,7 +62,7 @@ async fn a_postgres_restart_and_a_redis_death_lose_nothing() {
 		Node::start(&database, "worker", "chaos-b", dir.path()),
 	];
 	let api = nodes[0].base.clone();
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&api).await;
 	let workflow = json!({"name": "chaos", "definition": {
 		"components": [{"id": "start", "type": "start"},
 			{"id": "wait", "type": "delay", "config": {"seconds": 3}},

@@ -75,7 +75,7 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 	let worker_a = Node::start(&database, "worker", "worker-a", dir.path());
 	let worker_b = Node::start(&database, "worker", "worker-b", dir.path());
 
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&api.base).await;
 	let (ledger, ledger_url) = ledger().await;
 	let record = |component: &str| {
 		json!({"url": ledger_url, "method": "POST", "retry_attempts": 0,
@@ -103,7 +103,7 @@ async fn nodes_share_work_and_survive_a_killed_and_a_stalled_worker() {
 	let workflow_id = created["data"]["id"].as_str().unwrap().to_owned();
 
 	let (mut ws, _) =
-		tokio_tungstenite::connect_async(format!("{}/ws", api.base.replacen("http", "ws", 1)))
+		tokio_tungstenite::connect_async(crate::util::admin_ws_url(&api.base, "/ws").await)
 			.await
 			.unwrap();
 	ws.send(Message::Text(
@@ -263,7 +263,7 @@ async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
 	let database = pg.database.clone();
 	let dir = tempfile::tempdir().unwrap();
 	let api = Node::start(&database, "api", "lonely-api", dir.path());
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&api.base).await;
 	let created: Value = client
 		.post(format!("{}/api/v1/workflows", api.base))
 		.json(&crate::server::seed_workflow())
@@ -323,7 +323,7 @@ async fn an_idempotency_key_creates_one_execution_across_nodes() {
 	let dir = tempfile::tempdir().unwrap();
 	let one = Node::start(&database, "api", "idem-1", dir.path());
 	let two = Node::start(&database, "api", "idem-2", dir.path());
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&one.base).await;
 	let created: Value = client
 		.post(format!("{}/api/v1/workflows", one.base))
 		.json(&crate::server::seed_workflow())

@@ -6,5 +6,6 @@ mod chaos;
 mod cli;
 mod cluster;
 mod crash;
+mod security;
 mod server;
 mod util;

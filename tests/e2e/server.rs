@@ -57,10 +57,27 @@ impl Server {
 
 	/// A server on a fresh schema of `APG_TEST_DATABASE_URL`, or `None` when it is not set.
 	pub(crate) async fn start_postgres() -> Option<Self> {
+		Self::start_postgres_with(&[]).await
+	}
+
+	/// [`Server::start_postgres`] with extra environment.
+	pub(crate) async fn start_postgres_with(env: &[(&str, &str)]) -> Option<Self> {
 		let pg = crate::util::PgSchema::create("apg_e2e").await?;
 		let database = pg.database.clone();
 		let dir = tempfile::tempdir().unwrap();
-		Some(Self::spawn(dir, &["--database-url", &database], Some(pg)))
+		Some(Self::spawn_with(dir, &["--database-url", &database], Some(pg), env))
+	}
+
+	/// A server on the SQLite data dir `data` (kept by the caller, so a test can restart a
+	/// server on the same data), with extra environment.
+	pub(crate) fn start_in(data: &std::path::Path, env: &[(&str, &str)]) -> Self {
+		let dir = tempfile::tempdir().unwrap();
+		Self::spawn_with(dir, &["--data-dir", data.to_str().unwrap()], None, env)
+	}
+
+	/// The PostgreSQL server URL and schema name, when on PostgreSQL.
+	pub(crate) fn pg(&self) -> Option<(String, String)> {
+		self.schema.as_ref().map(|s| (s.url.clone(), s.name.clone()))
 	}
 
 	fn spawn(
@@ -95,10 +112,6 @@ impl Server {
 
 	pub(crate) fn url(&self, path: &str) -> String {
 		format!("{}{path}", self.base)
-	}
-
-	pub(crate) fn ws_url(&self, path: &str) -> String {
-		format!("{}{path}", self.base.replacen("http://", "ws://", 1))
 	}
 }
 
@@ -150,7 +163,7 @@ async fn poll_until_ended(client: &reqwest::Client, server: &Server, id: &str) -
 }
 
 async fn the_seed_lifecycle_passes_over_rest(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let response = client
 		.post(server.url("/api/v1/workflows"))
 		.json(&seed_workflow())
@@ -231,7 +244,7 @@ async fn graphql(
 }
 
 async fn the_seed_lifecycle_passes_over_graphql(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let definition = seed_workflow()["definition"].to_string();
 	let created = graphql(
 		&client,
@@ -337,9 +350,9 @@ fn completed_components(events: &[Value]) -> Vec<String> {
 }
 
 async fn every_component_event_of_an_execution_arrives_over_the_websocket(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let workflow_id = create_and_get_id(&client, &server).await;
-	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
 		.await
 		.unwrap();
 	ws.send(Message::Text(
@@ -374,7 +387,7 @@ async fn every_component_event_of_an_execution_arrives_over_the_websocket(server
 	}
 	assert_eq!(completed_components(&events), vec!["end", "start", "task"]);
 	// Subscribing by execution after it ended replays its stored events.
-	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
 		.await
 		.unwrap();
 	ws.send(Message::Text(
@@ -402,10 +415,13 @@ async fn every_component_event_of_an_execution_arrives_over_the_websocket(server
 }
 
 async fn every_component_event_arrives_over_a_graphql_subscription(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let workflow_id = create_and_get_id(&client, &server).await;
 	let execution_id = execute(&client, &server, &workflow_id).await;
-	let mut request = server.ws_url("/graphql").into_client_request().unwrap();
+	let mut request = crate::util::admin_ws_url(&server.base, "/graphql")
+		.await
+		.into_client_request()
+		.unwrap();
 	request.headers_mut().insert(
 		"Sec-WebSocket-Protocol",
 		"graphql-transport-ws".parse().unwrap(),
@@ -456,7 +472,7 @@ async fn every_component_event_arrives_over_a_graphql_subscription(server: Serve
 }
 
 async fn a_failed_execution_is_retried_from_its_failed_component(server: Server) {
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let workflow = json!({"name": "retry me", "definition": {
 		"components": [{"id": "start", "type": "start"},
 			{"id": "x", "type": "task", "config": {"task_type": "fail", "succeed_on_attempt": 2, "retry_attempts": 0}},
@@ -540,9 +556,9 @@ async fn a_websocket_client_that_stops_reading_is_dropped() {
 		None,
 		&[("APG_EVENT_BUFFER", "64")],
 	);
-	let client = reqwest::Client::new();
+	let client = crate::util::admin_client(&server.base).await;
 	let workflow_id = create_and_get_id(&client, &server).await;
-	let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))
+	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
 		.await
 		.unwrap();
 	ws.send(Message::Text(

@@ -4,11 +4,58 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// The binary under test.
+/// The first admin's password of every server a test starts (`APG_ADMIN_PASSWORD`).
+pub(crate) const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
+/// The Fernet key of every server a test starts (nodes of one cluster must share it).
+pub(crate) const ENCRYPTION_KEY: &str = "t4ZeX1R1_fYpi4l7hOcd6wkJW5VAJ-zNwRFUUtUc2wE=";
+
+/// The binary under test, with the test admin password and encryption key.
 pub(crate) fn bin() -> Command {
 	let mut cmd = Command::new(env!("CARGO_BIN_EXE_apg-workflow"));
-	cmd.env_remove("LOG_LEVEL").env_remove("RUST_LOG");
+	cmd.env_remove("LOG_LEVEL")
+		.env_remove("RUST_LOG")
+		.env("APG_ADMIN_PASSWORD", ADMIN_PASSWORD)
+		.env("WORKFLOW_ENCRYPTION_KEY", ENCRYPTION_KEY);
 	cmd
+}
+
+/// Logs in as `username` and returns the access token.
+pub(crate) async fn token(base: &str, username: &str, password: &str) -> String {
+	let response = reqwest::Client::new()
+		.post(format!("{base}/api/v1/auth/login"))
+		.json(&serde_json::json!({"username": username, "password": password}))
+		.send()
+		.await
+		.unwrap();
+	let status = response.status();
+	let body: serde_json::Value = response.json().await.unwrap();
+	assert_eq!(status, 200, "login of {username}: {body}");
+	body["data"]["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A client that sends `token` with every request.
+pub(crate) fn client_with(token: &str) -> reqwest::Client {
+	let mut headers = reqwest::header::HeaderMap::new();
+	headers.insert(
+		reqwest::header::AUTHORIZATION,
+		format!("Bearer {token}").parse().unwrap(),
+	);
+	reqwest::Client::builder()
+		.default_headers(headers)
+		.build()
+		.unwrap()
+}
+
+/// A client logged in as the first admin of the server at `base`.
+pub(crate) async fn admin_client(base: &str) -> reqwest::Client {
+	client_with(&token(base, "admin", ADMIN_PASSWORD).await)
+}
+
+/// `ws://…/path?access_token=…` for the server at `base`, as the first admin.
+pub(crate) async fn admin_ws_url(base: &str, path: &str) -> String {
+	let token = token(base, "admin", ADMIN_PASSWORD).await;
+	format!("{}{path}?access_token={token}", base.replacen("http://", "ws://", 1))
 }
 
 /// A file of `examples/`.

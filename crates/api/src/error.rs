@@ -29,6 +29,15 @@ pub enum ApiError {
 		/// Each problem with its path.
 		issues: Vec<Issue>,
 	},
+	/// No valid credentials (401).
+	#[error("{0}")]
+	Unauthorized(String),
+	/// Authenticated but not allowed (403).
+	#[error("{0}")]
+	Forbidden(String),
+	/// A secret cannot be decrypted: tampered, or sealed with a key we do not hold (422).
+	#[error("{0}")]
+	Crypto(String),
 	/// The resource does not exist (404).
 	#[error("{0} not found")]
 	NotFound(String),
@@ -70,6 +79,27 @@ impl ApiError {
 				"validation",
 				"The provided data is invalid. Please check your input.",
 				true,
+				false,
+			),
+			Self::Unauthorized(_) => (
+				StatusCode::UNAUTHORIZED,
+				"security",
+				"Please sign in: the request carries no valid token or API key.",
+				true,
+				false,
+			),
+			Self::Forbidden(_) => (
+				StatusCode::FORBIDDEN,
+				"security",
+				"You do not have permission to do this.",
+				false,
+				false,
+			),
+			Self::Crypto(_) => (
+				StatusCode::UNPROCESSABLE_ENTITY,
+				"security",
+				"A stored secret cannot be decrypted with the configured keys.",
+				false,
 				false,
 			),
 			Self::NotFound(_) => (
@@ -133,6 +163,22 @@ impl From<EngineError> for ApiError {
 	}
 }
 
+impl From<apg_auth::AuthError> for ApiError {
+	fn from(e: apg_auth::AuthError) -> Self {
+		use apg_auth::AuthError as A;
+		match e {
+			A::Unauthenticated(m) => Self::Unauthorized(m),
+			A::Forbidden(m) => Self::Forbidden(m),
+			A::NotFound(what) => Self::NotFound(what),
+			A::TooManyAttempts(_) => Self::TooMany(e.to_string()),
+			A::Invalid { field, message } => Self::bad_request(&field, message),
+			A::Conflict(m) => Self::Conflict(m),
+			A::Crypto(m) => Self::Crypto(m),
+			A::Store(e) => e.into(),
+		}
+	}
+}
+
 impl From<apg_core::store::StoreError> for ApiError {
 	fn from(e: apg_core::store::StoreError) -> Self {
 		EngineError::from(e).into()
@@ -162,7 +208,14 @@ impl IntoResponse for ApiError {
 			"recoverable": recoverable,
 			"retry_suggested": retry_suggested,
 		});
-		(status, Json(body)).into_response()
+		let mut response = (status, Json(body)).into_response();
+		if status == StatusCode::UNAUTHORIZED {
+			response.headers_mut().insert(
+				axum::http::header::WWW_AUTHENTICATE,
+				axum::http::HeaderValue::from_static("Bearer"),
+			);
+		}
+		response
 	}
 }
 

@@ -6,6 +6,7 @@
 //! one enum, [`ApiError`], mapped once to DESIGN §5's envelope and status codes; the details of a
 //! 5xx are logged, never sent. This crate never names a storage backend.
 
+mod auth;
 mod error;
 mod extract;
 mod metrics;
@@ -24,6 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+pub use auth::Caller;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use state::{ApiConfig, AppState};
@@ -39,8 +41,9 @@ pub fn app(state: AppState, extra: Router) -> Router {
 		.route("/health", get(rest::health::health))
 		.route("/metrics", get(metrics::serve))
 		.fallback(error::not_found)
-		.with_state(state)
+		.with_state(state.clone())
 		.merge(extra)
+		.layer(axum::middleware::from_fn_with_state(state, auth::authenticate))
 		.layer(DefaultBodyLimit::max(max_body))
 		.layer(RequestBodyLimitLayer::new(max_body))
 		.layer(CatchPanicLayer::custom(error::panic_response))

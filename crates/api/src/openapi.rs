@@ -6,7 +6,9 @@ use std::sync::LazyLock;
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::rest::{components, executions, health, workflows};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::rest::{audit, auth, components, credentials, executions, health, shares, users, workflows};
 use crate::views;
 
 /// The API's OpenAPI description.
@@ -39,18 +41,101 @@ use crate::views;
 		executions::set_breakpoints,
 		executions::debug_execution,
 		executions::execution_trace,
+		shares::list_shares,
+		shares::set_shares,
 		components::list_components,
+		auth::login,
+		auth::refresh,
+		auth::me,
+		auth::list_keys,
+		auth::create_key,
+		auth::revoke_key,
+		users::list_users,
+		users::create_user,
+		users::get_user,
+		users::update_user,
+		users::delete_user,
+		users::change_own_password,
+		users::list_roles,
+		audit::list_audit,
+		credentials::list_credentials,
+		credentials::create_credential,
+		credentials::get_credential,
+		credentials::update_credential,
+		credentials::delete_credential,
 		health::health,
 	),
+	modifiers(&Security),
+	security(("bearer" = []), ("api_key" = [])),
 	components(schemas(views::ErrorBody, views::IssueView)),
 	tags(
 		(name = "workflows", description = "Workflow definitions, versions, validation and execution"),
 		(name = "executions", description = "Executions, their logs, control and debugging"),
 		(name = "components", description = "Component types and their config schemas"),
+		(name = "auth", description = "Login, tokens and API keys"),
+		(name = "users", description = "Users, roles and the audit log"),
+		(name = "credentials", description = "Write-only secrets used as {{secrets.<name>}}"),
 		(name = "operations", description = "Health"),
 	)
 )]
 pub struct ApiDoc;
+
+/// Declares the two ways to authenticate, and adds the 401 (and, where a role may be refused,
+/// 403) every protected operation can answer, so the document stays true for a client that
+/// sends no or the wrong credentials.
+struct Security;
+
+impl utoipa::Modify for Security {
+	fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+		let components = doc.components.get_or_insert_with(Default::default);
+		components.add_security_scheme(
+			"bearer",
+			SecurityScheme::Http(
+				HttpBuilder::new()
+					.scheme(HttpAuthScheme::Bearer)
+					.bearer_format("JWT or apg_ API key")
+					.build(),
+			),
+		);
+		components.add_security_scheme(
+			"api_key",
+			SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+		);
+		let error = utoipa::openapi::ResponseBuilder::new()
+			.description("Not authenticated, or not allowed")
+			.content(
+				"application/json",
+				utoipa::openapi::ContentBuilder::new()
+					.schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+					.build(),
+			)
+			.build();
+		for (path, item) in doc.paths.paths.iter_mut() {
+			let open = path == "/health" || path.starts_with("/api/v1/auth/login")
+				|| path.starts_with("/api/v1/auth/refresh");
+			for op in [
+				&mut item.get,
+				&mut item.put,
+				&mut item.post,
+				&mut item.patch,
+				&mut item.delete,
+			]
+			.into_iter()
+			.flatten()
+			{
+				if open {
+					continue;
+				}
+				for code in ["401", "403"] {
+					op.responses
+						.responses
+						.entry(code.to_owned())
+						.or_insert_with(|| error.clone().into());
+				}
+			}
+		}
+	}
+}
 
 static DOCUMENT: LazyLock<serde_json::Value> =
 	LazyLock::new(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default());

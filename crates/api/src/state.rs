@@ -1,8 +1,14 @@
-//! The state every handler receives: the engine, the metrics and the API's own settings.
+//! The state every handler receives: the engine, security, the metrics and the API's own
+//! settings.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use apg_auth::Security;
+use apg_core::UserId;
 use apg_engine::Engine;
 
 use crate::metrics::Metrics;
@@ -16,8 +22,8 @@ pub struct ApiConfig {
 	pub max_ws_connections: usize,
 	/// Messages a WebSocket subscriber may fall behind before it is dropped.
 	pub ws_buffer: usize,
-	/// Owner recorded on workflows created through the API (until authentication).
-	pub owner: String,
+	/// Open `/ws` connections one user may hold; more get 429.
+	pub max_ws_per_user: usize,
 }
 
 impl Default for ApiConfig {
@@ -26,7 +32,7 @@ impl Default for ApiConfig {
 			max_body_bytes: 10 * 1024 * 1024,
 			max_ws_connections: 1024,
 			ws_buffer: 1024,
-			owner: "api".to_owned(),
+			max_ws_per_user: 16,
 		}
 	}
 }
@@ -40,19 +46,39 @@ pub struct AppState {
 	pub metrics: Arc<Metrics>,
 	/// Settings.
 	pub config: Arc<ApiConfig>,
+	/// Authentication, authorization, audit and keys.
+	pub security: Security,
 	/// Open WebSocket connections.
 	pub(crate) ws_open: Arc<AtomicUsize>,
+	/// Open WebSocket connections per user.
+	pub(crate) ws_per_user: Arc<Mutex<HashMap<UserId, usize>>>,
 }
 
 impl AppState {
 	/// State for `engine`; starts the task that turns engine events into metrics.
-	pub fn new(engine: Engine, config: ApiConfig) -> Self {
+	pub fn new(engine: Engine, security: Security, config: ApiConfig) -> Self {
 		let metrics = Metrics::start(&engine);
 		Self {
 			engine,
 			metrics,
 			config: Arc::new(config),
+			security,
 			ws_open: Arc::new(AtomicUsize::new(0)),
+			ws_per_user: Arc::default(),
 		}
+	}
+
+	/// Records a mutation by `caller` in the audit log.
+	pub(crate) async fn audit(
+		&self,
+		caller: &apg_core::Principal,
+		action: &str,
+		resource: String,
+		details: serde_json::Value,
+	) {
+		self.security
+			.audit
+			.record(Some(caller), action, &resource, true, details)
+			.await;
 	}
 }

@@ -112,7 +112,7 @@ impl WorkflowView {
 			id: w.id.to_string(),
 			name: w.name.clone(),
 			description: w.description.clone(),
-			definition: w.definition.to_value(),
+			definition: masked(w.definition.to_value()),
 			status: w.status.to_string(),
 			category: w.category.clone(),
 			tags: w.tags.clone(),
@@ -173,7 +173,7 @@ impl VersionView {
 	pub(crate) fn new(v: &apg_core::WorkflowVersion) -> Self {
 		Self {
 			version: v.version,
-			definition: v.definition.to_value(),
+			definition: masked(v.definition.to_value()),
 			created_at: iso(v.created_at),
 		}
 	}
@@ -493,4 +493,10 @@ pub(crate) struct DebugView {
 	#[schema(value_type = Object)]
 	pub(crate) parameters: Value,
 	pub(crate) breakpoints: Vec<String>,
+}
+
+/// A definition as shown: sealed secrets become `***`.
+fn masked(mut definition: Value) -> Value {
+	apg_auth::mask_value(&mut definition);
+	definition
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use apg_core::{Event, ExecutionId, WorkflowId};
+use apg_core::{Event, ExecutionId, Principal, UserId, WorkflowAction, WorkflowId};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::iso;
@@ -30,17 +31,55 @@ use crate::views::iso;
 /// How long one message may take to reach a client before it is considered too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(crate) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn upgrade(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	ws: WebSocketUpgrade,
+) -> Response {
 	if state.ws_open.load(Ordering::Relaxed) >= state.config.max_ws_connections {
 		return ApiError::TooMany("too many WebSocket connections".to_owned()).into_response();
 	}
+	{
+		let mut per_user = state.ws_per_user.lock().unwrap_or_else(|e| e.into_inner());
+		let open = per_user.entry(caller.user_id).or_insert(0);
+		if *open >= state.config.max_ws_per_user {
+			return ApiError::TooMany(format!(
+				"at most {} WebSocket connections per user",
+				state.config.max_ws_per_user
+			))
+			.into_response();
+		}
+		*open += 1;
+	}
+	let user = Open {
+		state: state.clone(),
+		user: caller.user_id,
+	};
 	ws.max_message_size(64 * 1024)
-		.on_upgrade(move |socket| session(state, socket))
+		.on_upgrade(move |socket| session(state, caller, socket, user))
 }
 
-struct Open(Arc<std::sync::atomic::AtomicUsize>);
+/// One open connection of a user; closing (or a failed upgrade) gives it back.
+struct Open {
+	state: AppState,
+	user: UserId,
+}
 
 impl Drop for Open {
+	fn drop(&mut self) {
+		let mut per_user = self.state.ws_per_user.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some(n) = per_user.get_mut(&self.user) {
+			*n = n.saturating_sub(1);
+			if *n == 0 {
+				per_user.remove(&self.user);
+			}
+		}
+	}
+}
+
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
 	fn drop(&mut self) {
 		self.0.fetch_sub(1, Ordering::Relaxed);
 	}
@@ -56,9 +95,9 @@ fn update(event: &Event) -> Message {
 	Message::Text(text.to_string().into())
 }
 
-async fn session(state: AppState, socket: WebSocket) {
+async fn session(state: AppState, caller: Principal, socket: WebSocket, _user: Open) {
 	state.ws_open.fetch_add(1, Ordering::Relaxed);
-	let _open = Open(Arc::clone(&state.ws_open));
+	let _open = Counted(Arc::clone(&state.ws_open));
 	let (mut sink, mut stream) = socket.split();
 	let mut events = state.engine.subscribe();
 	let mut workflows: HashSet<WorkflowId> = HashSet::new();
@@ -69,7 +108,7 @@ async fn session(state: AppState, socket: WebSocket) {
 		let outgoing: Vec<Message> = tokio::select! {
 			incoming = stream.next() => match incoming {
 				Some(Ok(Message::Text(text))) => {
-					command(&state, &text, &mut workflows, &mut executions, &mut replayed).await
+					command(&state, &caller, &text, &mut workflows, &mut executions, &mut replayed).await
 				}
 				Some(Ok(Message::Close(_)) | Err(_)) | None => return,
 				Some(Ok(_)) => Vec::new(),
@@ -105,6 +144,7 @@ async fn session(state: AppState, socket: WebSocket) {
 
 async fn command(
 	state: &AppState,
+	caller: &Principal,
 	text: &str,
 	workflows: &mut HashSet<WorkflowId>,
 	executions: &mut HashSet<ExecutionId>,
@@ -131,13 +171,15 @@ async fn command(
 		_ => return error("action must be subscribe, unsubscribe or ping"),
 	};
 	let store = state.engine.store();
+	let guard = &state.security.guard;
 	if let Some(id) = value.get("workflow_id").and_then(Value::as_str) {
 		let Ok(id) = id.parse::<WorkflowId>() else {
 			return error("unknown workflow");
 		};
 		if subscribe {
-			match store.get_workflow(id).await {
-				Ok(Some(_)) => workflows.insert(id),
+			// Hidden and missing look the same: existence does not leak.
+			match guard.workflow(caller, id, WorkflowAction::Read).await {
+				Ok(_) => workflows.insert(id),
 				_ => return error("unknown workflow"),
 			};
 		} else {
@@ -155,7 +197,7 @@ async fn command(
 			let reply = json!({"type": "unsubscribed", "execution_id": id.to_string()});
 			return vec![Message::Text(reply.to_string().into())];
 		}
-		if !matches!(store.get_execution(id).await, Ok(Some(_))) {
+		if guard.execution(caller, id, WorkflowAction::Read).await.is_err() {
 			return error("unknown execution");
 		}
 		executions.insert(id);

@@ -1,7 +1,7 @@
 //! `/executions`: list, detail with components and attempts, logs, cancel, retry, and the
 //! server-side debugger (breakpoints, pause state, continue/step, trace download).
 
-use apg_core::{ExecutionFilter, ExecutionId, ExecutionStatus, WorkflowId};
+use apg_core::{ExecutionFilter, ExecutionId, ExecutionStatus, Principal, WorkflowAction, WorkflowId};
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, parse_id, typed};
 use crate::rest::workflows::page;
@@ -47,14 +48,15 @@ pub(crate) struct ListQuery {
 	offset: Option<i64>,
 }
 
-async fn load(state: &AppState, id: &str) -> Result<apg_core::Execution, ApiError> {
+/// Loads an execution the caller may act on (404 when they may not see its workflow).
+async fn load(
+	state: &AppState,
+	caller: &Principal,
+	id: &str,
+	action: WorkflowAction,
+) -> Result<apg_core::Execution, ApiError> {
 	let id: ExecutionId = parse_id(id, "execution")?;
-	state
-		.engine
-		.store()
-		.get_execution(id)
-		.await?
-		.ok_or_else(|| ApiError::NotFound(format!("execution {id}")))
+	Ok(state.security.guard.execution(caller, id, action).await?)
 }
 
 /// Executions, newest first.
@@ -62,6 +64,7 @@ async fn load(state: &AppState, id: &str) -> Result<apg_core::Execution, ApiErro
 	responses((status = 200, body = Envelope<Vec<ExecutionView>>), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list_executions(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Vec<ExecutionView>> {
 	let (limit, offset) = page(q.limit, q.offset)?;
@@ -84,6 +87,7 @@ pub(crate) async fn list_executions(
 	let filter = ExecutionFilter {
 		workflow_id,
 		status,
+		visible_to: state.security.guard.visible_to(&caller),
 		limit,
 		offset,
 	};
@@ -100,9 +104,10 @@ pub(crate) async fn list_executions(
 	responses((status = 200, body = Envelope<ExecutionDetailView>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn get_execution(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<ExecutionDetailView> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let store = state.engine.store();
 	let steps = store.steps(exec.id).await?;
 	let attempts = store.attempts(exec.id).await?;
@@ -118,9 +123,10 @@ pub(crate) async fn get_execution(
 	responses((status = 200, body = Envelope<Vec<LogView>>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn execution_logs(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Vec<LogView>> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let logs = state.engine.store().logs(exec.id).await?;
 	Ok(Json(Envelope::new(
 		logs.iter().map(LogView::new).collect(),
@@ -135,11 +141,13 @@ pub(crate) async fn execution_logs(
 		(status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn cancel_execution(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<ExecutionView> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	state.engine.cancel(exec.id).await?;
 	let exec = state.engine.wait(exec.id).await?;
+	state.audit(&caller, "execution.cancel", format!("execution/{}", exec.id), Value::Null).await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution cancelled".to_owned(),
@@ -154,10 +162,12 @@ pub(crate) async fn cancel_execution(
 		(status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn retry_execution(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<ExecutionView> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	let exec = state.engine.retry(exec.id).await?;
+	state.audit(&caller, "execution.retry", format!("execution/{}", exec.id), Value::Null).await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution retried".to_owned(),
@@ -171,13 +181,15 @@ pub(crate) async fn retry_execution(
 		(status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn resume_execution(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<ExecutionView> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	let body: ResumeBody = typed(body)?;
 	state.engine.resume(exec.id, body.step).await?;
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
+	state.audit(&caller, "execution.resume", format!("execution/{}", exec.id), Value::Null).await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution resumed".to_owned(),
@@ -192,15 +204,17 @@ pub(crate) async fn resume_execution(
 		(status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn set_breakpoints(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<Vec<String>> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	let body: BreakpointsBody = typed(body)?;
 	state
 		.engine
 		.set_breakpoints(exec.id, body.breakpoints.clone())
 		.await?;
+	state.audit(&caller, "execution.breakpoints", format!("execution/{}", exec.id), Value::Null).await;
 	Ok(Json(Envelope::new(
 		body.breakpoints,
 		"Breakpoints set".to_owned(),
@@ -214,9 +228,10 @@ pub(crate) async fn set_breakpoints(
 	responses((status = 200, body = Envelope<DebugView>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn debug_execution(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<DebugView> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let held = state.engine.held(exec.id).await?.unwrap_or_default();
 	let steps = state.engine.store().steps(exec.id).await?;
 	let mut inputs = Map::new();
@@ -243,9 +258,10 @@ pub(crate) async fn debug_execution(
 	responses((status = 200, body = Envelope<Vec<Object>>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn execution_trace(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Value> {
-	let exec = load(&state, &id).await?;
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let trace = apg_engine::trace::build(&**state.engine.store(), exec.id).await?;
 	Ok(Json(Envelope::new(trace, None)))
 }

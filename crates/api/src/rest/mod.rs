@@ -1,8 +1,13 @@
 //! REST resources, one module each, each exporting `router()`.
 
+pub(crate) mod audit;
+pub(crate) mod auth;
 pub(crate) mod components;
+pub(crate) mod credentials;
 pub(crate) mod executions;
 pub(crate) mod health;
+pub(crate) mod shares;
+pub(crate) mod users;
 pub(crate) mod workflows;
 
 use axum::Router;
@@ -14,4 +19,9 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(workflows::router())
 		.merge(executions::router())
 		.merge(components::router())
+		.merge(auth::router())
+		.merge(users::router())
+		.merge(audit::router())
+		.merge(credentials::router())
+		.merge(shares::router())
 }

@@ -1,7 +1,8 @@
 //! `/workflows`: create, list, read, replace, patch, delete, validate, execute, stats, versions.
 
 use apg_core::{
-	NewWorkflow, Priority, WorkflowFilter, WorkflowId, WorkflowStatus, now_millis, validate,
+	NewWorkflow, Permission, Principal, Priority, WorkflowAction, WorkflowFilter, WorkflowId,
+	WorkflowStatus, now_millis, validate,
 };
 use apg_engine::{ExecuteRequest, workflows};
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::IntoParams;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, parse_id, typed};
 use crate::state::AppState;
@@ -75,14 +77,42 @@ pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64)
 	Ok((limit, offset))
 }
 
-async fn load(state: &AppState, id: &str) -> Result<apg_core::Workflow, ApiError> {
+/// Loads a workflow the caller may act on (404 when they may not see it, 403 when they may
+/// see it but not do this).
+pub(crate) async fn load(
+	state: &AppState,
+	caller: &Principal,
+	id: &str,
+	action: WorkflowAction,
+) -> Result<apg_core::Workflow, ApiError> {
 	let id: WorkflowId = parse_id(id, "workflow")?;
-	state
-		.engine
-		.store()
-		.get_workflow(id)
-		.await?
-		.ok_or_else(|| ApiError::NotFound(format!("workflow {id}")))
+	Ok(state.security.guard.workflow(caller, id, action).await?)
+}
+
+/// Seals the sensitive fields of a definition and applies the hard-coded-secret policy: the
+/// warnings are computed on what the user sent, before sealing hides it.
+fn seal(
+	state: &AppState,
+	definition: &mut Value,
+	previous: Option<&apg_core::Definition>,
+) -> Result<Vec<apg_core::Issue>, ApiError> {
+	let (_, report) = validate(definition, state.engine.registry());
+	if !report.is_valid {
+		return Err(ApiError::Unprocessable {
+			message: "invalid definition".to_owned(),
+			issues: report.errors,
+		});
+	}
+	if state.security.config.reject_hardcoded_secrets && !report.warnings.is_empty() {
+		return Err(ApiError::Unprocessable {
+			message: "the definition contains hard-coded secrets: store them as credentials \
+			          and use {{secrets.<name>}}"
+				.to_owned(),
+			issues: report.warnings,
+		});
+	}
+	apg_auth::seal_definition(definition, previous, &state.security.keys);
+	Ok(report.warnings)
 }
 
 async fn view(state: &AppState, w: &apg_core::Workflow) -> Result<WorkflowView, ApiError> {
@@ -95,6 +125,7 @@ async fn view(state: &AppState, w: &apg_core::Workflow) -> Result<WorkflowView, 
 	responses((status = 200, body = Envelope<Vec<WorkflowView>>), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list_workflows(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Vec<WorkflowView>> {
 	let (limit, offset) = page(q.limit, q.offset)?;
@@ -103,6 +134,7 @@ pub(crate) async fn list_workflows(
 		category: q.category,
 		search: q.search,
 		tag: q.tag,
+		visible_to: state.security.guard.visible_to(&caller),
 		limit,
 		offset,
 	};
@@ -124,20 +156,30 @@ pub(crate) async fn list_workflows(
 		(status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn create_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<WorkflowView>>), ApiError> {
-	let new = NewWorkflow::parse(&body).map_err(|issues| ApiError::BadRequest {
+	state
+		.security
+		.guard
+		.require(&caller, Permission::WorkflowCreate)
+		.await?;
+	let mut new = NewWorkflow::parse(&body).map_err(|issues| ApiError::BadRequest {
 		message: "invalid workflow".to_owned(),
 		issues,
 	})?;
+	let warnings = seal(&state, &mut new.definition, None)?;
 	let engine = &state.engine;
-	let (workflow, report) = workflows::create(
-		&**engine.store(),
-		engine.registry(),
-		new,
-		&state.config.owner,
-	)
-	.await?;
+	let (workflow, _) =
+		workflows::create(&**engine.store(), engine.registry(), new, &caller.owner()).await?;
+	let resource = format!("workflow/{}", workflow.id);
+	let details = serde_json::json!({"name": workflow.name});
+	state.audit(&caller, "workflow.create", resource, details).await;
+	let report = apg_core::ValidationReport {
+		is_valid: true,
+		errors: Vec::new(),
+		warnings,
+	};
 	let message = if report.warnings.is_empty() {
 		"Workflow created successfully".to_owned()
 	} else {
@@ -159,15 +201,17 @@ pub(crate) async fn create_workflow(
 	responses((status = 200, body = Envelope<WorkflowView>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn get_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<WorkflowView> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	Ok(Json(Envelope::new(view(&state, &w).await?, None)))
 }
 
 /// Applies a change; a new definition becomes a new immutable version.
 async fn save(
 	state: &AppState,
+	caller: &Principal,
 	mut w: apg_core::Workflow,
 	patch: WorkflowPatch,
 ) -> ApiResult<WorkflowView> {
@@ -197,12 +241,15 @@ async fn save(
 		"priority".into(),
 		Value::from(patch.priority.unwrap_or(i64::from(w.priority.get()))),
 	);
-	let new =
+	let mut new =
 		NewWorkflow::parse(&Value::Object(merged)).map_err(|issues| ApiError::BadRequest {
 			message: "invalid workflow".to_owned(),
 			issues,
 		})?;
 	let status = patch.status.as_deref().map(status_of).transpose()?;
+	if patch.definition.is_some() {
+		seal(state, &mut new.definition, Some(&w.definition))?;
+	}
 	let (definition, report) = validate(&new.definition, state.engine.registry());
 	if !report.is_valid {
 		return Err(ApiError::Unprocessable {
@@ -226,6 +273,8 @@ async fn save(
 	if !updated {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
+	let details = serde_json::json!({"version": w.version, "status": w.status.as_str()});
+	state.audit(caller, "workflow.update", format!("workflow/{}", w.id), details).await;
 	Ok(Json(Envelope::new(
 		view(state, &w).await?,
 		"Workflow updated successfully".to_owned(),
@@ -240,10 +289,11 @@ async fn save(
 		(status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn replace_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<WorkflowView> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Update).await?;
 	let new = NewWorkflow::parse(&body).map_err(|issues| ApiError::BadRequest {
 		message: "invalid workflow".to_owned(),
 		issues,
@@ -261,7 +311,7 @@ pub(crate) async fn replace_workflow(
 	// A replace clears what the body leaves out.
 	w.description = None;
 	w.category = None;
-	save(&state, w, patch).await
+	save(&state, &caller, w, patch).await
 }
 
 /// Changes some fields of a workflow (including `status`).
@@ -272,12 +322,13 @@ pub(crate) async fn replace_workflow(
 		(status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn patch_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<WorkflowView> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Update).await?;
 	let patch: WorkflowPatch = typed(body)?;
-	save(&state, w, patch).await
+	save(&state, &caller, w, patch).await
 }
 
 /// Deletes a workflow with its versions and executions (409 while any execution of it is in
@@ -288,12 +339,15 @@ pub(crate) async fn patch_workflow(
 		(status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn delete_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Option<String>> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Delete).await?;
 	if !state.engine.delete_workflow(w.id).await? {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
+	let details = serde_json::json!({"name": w.name});
+	state.audit(&caller, "workflow.delete", format!("workflow/{}", w.id), details).await;
 	Ok(Json(Envelope::new(
 		None,
 		"Workflow deleted successfully".to_owned(),
@@ -306,9 +360,10 @@ pub(crate) async fn delete_workflow(
 	responses((status = 200, body = Envelope<ValidationView>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn validate_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<ValidationView> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let (_, report) = validate(&w.definition.to_value(), state.engine.registry());
 	Ok(Json(Envelope::new(ValidationView::new(&report), None)))
 }
@@ -319,6 +374,7 @@ pub(crate) async fn validate_workflow(
 		(status = 413, body = crate::views::ErrorBody)))]
 pub(crate) async fn validate_definition(
 	State(state): State<AppState>,
+	Caller(_caller): Caller,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<ValidationView> {
 	let body: ValidateBody = typed(body)?;
@@ -336,11 +392,12 @@ pub(crate) async fn validate_definition(
 		(status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn execute_workflow(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 	headers: HeaderMap,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<ExecutionView> {
-	let workflow_id: WorkflowId = parse_id(&id, "workflow")?;
+	let workflow_id = load(&state, &caller, &id, WorkflowAction::Execute).await?.id;
 	let body: ExecuteBody = typed(body)?;
 	let parameters = match body.parameters {
 		None | Some(Value::Null) => Map::new(),
@@ -373,6 +430,8 @@ pub(crate) async fn execute_workflow(
 		idempotency_key,
 	};
 	let exec = state.engine.execute(request).await?;
+	let details = serde_json::json!({"execution_id": exec.id.to_string()});
+	state.audit(&caller, "workflow.execute", format!("workflow/{workflow_id}"), details).await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution started".to_owned(),
@@ -385,9 +444,10 @@ pub(crate) async fn execute_workflow(
 	responses((status = 200, body = Envelope<StatsView>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn workflow_stats(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<StatsView> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let stats = state.engine.store().workflow_stats(&[w.id]).await?;
 	Ok(Json(Envelope::new(
 		StatsView::new(&w, stats.get(&w.id)),
@@ -401,9 +461,10 @@ pub(crate) async fn workflow_stats(
 	responses((status = 200, body = Envelope<Vec<VersionView>>), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn workflow_versions(
 	State(state): State<AppState>,
+	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Vec<VersionView>> {
-	let w = load(&state, &id).await?;
+	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let versions = state.engine.store().list_versions(w.id).await?;
 	Ok(Json(Envelope::new(
 		versions.iter().map(VersionView::new).collect(),

@@ -1,0 +1,256 @@
+//! `/auth`: login (password → access and refresh tokens, throttled), refresh, the caller's own
+//! account, and their API keys (shown once, stored hashed, revocable).
+
+use std::net::SocketAddr;
+
+use apg_auth::{Tokens, issue_api_key};
+use apg_core::{ApiKey, ApiKeyId, now_millis};
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, parse_id, typed};
+use crate::rest::users::UserView;
+use crate::state::AppState;
+use crate::views::{Envelope, iso};
+
+type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
+
+pub(crate) fn router() -> Router<AppState> {
+	Router::new()
+		.route("/auth/login", post(login))
+		.route("/auth/refresh", post(refresh))
+		.route("/auth/me", get(me))
+		.route("/auth/tokens", get(list_keys).post(create_key))
+		.route("/auth/tokens/{id}", delete(revoke_key))
+}
+
+/// The peer address, when the server knows it (throttling key).
+pub(crate) struct ClientAddr(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+	type Rejection = ApiError;
+
+	async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+		let addr = parts
+			.extensions
+			.get::<ConnectInfo<SocketAddr>>()
+			.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+		Ok(Self(addr))
+	}
+}
+
+/// Credentials of a login.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+	username: String,
+	password: String,
+}
+
+/// A refresh.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshBody {
+	refresh_token: String,
+}
+
+/// Tokens issued by a login or refresh.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokensView {
+	access_token: String,
+	refresh_token: String,
+	/// Always `Bearer`.
+	token_type: String,
+	/// Seconds the access token lives.
+	expires_in: i64,
+	user: UserView,
+}
+
+impl TokensView {
+	fn new(t: Tokens, user: &apg_core::User) -> Self {
+		Self {
+			access_token: t.access_token,
+			refresh_token: t.refresh_token,
+			token_type: t.token_type.to_owned(),
+			expires_in: t.expires_in,
+			user: UserView::new(user),
+		}
+	}
+}
+
+/// Exchanges a username and password for tokens (429 after too many attempts in a minute).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody, security(()),
+	responses((status = 200, body = Envelope<TokensView>), (status = 400, body = crate::views::ErrorBody),
+		(status = 401, body = crate::views::ErrorBody), (status = 429, body = crate::views::ErrorBody)))]
+pub(crate) async fn login(
+	State(state): State<AppState>,
+	ClientAddr(client): ClientAddr,
+	JsonBody(body): JsonBody,
+) -> ApiResult<TokensView> {
+	let body: LoginBody = typed(body)?;
+	let security = &state.security;
+	match security.authn.login(&body.username, &body.password, &client).await {
+		Ok((user, tokens)) => {
+			let principal = apg_core::Principal {
+				user_id: user.id,
+				username: user.username.clone(),
+				role: user.role,
+			};
+			let details = json!({"client": client});
+			state.audit(&principal, "auth.login", format!("user/{}", user.id), details).await;
+			Ok(Json(Envelope::new(TokensView::new(tokens, &user), None)))
+		}
+		Err(e) => {
+			let details = json!({"username": body.username, "client": client, "reason": e.to_string()});
+			security.audit.record(None, "auth.login", "auth/login", false, details).await;
+			Err(e.into())
+		}
+	}
+}
+
+/// New tokens for a valid refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody, security(()),
+	responses((status = 200, body = Envelope<TokensView>), (status = 400, body = crate::views::ErrorBody),
+		(status = 401, body = crate::views::ErrorBody)))]
+pub(crate) async fn refresh(
+	State(state): State<AppState>,
+	JsonBody(body): JsonBody,
+) -> ApiResult<TokensView> {
+	let body: RefreshBody = typed(body)?;
+	match state.security.authn.refresh(&body.refresh_token).await {
+		Ok((user, tokens)) => Ok(Json(Envelope::new(TokensView::new(tokens, &user), None))),
+		Err(e) => {
+			let details = json!({"reason": e.to_string()});
+			state.security.audit.record(None, "auth.refresh", "auth/refresh", false, details).await;
+			Err(e.into())
+		}
+	}
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+	responses((status = 200, body = Envelope<UserView>)))]
+pub(crate) async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<UserView> {
+	let user = state
+		.security
+		.accounts
+		.get_user(caller.user_id)
+		.await?
+		.ok_or_else(|| ApiError::NotFound(format!("user {}", caller.user_id)))?;
+	Ok(Json(Envelope::new(UserView::new(&user), None)))
+}
+
+/// An API key as listed (never the key itself).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ApiKeyView {
+	id: String,
+	name: String,
+	/// The key's first characters.
+	prefix: String,
+	created_at: String,
+	expires_at: Option<String>,
+	revoked_at: Option<String>,
+	/// Only in the response that created it: the whole key, shown once.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	key: Option<String>,
+}
+
+impl ApiKeyView {
+	fn new(k: &ApiKey, key: Option<String>) -> Self {
+		Self {
+			id: k.id.to_string(),
+			name: k.name.clone(),
+			prefix: k.prefix.clone(),
+			created_at: iso(k.created_at),
+			expires_at: k.expires_at.map(iso),
+			revoked_at: k.revoked_at.map(iso),
+			key,
+		}
+	}
+}
+
+/// A new API key.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewKeyBody {
+	/// What it is for (1–100 characters).
+	name: String,
+	/// Days until it stops working (1–3650); none: until revoked.
+	expires_in_days: Option<i64>,
+}
+
+/// The caller's API keys.
+#[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth",
+	responses((status = 200, body = Envelope<Vec<ApiKeyView>>)))]
+pub(crate) async fn list_keys(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+) -> ApiResult<Vec<ApiKeyView>> {
+	let keys = state.security.accounts.list_api_keys(caller.user_id).await?;
+	Ok(Json(Envelope::new(keys.iter().map(|k| ApiKeyView::new(k, None)).collect(), None)))
+}
+
+/// Creates an API key acting as the caller; the key is in this response only.
+#[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = NewKeyBody,
+	responses((status = 201, body = Envelope<ApiKeyView>), (status = 400, body = crate::views::ErrorBody)))]
+pub(crate) async fn create_key(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Envelope<ApiKeyView>>), ApiError> {
+	let body: NewKeyBody = typed(body)?;
+	let name = body.name.trim().to_owned();
+	if name.is_empty() || name.chars().count() > 100 {
+		return Err(ApiError::bad_request("name", "1–100 characters"));
+	}
+	if body.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+		return Err(ApiError::bad_request("expires_in_days", "between 1 and 3650"));
+	}
+	let issued = issue_api_key();
+	let now = now_millis();
+	let key = ApiKey {
+		id: ApiKeyId::new(),
+		user_id: caller.user_id,
+		name,
+		prefix: issued.prefix,
+		hash: issued.hash,
+		created_at: now,
+		expires_at: body.expires_in_days.map(|d| now + d * 86_400_000),
+		revoked_at: None,
+	};
+	state.security.accounts.create_api_key(&key).await?;
+	let details = json!({"name": key.name, "prefix": key.prefix});
+	state.audit(&caller, "apikey.create", format!("apikey/{}", key.id), details).await;
+	let view = ApiKeyView::new(&key, Some(issued.key));
+	Ok((
+		StatusCode::CREATED,
+		Json(Envelope::new(view, "Store this key now: it is not shown again".to_owned())),
+	))
+}
+
+/// Revokes one of the caller's API keys.
+#[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",
+	params(("id" = String, Path, description = "API key id")),
+	responses((status = 200, body = Envelope<Option<String>>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn revoke_key(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	Path(id): Path<String>,
+) -> ApiResult<Option<String>> {
+	let id: ApiKeyId = parse_id(&id, "API key")?;
+	let accounts = &state.security.accounts;
+	if !accounts.revoke_api_key(caller.user_id, id, now_millis()).await? {
+		return Err(ApiError::NotFound(format!("API key {id}")));
+	}
+	state.audit(&caller, "apikey.revoke", format!("apikey/{id}"), json!({})).await;
+	Ok(Json(Envelope::new(None, "API key revoked".to_owned())))
+}
