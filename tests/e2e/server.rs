@@ -65,7 +65,12 @@ impl Server {
 		let pg = crate::util::PgSchema::create("apg_e2e").await?;
 		let database = pg.database.clone();
 		let dir = tempfile::tempdir().unwrap();
-		Some(Self::spawn_with(dir, &["--database-url", &database], Some(pg), env))
+		Some(Self::spawn_with(
+			dir,
+			&["--database-url", &database],
+			Some(pg),
+			env,
+		))
 	}
 
 	/// A server on the SQLite data dir `data` (kept by the caller, so a test can restart a
@@ -77,7 +82,9 @@ impl Server {
 
 	/// The PostgreSQL server URL and schema name, when on PostgreSQL.
 	pub(crate) fn pg(&self) -> Option<(String, String)> {
-		self.schema.as_ref().map(|s| (s.url.clone(), s.name.clone()))
+		self.schema
+			.as_ref()
+			.map(|s| (s.url.clone(), s.name.clone()))
 	}
 
 	fn spawn(
@@ -352,9 +359,10 @@ fn completed_components(events: &[Value]) -> Vec<String> {
 async fn every_component_event_of_an_execution_arrives_over_the_websocket(server: Server) {
 	let client = crate::util::admin_client(&server.base).await;
 	let workflow_id = create_and_get_id(&client, &server).await;
-	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
-		.await
-		.unwrap();
+	let (mut ws, _) =
+		tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
+			.await
+			.unwrap();
 	ws.send(Message::Text(
 		json!({"action": "subscribe", "workflow_id": workflow_id})
 			.to_string()
@@ -387,9 +395,10 @@ async fn every_component_event_of_an_execution_arrives_over_the_websocket(server
 	}
 	assert_eq!(completed_components(&events), vec!["end", "start", "task"]);
 	// Subscribing by execution after it ended replays its stored events.
-	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
-		.await
-		.unwrap();
+	let (mut ws, _) =
+		tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
+			.await
+			.unwrap();
 	ws.send(Message::Text(
 		json!({"action": "subscribe", "execution_id": execution_id})
 			.to_string()
@@ -558,9 +567,10 @@ async fn a_websocket_client_that_stops_reading_is_dropped() {
 	);
 	let client = crate::util::admin_client(&server.base).await;
 	let workflow_id = create_and_get_id(&client, &server).await;
-	let (mut ws, _) = tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
-		.await
-		.unwrap();
+	let (mut ws, _) =
+		tokio_tungstenite::connect_async(crate::util::admin_ws_url(&server.base, "/ws").await)
+			.await
+			.unwrap();
 	ws.send(Message::Text(
 		json!({"action": "subscribe", "workflow_id": workflow_id})
 			.to_string()

@@ -55,7 +55,10 @@ pub(crate) async fn admin_client(base: &str) -> reqwest::Client {
 /// `ws://…/path?access_token=…` for the server at `base`, as the first admin.
 pub(crate) async fn admin_ws_url(base: &str, path: &str) -> String {
 	let token = token(base, "admin", ADMIN_PASSWORD).await;
-	format!("{}{path}?access_token={token}", base.replacen("http://", "ws://", 1))
+	format!(
+		"{}{path}?access_token={token}",
+		base.replacen("http://", "ws://", 1)
+	)
 }
 
 /// A file of `examples/`.

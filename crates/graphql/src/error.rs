@@ -1,14 +1,16 @@
 //! Errors of the GraphQL API: every failure becomes an [`async_graphql::Error`] whose
-//! `extensions` carry the category of the REST envelope (`validation`, `not_found`, `conflict`,
-//! `performance`, `system`) and, where there are any, `details` (for validation, the list of
-//! `{path, message}` problems).
+//! `extensions` carry the category of the REST envelope (`validation`, `security`, `not_found`,
+//! `conflict`, `performance`, `system`) and, where there are any, `details` (for validation, the
+//! list of `{path, message}` problems).
 //!
-//! All engine and store errors go through [`engine_error`], the one place that decides what a
-//! client may see: a store failure is logged with `tracing::error!` and answered with
-//! "internal error", never with the backend's text. `async_graphql::Error` converts from any
-//! `Display` type, so `?` on an engine or store result would leak that text: resolvers use
-//! [`IntoGql::gql`] instead.
+//! All engine and store errors go through [`engine_error`], and all security errors through
+//! [`auth_error`]: the places that decide what a client may see. A store failure is logged with
+//! `tracing::error!` and answered with "internal error", never with the backend's text; a
+//! resource the caller may not see is `not_found`, exactly like one that does not exist.
+//! `async_graphql::Error` converts from any `Display` type, so `?` on an engine, store or guard
+//! result would bypass these rules: resolvers use [`IntoGql::gql`] instead.
 
+use apg_auth::AuthError;
 use apg_core::Issue;
 use apg_core::store::StoreError;
 use apg_engine::EngineError;
@@ -37,15 +39,17 @@ pub(crate) fn invalid(issues: &[Issue]) -> Error {
 		.map(ToString::to_string)
 		.collect::<Vec<_>>()
 		.join("; ");
+	rejected(format!("invalid: {message}"), issues)
+}
+
+/// A validation error with its own message, listing the problems (each with its path) in
+/// `details`.
+pub(crate) fn rejected(message: impl Into<String>, issues: &[Issue]) -> Error {
 	let details: Vec<Value> = issues
 		.iter()
 		.map(|i| json!({"path": i.path, "message": i.message}))
 		.collect();
-	categorized(
-		format!("invalid: {message}"),
-		"validation",
-		Value::Array(details),
-	)
+	categorized(message, "validation", Value::Array(details))
 }
 
 /// A validation error with one problem.
@@ -74,7 +78,30 @@ pub(crate) fn engine_error(e: EngineError) -> Error {
 	}
 }
 
-/// Converts engine and store results into resolver results through [`engine_error`].
+/// Maps a security error to a GraphQL error, as REST maps it to a status: no credentials, not
+/// allowed and undecryptable secrets are `security`; a resource the caller may not see is
+/// `not_found` (existence does not leak).
+pub(crate) fn auth_error(e: AuthError) -> Error {
+	match e {
+		AuthError::Unauthenticated(m) | AuthError::Forbidden(m) | AuthError::Crypto(m) => {
+			categorized(m, "security", Value::Null)
+		}
+		AuthError::NotFound(what) => not_found(what),
+		AuthError::TooManyAttempts(seconds) => categorized(
+			e.to_string(),
+			"performance",
+			json!({"retry_after_seconds": seconds}),
+		),
+		AuthError::Invalid { field, message } => invalid_one(&field, message),
+		AuthError::Conflict(message) => {
+			categorized(format!("conflict: {message}"), "conflict", Value::Null)
+		}
+		AuthError::Store(e) => engine_error(e.into()),
+	}
+}
+
+/// Converts engine, store and security results into resolver results through [`engine_error`]
+/// and [`auth_error`].
 pub(crate) trait IntoGql<T> {
 	/// The result with its error mapped.
 	fn gql(self) -> Result<T>;
@@ -89,5 +116,11 @@ impl<T> IntoGql<T> for std::result::Result<T, EngineError> {
 impl<T> IntoGql<T> for std::result::Result<T, StoreError> {
 	fn gql(self) -> Result<T> {
 		self.map_err(|e| engine_error(e.into()))
+	}
+}
+
+impl<T> IntoGql<T> for std::result::Result<T, AuthError> {
+	fn gql(self) -> Result<T> {
+		self.map_err(auth_error)
 	}
 }

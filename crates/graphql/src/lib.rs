@@ -13,6 +13,37 @@
 //! `{path, message}` problems) in their `extensions`; the private `error` module has the
 //! rules. Unknown ids are `null` in queries and `not_found` errors in mutations.
 //!
+//! # Authentication and authorization
+//!
+//! This crate does not authenticate: the server puts its authentication middleware (JWT or API
+//! key) in front of every route, `/graphql` included, and an authenticated request carries the
+//! caller's [`Principal`] in its extensions. [`router`] hands that principal to async-graphql as
+//! request data (for a WebSocket, as connection data, for the connection's lifetime); a request
+//! that reaches the router without one gets 401 with a GraphQL error of category `security`.
+//! Embedders that execute the schema themselves pass it with
+//! `async_graphql::Request::new(…).data(principal)`.
+//!
+//! Every resolver then decides exactly as REST does, through the same
+//! [`Guard`](apg_auth::Guard) of the [`Security`] given to [`schema`]:
+//!
+//! - lists (`workflows`, `executions`) show only what the caller owns or was shared (admins see
+//!   everything);
+//! - `workflow(id)` and `execution(id)` are `null` when the caller may not see them, as when
+//!   they do not exist: existence never leaks;
+//! - `createWorkflow` needs `workflow.create`; `deleteWorkflow` the delete right on the
+//!   workflow, `executeWorkflow` the execute right, and `cancelExecution` / `resumeExecution`
+//!   the execute right on the execution's workflow. A hidden workflow or execution is a
+//!   `not_found` error; one the caller may see but not act on is a `security` error. Denials
+//!   are written to the audit log by the guard, and every successful mutation is audited
+//!   (`workflow.create`, `workflow.delete`, `workflow.execute`, `execution.cancel`,
+//!   `execution.resume`);
+//! - `executionEvents` needs read access to the execution or workflow before it streams
+//!   anything (hidden is `not_found`);
+//! - sensitive config fields (passwords, tokens, keys…) are sealed (`fernet:…`) before a new
+//!   definition is validated and stored, and every definition returned shows them as `***`.
+//!   With [`SecurityConfig::reject_hardcoded_secrets`](apg_auth::SecurityConfig), a definition
+//!   with hard-coded secrets is refused (`validation`) instead of stored with warnings.
+//!
 //! Limits, because one GraphQL document can ask for a great deal of work:
 //!
 //! - Depth at most [`MAX_DEPTH`]. The schema itself is shallow (no type links back to another:
@@ -29,19 +60,25 @@
 //! The request body size is the caller's to limit (the server wraps every router in one body
 //! limit layer).
 
+mod auth;
 mod error;
 mod mutation;
 mod query;
 mod subscription;
 mod types;
 
+use apg_auth::Security;
+use apg_core::Principal;
 use apg_engine::Engine;
-use async_graphql::Schema;
-use async_graphql::http::{GraphQLPlaygroundConfig, playground_source};
-use async_graphql_axum::{GraphQL, GraphQLSubscription};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphQLPlaygroundConfig, playground_source};
+use async_graphql::{Data, Schema};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
-use axum::response::Html;
-use axum::routing::{get, get_service};
+use axum::extract::{FromRequest, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -56,18 +93,13 @@ pub const MAX_COMPLEXITY: usize = 1000;
 /// The GraphQL schema of APG Workflow.
 pub type ApgSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Who the caller is: new workflows are created with this owner. [`schema`] sets a default;
-/// a caller that authenticates each request overrides it with
-/// `async_graphql::Request::data(Owner(user))`, as request data takes precedence.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Owner(pub String);
-
-/// Builds the schema over a running engine, creating workflows as `owner` unless a request says
-/// otherwise (see [`Owner`]).
-pub fn schema(engine: Engine, owner: String) -> ApgSchema {
+/// Builds the schema over a running engine, deciding who may do what with `security` (see
+/// [Authentication and authorization](crate#authentication-and-authorization)). Each request
+/// must carry the caller's [`Principal`] as request data; [`router`] does that.
+pub fn schema(engine: Engine, security: Security) -> ApgSchema {
 	Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
 		.data(engine)
-		.data(Owner(owner))
+		.data(security)
 		.limit_depth(MAX_DEPTH)
 		.limit_complexity(MAX_COMPLEXITY)
 		.finish()
@@ -79,14 +111,73 @@ pub fn schema(engine: Engine, owner: String) -> ApgSchema {
 /// - `GET /graphql`: a WebSocket upgrade for subscriptions (`graphql-transport-ws` or
 ///   `graphql-ws`, chosen by `Sec-WebSocket-Protocol`);
 /// - `GET /graphql/playground`: the GraphQL Playground.
+///
+/// The first two run as the [`Principal`] found in the request's extensions (the server's
+/// authentication middleware puts it there); without one they answer 401.
 pub fn router(schema: ApgSchema) -> Router {
 	Router::new()
-		.route_service(
-			"/graphql",
-			get_service(GraphQLSubscription::new(schema.clone()))
-				.post_service(GraphQL::new(schema)),
-		)
+		.route("/graphql", get(subscribe).post(query))
+		.with_state(schema)
 		.route("/graphql/playground", get(playground))
+}
+
+/// The caller the authentication middleware found, if any.
+fn caller(request: &Request) -> Option<Principal> {
+	request.extensions().get::<Principal>().cloned()
+}
+
+/// 401, as a GraphQL response (`data: null` and one `security` error).
+fn unauthenticated() -> Response {
+	let body = json!({
+		"data": null,
+		"errors": [{
+			"message": "authentication required",
+			"extensions": {"category": "security"},
+		}],
+	});
+	(
+		StatusCode::UNAUTHORIZED,
+		[(header::WWW_AUTHENTICATE, "Bearer")],
+		axum::Json(body),
+	)
+		.into_response()
+}
+
+/// `POST /graphql`: runs the operation (or batch) as the caller.
+async fn query(State(schema): State<ApgSchema>, request: Request) -> Response {
+	let Some(principal) = caller(&request) else {
+		return unauthenticated();
+	};
+	let batch = match <GraphQLBatchRequest>::from_request(request, &()).await {
+		Ok(batch) => batch.into_inner(),
+		Err(rejection) => return rejection.into_response(),
+	};
+	GraphQLResponse::from(schema.execute_batch(batch.data(principal)).await).into_response()
+}
+
+/// `GET /graphql`: upgrades to a GraphQL WebSocket whose operations run as the caller.
+async fn subscribe(State(schema): State<ApgSchema>, request: Request) -> Response {
+	let Some(principal) = caller(&request) else {
+		return unauthenticated();
+	};
+	let (mut parts, _body) = request.into_parts();
+	let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+		Ok(protocol) => protocol,
+		Err(rejection) => return rejection.into_response(),
+	};
+	let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+		Ok(upgrade) => upgrade,
+		Err(rejection) => return rejection.into_response(),
+	};
+	let mut data = Data::default();
+	data.insert(principal);
+	upgrade
+		.protocols(ALL_WEBSOCKET_PROTOCOLS)
+		.on_upgrade(move |socket| {
+			GraphQLWebSocket::new(socket, schema, protocol)
+				.with_data(data)
+				.serve()
+		})
 }
 
 async fn playground() -> Html<String> {

@@ -1,17 +1,24 @@
 //! Mutations: create and delete workflows, execute, cancel and resume executions.
 //!
-//! Every change goes through the same code as REST: `createWorkflow` builds the seed's
-//! `WorkflowCreate` object and parses it with [`NewWorkflow::parse`] (same limits, same unknown
-//! field rule, same validation with paths), then calls [`workflows::create`]; executions go
-//! through the [`Engine`](apg_engine::Engine). An unknown or malformed id is a `not_found` error.
+//! Every change goes through the same code and the same checks as REST: `createWorkflow` needs
+//! `workflow.create`, builds the seed's `WorkflowCreate` object and parses it with
+//! [`NewWorkflow::parse`] (same limits, same unknown field rule, same validation with paths),
+//! seals the sensitive config fields, then calls [`workflows::create`] with the caller as owner;
+//! the others load their workflow or execution through the [`Guard`](apg_auth::Guard) with the
+//! action they need, then go through the [`Engine`](apg_engine::Engine). An unknown or
+//! malformed id, or one the caller may not see, is a `not_found` error; a resource the caller
+//! may see but not act on is a `security` error. Every change is written to the audit log.
 
-use apg_core::{ExecutionId, NewWorkflow, Priority, WorkflowId};
+use apg_core::{
+	ExecutionId, Issue, NewWorkflow, Permission, Principal, Priority, WorkflowAction, WorkflowId,
+	validate,
+};
 use apg_engine::{ExecuteRequest, workflows};
 use async_graphql::{Context, ID, Object};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::Owner;
-use crate::error::{IntoGql, Result, invalid, invalid_one, not_found};
+use crate::auth::{audit, principal, security};
+use crate::error::{IntoGql, Result, invalid, invalid_one, not_found, rejected};
 use crate::query::parse_id;
 use crate::types::{Workflow, WorkflowExecution, engine};
 
@@ -43,6 +50,12 @@ impl MutationRoot {
 		#[graphql(desc = "Default priority of its executions, 1 to 10 (5 when absent).")]
 		priority: Option<i32>,
 	) -> Result<Workflow> {
+		let caller = principal(ctx)?;
+		security(ctx)
+			.guard
+			.require(caller, Permission::WorkflowCreate)
+			.await
+			.gql()?;
 		let definition = parse_json("definition", &definition)?;
 		let mut request = Map::new();
 		request.insert("name".to_owned(), Value::String(name));
@@ -62,31 +75,52 @@ impl MutationRoot {
 		if let Some(p) = priority {
 			request.insert("priority".to_owned(), Value::from(p));
 		}
-		let new = NewWorkflow::parse(&Value::Object(request)).map_err(|issues| invalid(&issues))?;
+		let mut new =
+			NewWorkflow::parse(&Value::Object(request)).map_err(|issues| invalid(&issues))?;
+		let warnings = seal(ctx, &mut new.definition)?;
 		let engine = engine(ctx);
-		let owner = ctx.data_unchecked::<Owner>();
-		let (workflow, report) =
-			workflows::create(engine.store().as_ref(), engine.registry(), new, &owner.0)
-				.await
-				.gql()?;
-		for warning in &report.warnings {
+		let (workflow, _) = workflows::create(
+			engine.store().as_ref(),
+			engine.registry(),
+			new,
+			&caller.owner(),
+		)
+		.await
+		.gql()?;
+		for warning in &warnings {
 			tracing::warn!(workflow_id = %workflow.id, %warning, "security warning in a workflow");
 		}
+		let details = json!({"name": workflow.name});
+		audit(
+			ctx,
+			caller,
+			"workflow.create",
+			resource(&workflow.id),
+			details,
+		)
+		.await;
 		Ok(Workflow::with_stats(workflow, Default::default()))
 	}
 
 	/// Deletes a workflow with its versions and ended executions. Refused (`conflict`) while one
 	/// of its executions has not ended: cancel those first.
 	async fn delete_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-		let Some(workflow_id) = parse_id::<WorkflowId>(&id) else {
-			return Err(not_found("workflow"));
-		};
+		let caller = principal(ctx)?;
+		let workflow = load(ctx, caller, &id, WorkflowAction::Delete).await?;
 		// The engine refuses while an execution is in flight and keeps new ones from starting.
-		if engine(ctx).delete_workflow(workflow_id).await.gql()? {
-			Ok(true)
-		} else {
-			Err(not_found(format!("workflow {workflow_id}")))
+		if !engine(ctx).delete_workflow(workflow.id).await.gql()? {
+			return Err(not_found(format!("workflow {}", workflow.id)));
 		}
+		let details = json!({"name": workflow.name});
+		audit(
+			ctx,
+			caller,
+			"workflow.delete",
+			resource(&workflow.id),
+			details,
+		)
+		.await;
+		Ok(true)
 	}
 
 	/// Starts an execution and returns it once it is durably queued.
@@ -106,9 +140,10 @@ impl MutationRoot {
 			Vec<String>,
 		>,
 	) -> Result<WorkflowExecution> {
-		let Some(workflow_id) = parse_id::<WorkflowId>(&workflow_id) else {
-			return Err(not_found("workflow"));
-		};
+		let caller = principal(ctx)?;
+		let workflow_id = load(ctx, caller, &workflow_id, WorkflowAction::Execute)
+			.await?
+			.id;
 		let parameters = match parameters {
 			None | Some(Value::Null) => Map::new(),
 			Some(Value::Object(map)) => map,
@@ -140,13 +175,25 @@ impl MutationRoot {
 			})
 			.await
 			.gql()?;
+		let details = json!({"execution_id": execution.id.to_string()});
+		audit(
+			ctx,
+			caller,
+			"workflow.execute",
+			resource(&workflow_id),
+			details,
+		)
+		.await;
 		Ok(WorkflowExecution(execution))
 	}
 
 	/// Cancels an execution that has not ended (`conflict` when it has).
 	async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-		let id = existing_execution(ctx, &id).await?;
+		let caller = principal(ctx)?;
+		let id = executable(ctx, caller, &id).await?;
 		engine(ctx).cancel(id).await.gql()?;
+		let resource = format!("execution/{id}");
+		audit(ctx, caller, "execution.cancel", resource, Value::Null).await;
 		Ok(true)
 	}
 
@@ -158,17 +205,61 @@ impl MutationRoot {
 		id: ID,
 		#[graphql(default = false)] step: bool,
 	) -> Result<bool> {
-		let id = existing_execution(ctx, &id).await?;
+		let caller = principal(ctx)?;
+		let id = executable(ctx, caller, &id).await?;
 		engine(ctx).resume(id, step).await.gql()?;
+		let resource = format!("execution/{id}");
+		audit(ctx, caller, "execution.resume", resource, Value::Null).await;
 		Ok(true)
 	}
 }
 
-/// The id of a stored execution, or a `not_found` error.
-async fn existing_execution(ctx: &Context<'_>, id: &ID) -> Result<ExecutionId> {
-	let exec_id = parse_id::<ExecutionId>(id).ok_or_else(|| not_found("execution"))?;
-	match engine(ctx).store().get_execution(exec_id).await.gql()? {
-		Some(_) => Ok(exec_id),
-		None => Err(not_found(format!("execution {exec_id}"))),
+/// The audit resource of a workflow.
+fn resource(id: &WorkflowId) -> String {
+	format!("workflow/{id}")
+}
+
+/// Loads a workflow the caller may act on: `not_found` when the id is malformed, unknown or
+/// hidden from the caller, `security` when they may see it but not do this.
+async fn load(
+	ctx: &Context<'_>,
+	caller: &Principal,
+	id: &ID,
+	action: WorkflowAction,
+) -> Result<apg_core::Workflow> {
+	let id = parse_id::<WorkflowId>(id).ok_or_else(|| not_found("workflow"))?;
+	security(ctx).guard.workflow(caller, id, action).await.gql()
+}
+
+/// The id of a stored execution on whose workflow the caller may execute: `not_found` when it
+/// is malformed, unknown or hidden from the caller, `security` when they may only read it.
+async fn executable(ctx: &Context<'_>, caller: &Principal, id: &ID) -> Result<ExecutionId> {
+	let id = parse_id::<ExecutionId>(id).ok_or_else(|| not_found("execution"))?;
+	let execution = security(ctx)
+		.guard
+		.execution(caller, id, WorkflowAction::Execute)
+		.await
+		.gql()?;
+	Ok(execution.id)
+}
+
+/// Seals the sensitive fields of a definition and applies the hard-coded-secret policy, as
+/// REST does: the definition must be valid, the warnings are computed on what the caller sent
+/// (before sealing hides it), and with `reject_hardcoded_secrets` any warning refuses it. (A new
+/// definition has no previous one whose sealed values `***` could keep.)
+fn seal(ctx: &Context<'_>, definition: &mut Value) -> Result<Vec<Issue>> {
+	let (_, report) = validate(definition, engine(ctx).registry());
+	if !report.is_valid {
+		return Err(invalid(&report.errors));
 	}
+	let security = security(ctx);
+	if security.config.reject_hardcoded_secrets && !report.warnings.is_empty() {
+		return Err(rejected(
+			"the definition contains hard-coded secrets: store them as credentials and use \
+			 {{secrets.<name>}}",
+			&report.warnings,
+		));
+	}
+	apg_auth::seal_definition(definition, None, &security.keys);
+	Ok(report.warnings)
 }

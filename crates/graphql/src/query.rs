@@ -2,12 +2,17 @@
 //! components and logs, the component catalogue and definition validation.
 //!
 //! An id that is unknown or not a UUID yields `null`, as a missing resource is an answer to a
-//! query, not a failure; a malformed filter (an unknown status, a workflow filter that is not a
-//! UUID) is a validation error.
+//! query, not a failure; so does one the caller may not see (existence does not leak). Lists
+//! hold only what the caller may see. A malformed filter (an unknown status, a workflow filter
+//! that is not a UUID) is a validation error.
 
-use apg_core::{ExecutionFilter, ExecutionId, ExecutionStatus, WorkflowFilter, WorkflowStatus};
+use apg_core::{
+	ExecutionFilter, ExecutionId, ExecutionStatus, WorkflowAction, WorkflowFilter, WorkflowId,
+	WorkflowStatus,
+};
 use async_graphql::{Context, ID, Object};
 
+use crate::auth::{principal, security, visible};
 use crate::error::{IntoGql, Result, invalid_one};
 use crate::types::{
 	ComponentType, ValidationResult, Workflow, WorkflowExecution, engine, wants_stats,
@@ -37,7 +42,8 @@ pub struct QueryRoot;
 
 #[Object(name = "Query")]
 impl QueryRoot {
-	/// Workflows, most recently changed first, each with its execution statistics.
+	/// The workflows the caller may see, most recently changed first, each with its execution
+	/// statistics.
 	#[graphql(complexity = "1 + child_complexity * crate::query::pages(limit)")]
 	#[allow(clippy::too_many_arguments)] // One per GraphQL argument.
 	async fn workflows(
@@ -57,11 +63,13 @@ impl QueryRoot {
 				invalid_one("status", "must be one of draft, active, inactive, archived")
 			})?),
 		};
+		let caller = principal(ctx)?;
 		let filter = WorkflowFilter {
 			status,
 			category,
 			search,
 			tag,
+			visible_to: security(ctx).guard.visible_to(caller),
 			limit: clamp_limit(limit),
 			offset: i64::from(offset.max(0)),
 		};
@@ -81,16 +89,20 @@ impl QueryRoot {
 			.collect())
 	}
 
-	/// One workflow; null when it does not exist.
+	/// One workflow; null when it does not exist or the caller may not see it.
 	async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
-		let Some(id) = parse_id(&id) else {
+		let caller = principal(ctx)?;
+		let Some(id) = parse_id::<WorkflowId>(&id) else {
 			return Ok(None);
 		};
-		let workflow = engine(ctx).store().get_workflow(id).await.gql()?;
-		Ok(workflow.map(Workflow::new))
+		let found = security(ctx)
+			.guard
+			.workflow(caller, id, WorkflowAction::Read)
+			.await;
+		Ok(visible(found)?.map(Workflow::new))
 	}
 
-	/// Executions, newest first.
+	/// Executions of the workflows the caller may see, newest first.
 	#[graphql(complexity = "1 + child_complexity * crate::query::pages(limit)")]
 	async fn executions(
 		&self,
@@ -117,9 +129,11 @@ impl QueryRoot {
 				)
 			})?),
 		};
+		let caller = principal(ctx)?;
 		let filter = ExecutionFilter {
 			workflow_id,
 			status,
+			visible_to: security(ctx).guard.visible_to(caller),
 			limit: clamp_limit(limit),
 			offset: i64::from(offset.max(0)),
 		};
@@ -127,19 +141,24 @@ impl QueryRoot {
 		Ok(executions.into_iter().map(WorkflowExecution).collect())
 	}
 
-	/// One execution; null when it does not exist.
+	/// One execution; null when it does not exist or the caller may not see its workflow.
 	async fn execution(&self, ctx: &Context<'_>, id: ID) -> Result<Option<WorkflowExecution>> {
+		let caller = principal(ctx)?;
 		let Some(id) = parse_id::<ExecutionId>(&id) else {
 			return Ok(None);
 		};
-		let execution = engine(ctx).store().get_execution(id).await.gql()?;
-		Ok(execution.map(WorkflowExecution))
+		let found = security(ctx)
+			.guard
+			.execution(caller, id, WorkflowAction::Read)
+			.await;
+		Ok(visible(found)?.map(WorkflowExecution))
 	}
 
 	/// Every component type the engine knows, with the JSON schema of its config.
-	async fn components(&self, ctx: &Context<'_>) -> Vec<ComponentType> {
+	async fn components(&self, ctx: &Context<'_>) -> Result<Vec<ComponentType>> {
+		principal(ctx)?;
 		let registry = engine(ctx).registry();
-		registry
+		Ok(registry
 			.iter()
 			.map(|(kind, component)| ComponentType {
 				kind: kind.to_owned(),
@@ -149,7 +168,7 @@ impl QueryRoot {
 					.map(|s| (**s).clone())
 					.unwrap_or_default(),
 			})
-			.collect()
+			.collect())
 	}
 
 	/// Validates a definition (a JSON string, as `createWorkflow` takes it) without storing
@@ -159,6 +178,7 @@ impl QueryRoot {
 		ctx: &Context<'_>,
 		definition: String,
 	) -> Result<ValidationResult> {
+		principal(ctx)?;
 		let value = crate::mutation::parse_json("definition", &definition)?;
 		let (_, report) = apg_core::validate(&value, engine(ctx).registry());
 		Ok(report.into())

@@ -1,4 +1,6 @@
 //! The subscription to execution events, fed by the engine's broadcast of committed events.
+//! Nothing is streamed before the [`Guard`](apg_auth::Guard) has allowed the caller to read the
+//! execution's (or the subscribed) workflow; the check is made once, when subscribing.
 //!
 //! Subscribing by execution has no gap and no duplicate, however late it comes: the resolver
 //! first subscribes to the broadcast, then reads the execution and its stored events. The stored
@@ -15,12 +17,13 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use apg_core::{Event, ExecutionId, WorkflowId};
+use apg_core::{Event, ExecutionId, WorkflowAction, WorkflowId};
 use async_graphql::{Context, ID, Subscription};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use crate::auth::{principal, security, visible};
 use crate::error::{IntoGql, Result, categorized, invalid_one, not_found};
 use crate::query::parse_id;
 use crate::types::{ExecutionEvent, engine};
@@ -32,7 +35,8 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
 	/// Status changes of one execution (from its first event, ending after its terminal one) or
 	/// of every execution of a workflow (live, without end). At least one filter is required;
-	/// with both, the execution must belong to the workflow.
+	/// with both, the execution must belong to the workflow. The caller must be allowed to read
+	/// the workflow; one they may not see is `not_found`, like one that does not exist.
 	async fn execution_events(
 		&self,
 		ctx: &Context<'_>,
@@ -45,15 +49,18 @@ impl SubscriptionRoot {
 				"executionId or workflowId is required",
 			));
 		}
+		let caller = principal(ctx)?;
+		let guard = &security(ctx).guard;
 		let engine = engine(ctx);
 		let store = engine.store();
 		let workflow = match &workflow_id {
 			None => None,
 			Some(id) => {
 				let id = parse_id::<WorkflowId>(id).ok_or_else(|| not_found("workflow"))?;
-				if store.get_workflow(id).await.gql()?.is_none() {
-					return Err(not_found(format!("workflow {id}")));
-				}
+				guard
+					.workflow(caller, id, WorkflowAction::Read)
+					.await
+					.gql()?;
 				Some(id)
 			}
 		};
@@ -64,7 +71,8 @@ impl SubscriptionRoot {
 			return Ok(Feed::new(Some(rx), None, workflow, Vec::new()).into_stream());
 		};
 		let id = parse_id::<ExecutionId>(&execution_id).ok_or_else(|| not_found("execution"))?;
-		let execution = match store.get_execution(id).await.gql()? {
+		let found = guard.execution(caller, id, WorkflowAction::Read).await;
+		let execution = match visible(found)? {
 			Some(e) if workflow.is_none_or(|w| w == e.workflow_id) => e,
 			_ => return Err(not_found(format!("execution {id}"))),
 		};

@@ -3,7 +3,8 @@
 //! Objects wrap the stored records rather than copying them field by field, so a field costs
 //! nothing unless it is asked for. Two fields read the store on demand: a workflow's statistics
 //! (loaded for a whole page at once by the `workflows` resolver, or on first use for a single
-//! workflow) and an execution's `components` and `logs`.
+//! workflow) and an execution's `components` and `logs`. Objects are only built from records
+//! the caller may see (the resolvers check first), and a definition is always masked.
 
 use apg_core::{self as domain, Millis, WorkflowStats};
 use apg_engine::Engine;
@@ -152,9 +153,12 @@ impl Workflow {
 		self.inner.component_count()
 	}
 
-	/// The definition in the seed's JSON shape (`components`, `connections`, …).
+	/// The definition in the seed's JSON shape (`components`, `connections`, …), with every
+	/// sealed secret shown as `***` (sent back unchanged, `***` keeps the stored value).
 	async fn definition(&self) -> Value {
-		self.inner.definition.to_value()
+		let mut definition = self.inner.definition.to_value();
+		apg_auth::mask_value(&mut definition);
+		definition
 	}
 
 	/// The owner.
