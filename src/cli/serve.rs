@@ -148,9 +148,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		event_buffer: config.event_buffer.max(16),
 		..Default::default()
 	};
-	let engine = Engine::start(store.clone(), Arc::new(apg_components::builtins()), engine_config)
-		.await
-		.context("cannot start the engine")?;
+	let engine = Engine::start(
+		store.clone(),
+		Arc::new(apg_components::builtins()),
+		engine_config,
+	)
+	.await
+	.context("cannot start the engine")?;
 	let api_config = ApiConfig {
 		max_body_bytes: config.max_body_bytes,
 		max_ws_connections: config.max_ws_connections,

@@ -34,7 +34,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 fn bearer(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-	if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+	if let Some(v) = headers
+		.get(header::AUTHORIZATION)
+		.and_then(|v| v.to_str().ok())
+	{
 		let mut parts = v.splitn(2, ' ');
 		let scheme = parts.next().unwrap_or_default();
 		let token = parts.next().unwrap_or_default().trim();
@@ -50,8 +53,11 @@ fn bearer(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 		.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
 	if upgrade {
 		return query?.split('&').find_map(|pair| {
-			pair.strip_prefix("access_token=")
-				.map(|t| t.replace("%2B", "+").replace("%2F", "/").replace("%3D", "="))
+			pair.strip_prefix("access_token=").map(|t| {
+				t.replace("%2B", "+")
+					.replace("%2F", "/")
+					.replace("%3D", "=")
+			})
 		});
 	}
 	None
@@ -83,7 +89,8 @@ pub(crate) async fn authenticate(
 			next.run(request).await
 		}
 		Err(e) => {
-			let details = serde_json::json!({"method": request.method().as_str(), "reason": e.to_string()});
+			let details =
+				serde_json::json!({"method": request.method().as_str(), "reason": e.to_string()});
 			security
 				.audit
 				.record(None, "auth.authenticate", &path, false, details)

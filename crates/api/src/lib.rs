@@ -43,7 +43,10 @@ pub fn app(state: AppState, extra: Router) -> Router {
 		.fallback(error::not_found)
 		.with_state(state.clone())
 		.merge(extra)
-		.layer(axum::middleware::from_fn_with_state(state, auth::authenticate))
+		.layer(axum::middleware::from_fn_with_state(
+			state,
+			auth::authenticate,
+		))
 		.layer(DefaultBodyLimit::max(max_body))
 		.layer(RequestBodyLimitLayer::new(max_body))
 		.layer(CatchPanicLayer::custom(error::panic_response))

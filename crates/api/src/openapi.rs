@@ -8,7 +8,9 @@ use utoipa::OpenApi;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::rest::{audit, auth, components, credentials, executions, health, shares, users, workflows};
+use crate::rest::{
+	audit, auth, components, credentials, executions, health, shares, users, workflows,
+};
 use crate::views;
 
 /// The API's OpenAPI description.
@@ -111,7 +113,8 @@ impl utoipa::Modify for Security {
 			)
 			.build();
 		for (path, item) in doc.paths.paths.iter_mut() {
-			let open = path == "/health" || path.starts_with("/api/v1/auth/login")
+			let open = path == "/health"
+				|| path.starts_with("/api/v1/auth/login")
 				|| path.starts_with("/api/v1/auth/refresh");
 			for op in [
 				&mut item.get,

@@ -67,7 +67,11 @@ struct Open {
 
 impl Drop for Open {
 	fn drop(&mut self) {
-		let mut per_user = self.state.ws_per_user.lock().unwrap_or_else(|e| e.into_inner());
+		let mut per_user = self
+			.state
+			.ws_per_user
+			.lock()
+			.unwrap_or_else(|e| e.into_inner());
 		if let Some(n) = per_user.get_mut(&self.user) {
 			*n = n.saturating_sub(1);
 			if *n == 0 {
@@ -197,7 +201,11 @@ async fn command(
 			let reply = json!({"type": "unsubscribed", "execution_id": id.to_string()});
 			return vec![Message::Text(reply.to_string().into())];
 		}
-		if guard.execution(caller, id, WorkflowAction::Read).await.is_err() {
+		if guard
+			.execution(caller, id, WorkflowAction::Read)
+			.await
+			.is_err()
+		{
 			return error("unknown execution");
 		}
 		executions.insert(id);

@@ -61,7 +61,8 @@ impl Authenticator {
 		password: &str,
 		client: &str,
 	) -> Result<(User, Tokens), AuthError> {
-		self.limiter.attempt(&format!("{client}|{}", username.to_lowercase()))?;
+		self.limiter
+			.attempt(&format!("{client}|{}", username.to_lowercase()))?;
 		let user = self.accounts.find_user(username).await?;
 		let hash = user
 			.as_ref()
@@ -76,7 +77,9 @@ impl Authenticator {
 				let tokens = self.tokens_for(&user);
 				Ok((user, tokens))
 			}
-			_ => Err(AuthError::Unauthenticated("invalid username or password".to_owned())),
+			_ => Err(AuthError::Unauthenticated(
+				"invalid username or password".to_owned(),
+			)),
 		}
 	}
 
@@ -97,10 +100,14 @@ impl Authenticator {
 				.await?
 				.ok_or_else(|| AuthError::Unauthenticated("unknown API key".to_owned()))?;
 			if key.revoked_at.is_some() {
-				return Err(AuthError::Unauthenticated("the API key was revoked".to_owned()));
+				return Err(AuthError::Unauthenticated(
+					"the API key was revoked".to_owned(),
+				));
 			}
 			if key.expires_at.is_some_and(|at| at <= now_millis()) {
-				return Err(AuthError::Unauthenticated("the API key has expired".to_owned()));
+				return Err(AuthError::Unauthenticated(
+					"the API key has expired".to_owned(),
+				));
 			}
 			self.active_user(&key.user_id.to_string()).await?
 		} else {

@@ -40,7 +40,8 @@ impl Guard {
 		if principal.can(permission) {
 			return Ok(());
 		}
-		self.deny(principal, permission.as_str(), "-", "forbidden").await;
+		self.deny(principal, permission.as_str(), "-", "forbidden")
+			.await;
 		Err(AuthError::Forbidden(format!(
 			"the {} role does not have {permission}",
 			principal.role
@@ -56,7 +57,8 @@ impl Guard {
 		if principal.can_everywhere(permission) {
 			return Ok(());
 		}
-		self.deny(principal, permission.as_str(), "-", "forbidden").await;
+		self.deny(principal, permission.as_str(), "-", "forbidden")
+			.await;
 		Err(AuthError::Forbidden(format!(
 			"the {} role does not have {permission}",
 			principal.role
@@ -66,7 +68,13 @@ impl Guard {
 	/// Records a denial.
 	pub async fn deny(&self, principal: &Principal, action: &str, resource: &str, why: &str) {
 		self.audit
-			.record(Some(principal), action, resource, false, serde_json::json!({"reason": why}))
+			.record(
+				Some(principal),
+				action,
+				resource,
+				false,
+				serde_json::json!({"reason": why}),
+			)
 			.await;
 	}
 
@@ -103,7 +111,9 @@ impl Guard {
 		let share = if direct {
 			None
 		} else {
-			self.accounts.share_for(workflow.id, principal.user_id).await?
+			self.accounts
+				.share_for(workflow.id, principal.user_id)
+				.await?
 		};
 		let granted = share.as_ref().map(|s| s.actions.as_slice());
 		let access = workflow_access(principal, &workflow.created_by, granted, action);
@@ -134,7 +144,10 @@ impl Guard {
 	) -> Result<Execution, AuthError> {
 		let hidden = || AuthError::NotFound(format!("execution {id}"));
 		let execution = self.store.get_execution(id).await?.ok_or_else(hidden)?;
-		match self.workflow(principal, execution.workflow_id, action).await {
+		match self
+			.workflow(principal, execution.workflow_id, action)
+			.await
+		{
 			Ok(_) => Ok(execution),
 			Err(AuthError::NotFound(_)) => Err(hidden()),
 			Err(e) => Err(e),

@@ -35,7 +35,9 @@ impl Keyring {
 			.filter(|k| !k.is_empty())
 			.collect();
 		if texts.is_empty() {
-			return Err(AuthError::Crypto("WORKFLOW_ENCRYPTION_KEY holds no key".to_owned()));
+			return Err(AuthError::Crypto(
+				"WORKFLOW_ENCRYPTION_KEY holds no key".to_owned(),
+			));
 		}
 		let mut fernets = Vec::with_capacity(texts.len());
 		for (i, text) in texts.iter().enumerate() {
@@ -153,7 +155,10 @@ mod tests {
 		let mut tampered = token.clone().into_bytes();
 		tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
 		let tampered = String::from_utf8(tampered).unwrap();
-		assert!(matches!(before.decrypt(&tampered), Err(AuthError::Crypto(_))));
+		assert!(matches!(
+			before.decrypt(&tampered),
+			Err(AuthError::Crypto(_))
+		));
 		assert!(Keyring::from_keys("not a key").is_err());
 	}
 

@@ -1,9 +1,9 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes) in PHC strings, so
 //! parameters can be raised later without breaking stored hashes.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
@@ -18,8 +18,11 @@ pub fn hash_password(password: &str) -> String {
 
 /// Whether `password` matches `hash`; a malformed hash matches nothing.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-	PasswordHash::new(hash)
-		.is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+	PasswordHash::new(hash).is_ok_and(|h| {
+		Argon2::default()
+			.verify_password(password.as_bytes(), &h)
+			.is_ok()
+	})
 }
 
 /// A random 24-character password (143 bits), for the first admin.

@@ -16,14 +16,20 @@ use crate::keyring::Keyring;
 /// Seals the sensitive fields of a definition (as JSON, before it is parsed). `previous` is the
 /// stored definition when this one replaces it.
 pub fn seal_definition(definition: &mut Value, previous: Option<&Definition>, keys: &Keyring) {
-	let Some(components) = definition.get_mut("components").and_then(Value::as_array_mut) else {
+	let Some(components) = definition
+		.get_mut("components")
+		.and_then(Value::as_array_mut)
+	else {
 		return;
 	};
 	for component in components {
-		let id = component.get("id").and_then(Value::as_str).map(str::to_owned);
-		let before = id.as_deref().and_then(|id| {
-			previous.and_then(|p| p.components.iter().find(|c| c.id == id))
-		});
+		let id = component
+			.get("id")
+			.and_then(Value::as_str)
+			.map(str::to_owned);
+		let before = id
+			.as_deref()
+			.and_then(|id| previous.and_then(|p| p.components.iter().find(|c| c.id == id)));
 		let before = before.map(|c| Value::Object(c.config.clone()));
 		if let Some(config) = component.get_mut("config") {
 			seal(config, before.as_ref(), false, keys);
@@ -98,9 +104,22 @@ mod tests {
 		let cfg = &def["components"][0]["config"];
 		let sealed = cfg["password"].as_str().unwrap().to_owned();
 		assert!(sealed.starts_with(SEALED_PREFIX));
-		assert_eq!(keys.decrypt(&sealed[SEALED_PREFIX.len()..]).unwrap(), "hunter22");
-		assert!(cfg["auth"]["client_secret"].as_str().unwrap().starts_with(SEALED_PREFIX));
-		assert!(cfg["headers"][0]["api_key"].as_str().unwrap().starts_with(SEALED_PREFIX));
+		assert_eq!(
+			keys.decrypt(&sealed[SEALED_PREFIX.len()..]).unwrap(),
+			"hunter22"
+		);
+		assert!(
+			cfg["auth"]["client_secret"]
+				.as_str()
+				.unwrap()
+				.starts_with(SEALED_PREFIX)
+		);
+		assert!(
+			cfg["headers"][0]["api_key"]
+				.as_str()
+				.unwrap()
+				.starts_with(SEALED_PREFIX)
+		);
 		assert_eq!(cfg["token"], "{{secrets.api}}");
 		assert_eq!(cfg["url"], "https://x");
 		assert!(!def.to_string().contains("hunter22"));
@@ -110,6 +129,9 @@ mod tests {
 		assert_eq!(shown["components"][0]["config"]["password"], MASK);
 		let previous: Definition = serde_json::from_value(def.clone()).unwrap();
 		seal_definition(&mut shown, Some(&previous), &keys);
-		assert_eq!(shown["components"][0]["config"]["password"], sealed.as_str());
+		assert_eq!(
+			shown["components"][0]["config"]["password"],
+			sealed.as_str()
+		);
 	}
 }

@@ -76,8 +76,8 @@ impl TokenIssuer {
 			iat,
 			exp,
 		};
-		let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-			.unwrap_or_default();
+		let token =
+			encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
 		(token, exp - iat)
 	}
 

@@ -274,7 +274,11 @@ pub fn workflow_access(
 		WorkflowAction::Delete => false,
 		other => granted.contains(&other),
 	};
-	if ok { Access::Allowed } else { Access::Forbidden }
+	if ok {
+		Access::Allowed
+	} else {
+		Access::Forbidden
+	}
 }
 
 #[cfg(test)]
@@ -294,7 +298,11 @@ mod tests {
 		let admin = who(Role::Admin);
 		for role in [Role::Editor, Role::Operator, Role::Viewer] {
 			let p = who(role);
-			for a in [WorkflowAction::Read, WorkflowAction::Update, WorkflowAction::Delete] {
+			for a in [
+				WorkflowAction::Read,
+				WorkflowAction::Update,
+				WorkflowAction::Delete,
+			] {
 				assert_eq!(workflow_access(&p, "other", None, a), Access::Hidden);
 				assert_eq!(workflow_access(&admin, "other", None, a), Access::Allowed);
 			}
@@ -304,18 +312,40 @@ mod tests {
 	#[test]
 	fn roles_cap_ownership_and_shares() {
 		let op = who(Role::Operator);
-		let all = [WorkflowAction::Read, WorkflowAction::Update, WorkflowAction::Execute];
+		let all = [
+			WorkflowAction::Read,
+			WorkflowAction::Update,
+			WorkflowAction::Execute,
+		];
 		let shared = Some(&all[..]);
-		assert_eq!(workflow_access(&op, "x", shared, WorkflowAction::Execute), Access::Allowed);
-		assert_eq!(workflow_access(&op, "x", shared, WorkflowAction::Update), Access::Forbidden);
+		assert_eq!(
+			workflow_access(&op, "x", shared, WorkflowAction::Execute),
+			Access::Allowed
+		);
+		assert_eq!(
+			workflow_access(&op, "x", shared, WorkflowAction::Update),
+			Access::Forbidden
+		);
 		let ed = who(Role::Editor);
-		assert_eq!(workflow_access(&ed, "x", shared, WorkflowAction::Update), Access::Allowed);
-		assert_eq!(workflow_access(&ed, "x", shared, WorkflowAction::Delete), Access::Forbidden);
+		assert_eq!(
+			workflow_access(&ed, "x", shared, WorkflowAction::Update),
+			Access::Allowed
+		);
+		assert_eq!(
+			workflow_access(&ed, "x", shared, WorkflowAction::Delete),
+			Access::Forbidden
+		);
 		let own = ed.owner();
-		assert_eq!(workflow_access(&ed, &own, None, WorkflowAction::Delete), Access::Allowed);
+		assert_eq!(
+			workflow_access(&ed, &own, None, WorkflowAction::Delete),
+			Access::Allowed
+		);
 		let view = who(Role::Viewer);
 		let read = [WorkflowAction::Read];
-		assert_eq!(workflow_access(&view, "x", Some(&read), WorkflowAction::Read), Access::Allowed);
+		assert_eq!(
+			workflow_access(&view, "x", Some(&read), WorkflowAction::Read),
+			Access::Allowed
+		);
 		assert_eq!(
 			workflow_access(&view, "x", Some(&read), WorkflowAction::Execute),
 			Access::Forbidden

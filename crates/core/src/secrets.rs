@@ -86,7 +86,13 @@ mod tests {
 
 	#[test]
 	fn sensitive_fields_and_placeholders() {
-		for k in ["password", "DB_PASSWORD", "client_secret", "api_key", "access_token"] {
+		for k in [
+			"password",
+			"DB_PASSWORD",
+			"client_secret",
+			"api_key",
+			"access_token",
+		] {
 			assert!(is_sensitive_field(k), "{k}");
 		}
 		for k in ["tokens", "passwordless", "secretary", "key", "url"] {

@@ -75,10 +75,20 @@ pub(crate) async fn list_audit(
 	Caller(caller): Caller,
 	ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Envelope<Vec<AuditView>>>, ApiError> {
-	state.security.guard.require(&caller, Permission::AuditRead).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::AuditRead)
+		.await?;
 	let (limit, offset) = page(q.limit, q.offset)?;
-	if q.outcome.as_deref().is_some_and(|o| o != "allowed" && o != "denied") {
-		return Err(ApiError::bad_request("outcome", "must be allowed or denied"));
+	if q.outcome
+		.as_deref()
+		.is_some_and(|o| o != "allowed" && o != "denied")
+	{
+		return Err(ApiError::bad_request(
+			"outcome",
+			"must be allowed or denied",
+		));
 	}
 	let filter = AuditFilter {
 		actor: q.actor,
@@ -88,5 +98,8 @@ pub(crate) async fn list_audit(
 		offset,
 	};
 	let rows = state.security.accounts.list_audit(&filter).await?;
-	Ok(Json(Envelope::new(rows.iter().map(AuditView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		rows.iter().map(AuditView::new).collect(),
+		None,
+	)))
 }

@@ -98,7 +98,11 @@ pub(crate) async fn login(
 ) -> ApiResult<TokensView> {
 	let body: LoginBody = typed(body)?;
 	let security = &state.security;
-	match security.authn.login(&body.username, &body.password, &client).await {
+	match security
+		.authn
+		.login(&body.username, &body.password, &client)
+		.await
+	{
 		Ok((user, tokens)) => {
 			let principal = apg_core::Principal {
 				user_id: user.id,
@@ -106,12 +110,23 @@ pub(crate) async fn login(
 				role: user.role,
 			};
 			let details = json!({"client": client});
-			state.audit(&principal, "auth.login", format!("user/{}", user.id), details).await;
+			state
+				.audit(
+					&principal,
+					"auth.login",
+					format!("user/{}", user.id),
+					details,
+				)
+				.await;
 			Ok(Json(Envelope::new(TokensView::new(tokens, &user), None)))
 		}
 		Err(e) => {
-			let details = json!({"username": body.username, "client": client, "reason": e.to_string()});
-			security.audit.record(None, "auth.login", "auth/login", false, details).await;
+			let details =
+				json!({"username": body.username, "client": client, "reason": e.to_string()});
+			security
+				.audit
+				.record(None, "auth.login", "auth/login", false, details)
+				.await;
 			Err(e.into())
 		}
 	}
@@ -130,7 +145,11 @@ pub(crate) async fn refresh(
 		Ok((user, tokens)) => Ok(Json(Envelope::new(TokensView::new(tokens, &user), None))),
 		Err(e) => {
 			let details = json!({"reason": e.to_string()});
-			state.security.audit.record(None, "auth.refresh", "auth/refresh", false, details).await;
+			state
+				.security
+				.audit
+				.record(None, "auth.refresh", "auth/refresh", false, details)
+				.await;
 			Err(e.into())
 		}
 	}
@@ -139,7 +158,10 @@ pub(crate) async fn refresh(
 /// The caller's account.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
 	responses((status = 200, body = Envelope<UserView>)))]
-pub(crate) async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<UserView> {
+pub(crate) async fn me(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+) -> ApiResult<UserView> {
 	let user = state
 		.security
 		.accounts
@@ -195,8 +217,15 @@ pub(crate) async fn list_keys(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
 ) -> ApiResult<Vec<ApiKeyView>> {
-	let keys = state.security.accounts.list_api_keys(caller.user_id).await?;
-	Ok(Json(Envelope::new(keys.iter().map(|k| ApiKeyView::new(k, None)).collect(), None)))
+	let keys = state
+		.security
+		.accounts
+		.list_api_keys(caller.user_id)
+		.await?;
+	Ok(Json(Envelope::new(
+		keys.iter().map(|k| ApiKeyView::new(k, None)).collect(),
+		None,
+	)))
 }
 
 /// Creates an API key acting as the caller; the key is in this response only.
@@ -212,8 +241,14 @@ pub(crate) async fn create_key(
 	if name.is_empty() || name.chars().count() > 100 {
 		return Err(ApiError::bad_request("name", "1–100 characters"));
 	}
-	if body.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-		return Err(ApiError::bad_request("expires_in_days", "between 1 and 3650"));
+	if body
+		.expires_in_days
+		.is_some_and(|d| !(1..=3650).contains(&d))
+	{
+		return Err(ApiError::bad_request(
+			"expires_in_days",
+			"between 1 and 3650",
+		));
 	}
 	let issued = issue_api_key();
 	let now = now_millis();
@@ -229,11 +264,21 @@ pub(crate) async fn create_key(
 	};
 	state.security.accounts.create_api_key(&key).await?;
 	let details = json!({"name": key.name, "prefix": key.prefix});
-	state.audit(&caller, "apikey.create", format!("apikey/{}", key.id), details).await;
+	state
+		.audit(
+			&caller,
+			"apikey.create",
+			format!("apikey/{}", key.id),
+			details,
+		)
+		.await;
 	let view = ApiKeyView::new(&key, Some(issued.key));
 	Ok((
 		StatusCode::CREATED,
-		Json(Envelope::new(view, "Store this key now: it is not shown again".to_owned())),
+		Json(Envelope::new(
+			view,
+			"Store this key now: it is not shown again".to_owned(),
+		)),
 	))
 }
 
@@ -248,9 +293,14 @@ pub(crate) async fn revoke_key(
 ) -> ApiResult<Option<String>> {
 	let id: ApiKeyId = parse_id(&id, "API key")?;
 	let accounts = &state.security.accounts;
-	if !accounts.revoke_api_key(caller.user_id, id, now_millis()).await? {
+	if !accounts
+		.revoke_api_key(caller.user_id, id, now_millis())
+		.await?
+	{
 		return Err(ApiError::NotFound(format!("API key {id}")));
 	}
-	state.audit(&caller, "apikey.revoke", format!("apikey/{id}"), json!({})).await;
+	state
+		.audit(&caller, "apikey.revoke", format!("apikey/{id}"), json!({}))
+		.await;
 	Ok(Json(Envelope::new(None, "API key revoked".to_owned())))
 }

@@ -25,7 +25,10 @@ const MAX_VALUE: usize = 64 * 1024;
 
 pub(crate) fn router() -> Router<AppState> {
 	Router::new()
-		.route("/credentials", get(list_credentials).post(create_credential))
+		.route(
+			"/credentials",
+			get(list_credentials).post(create_credential),
+		)
 		.route(
 			"/credentials/{id}",
 			get(get_credential)
@@ -90,7 +93,10 @@ fn check_value(value: &str) -> Result<(), ApiError> {
 
 fn check_description(d: Option<&str>) -> Result<(), ApiError> {
 	if d.is_some_and(|d| d.chars().count() > 1000) {
-		return Err(ApiError::bad_request("description", "at most 1,000 characters"));
+		return Err(ApiError::bad_request(
+			"description",
+			"at most 1,000 characters",
+		));
 	}
 	Ok(())
 }
@@ -100,12 +106,21 @@ async fn load(state: &AppState, caller: &Principal, id: &str) -> Result<Credenti
 	let id: CredentialId = parse_id(id, "credential")?;
 	let found = state.security.accounts.get_credential(id).await?;
 	match found {
-		Some(c) if c.owner == caller.user_id || caller.can_everywhere(Permission::CredentialRead) => {
+		Some(c)
+			if c.owner == caller.user_id || caller.can_everywhere(Permission::CredentialRead) =>
+		{
 			Ok(c)
 		}
 		Some(_) => {
 			let guard = &state.security.guard;
-			guard.deny(caller, "credential.read", &format!("credential/{id}"), "not visible").await;
+			guard
+				.deny(
+					caller,
+					"credential.read",
+					&format!("credential/{id}"),
+					"not visible",
+				)
+				.await;
 			Err(ApiError::NotFound(format!("credential {id}")))
 		}
 		None => Err(ApiError::NotFound(format!("credential {id}"))),
@@ -119,10 +134,17 @@ pub(crate) async fn list_credentials(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
 ) -> ApiResult<Vec<CredentialView>> {
-	state.security.guard.require(&caller, Permission::CredentialRead).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::CredentialRead)
+		.await?;
 	let owner = (!caller.can_everywhere(Permission::CredentialRead)).then_some(caller.user_id);
 	let rows = state.security.accounts.list_credentials(owner).await?;
-	Ok(Json(Envelope::new(rows.iter().map(CredentialView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		rows.iter().map(CredentialView::new).collect(),
+		None,
+	)))
 }
 
 /// Stores a secret (201); its value is never returned.
@@ -134,11 +156,22 @@ pub(crate) async fn create_credential(
 	Caller(caller): Caller,
 	JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<CredentialView>>), ApiError> {
-	state.security.guard.require(&caller, Permission::CredentialCreate).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::CredentialCreate)
+		.await?;
 	let body: NewCredentialBody = typed(body)?;
 	let ok_name = body.name.len() <= 100
-		&& body.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-		&& body.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+		&& body
+			.name
+			.chars()
+			.next()
+			.is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+		&& body
+			.name
+			.chars()
+			.all(|c| c.is_ascii_alphanumeric() || c == '_');
 	if !ok_name {
 		return Err(ApiError::bad_request(
 			"name",
@@ -157,12 +190,26 @@ pub(crate) async fn create_credential(
 		created_at: now,
 		updated_at: now,
 	};
-	state.security.accounts.create_credential(&credential).await?;
+	state
+		.security
+		.accounts
+		.create_credential(&credential)
+		.await?;
 	let details = json!({"name": credential.name});
-	state.audit(&caller, "credential.create", format!("credential/{}", credential.id), details).await;
+	state
+		.audit(
+			&caller,
+			"credential.create",
+			format!("credential/{}", credential.id),
+			details,
+		)
+		.await;
 	Ok((
 		StatusCode::CREATED,
-		Json(Envelope::new(CredentialView::new(&credential), "Credential stored".to_owned())),
+		Json(Envelope::new(
+			CredentialView::new(&credential),
+			"Credential stored".to_owned(),
+		)),
 	))
 }
 
@@ -176,7 +223,11 @@ pub(crate) async fn get_credential(
 	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<CredentialView> {
-	state.security.guard.require(&caller, Permission::CredentialRead).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::CredentialRead)
+		.await?;
 	let c = load(&state, &caller, &id).await?;
 	Ok(Json(Envelope::new(CredentialView::new(&c), None)))
 }
@@ -192,7 +243,11 @@ pub(crate) async fn update_credential(
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<CredentialView> {
-	state.security.guard.require(&caller, Permission::CredentialUpdate).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::CredentialUpdate)
+		.await?;
 	let patch: CredentialPatch = typed(body)?;
 	let mut c = load(&state, &caller, &id).await?;
 	if let Some(v) = &patch.value {
@@ -206,8 +261,18 @@ pub(crate) async fn update_credential(
 	c.updated_at = now_millis();
 	state.security.accounts.update_credential(&c).await?;
 	let details = json!({"name": c.name, "value_changed": patch.value.is_some()});
-	state.audit(&caller, "credential.update", format!("credential/{}", c.id), details).await;
-	Ok(Json(Envelope::new(CredentialView::new(&c), "Credential updated".to_owned())))
+	state
+		.audit(
+			&caller,
+			"credential.update",
+			format!("credential/{}", c.id),
+			details,
+		)
+		.await;
+	Ok(Json(Envelope::new(
+		CredentialView::new(&c),
+		"Credential updated".to_owned(),
+	)))
 }
 
 /// Deletes a credential.
@@ -220,10 +285,21 @@ pub(crate) async fn delete_credential(
 	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Option<String>> {
-	state.security.guard.require(&caller, Permission::CredentialDelete).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::CredentialDelete)
+		.await?;
 	let c = load(&state, &caller, &id).await?;
 	state.security.accounts.delete_credential(c.id).await?;
 	let details = json!({"name": c.name});
-	state.audit(&caller, "credential.delete", format!("credential/{}", c.id), details).await;
+	state
+		.audit(
+			&caller,
+			"credential.delete",
+			format!("credential/{}", c.id),
+			details,
+		)
+		.await;
 	Ok(Json(Envelope::new(None, "Credential deleted".to_owned())))
 }

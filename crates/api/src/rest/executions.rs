@@ -1,7 +1,9 @@
 //! `/executions`: list, detail with components and attempts, logs, cancel, retry, and the
 //! server-side debugger (breakpoints, pause state, continue/step, trace download).
 
-use apg_core::{ExecutionFilter, ExecutionId, ExecutionStatus, Principal, WorkflowAction, WorkflowId};
+use apg_core::{
+	ExecutionFilter, ExecutionId, ExecutionStatus, Principal, WorkflowAction, WorkflowId,
+};
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -147,7 +149,14 @@ pub(crate) async fn cancel_execution(
 	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	state.engine.cancel(exec.id).await?;
 	let exec = state.engine.wait(exec.id).await?;
-	state.audit(&caller, "execution.cancel", format!("execution/{}", exec.id), Value::Null).await;
+	state
+		.audit(
+			&caller,
+			"execution.cancel",
+			format!("execution/{}", exec.id),
+			Value::Null,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution cancelled".to_owned(),
@@ -167,7 +176,14 @@ pub(crate) async fn retry_execution(
 ) -> ApiResult<ExecutionView> {
 	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
 	let exec = state.engine.retry(exec.id).await?;
-	state.audit(&caller, "execution.retry", format!("execution/{}", exec.id), Value::Null).await;
+	state
+		.audit(
+			&caller,
+			"execution.retry",
+			format!("execution/{}", exec.id),
+			Value::Null,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution retried".to_owned(),
@@ -189,7 +205,14 @@ pub(crate) async fn resume_execution(
 	let body: ResumeBody = typed(body)?;
 	state.engine.resume(exec.id, body.step).await?;
 	let exec = load(&state, &caller, &id, WorkflowAction::Execute).await?;
-	state.audit(&caller, "execution.resume", format!("execution/{}", exec.id), Value::Null).await;
+	state
+		.audit(
+			&caller,
+			"execution.resume",
+			format!("execution/{}", exec.id),
+			Value::Null,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution resumed".to_owned(),
@@ -214,7 +237,14 @@ pub(crate) async fn set_breakpoints(
 		.engine
 		.set_breakpoints(exec.id, body.breakpoints.clone())
 		.await?;
-	state.audit(&caller, "execution.breakpoints", format!("execution/{}", exec.id), Value::Null).await;
+	state
+		.audit(
+			&caller,
+			"execution.breakpoints",
+			format!("execution/{}", exec.id),
+			Value::Null,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		body.breakpoints,
 		"Breakpoints set".to_owned(),

@@ -77,8 +77,14 @@ pub(crate) async fn set_shares(
 	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let resource = format!("workflow/{}", w.id);
 	if w.created_by != caller.owner() && !caller.can_everywhere(Permission::WorkflowUpdate) {
-		state.security.guard.deny(&caller, "workflow.share", &resource, "not the owner").await;
-		return Err(ApiError::Forbidden("only the owner or an admin may share a workflow".into()));
+		state
+			.security
+			.guard
+			.deny(&caller, "workflow.share", &resource, "not the owner")
+			.await;
+		return Err(ApiError::Forbidden(
+			"only the owner or an admin may share a workflow".into(),
+		));
 	}
 	let body: SharesBody = typed(body)?;
 	if body.shares.len() > 1000 {
@@ -95,7 +101,10 @@ pub(crate) async fn set_shares(
 		if state.security.accounts.get_user(user_id).await?.is_none() {
 			return Err(ApiError::Unprocessable {
 				message: format!("{path}.user_id: no such user"),
-				issues: vec![apg_core::Issue::new(format!("{path}.user_id"), "no such user")],
+				issues: vec![apg_core::Issue::new(
+					format!("{path}.user_id"),
+					"no such user",
+				)],
 			});
 		}
 		let mut actions = Vec::new();
@@ -130,6 +139,11 @@ pub(crate) async fn set_shares(
 	state.security.accounts.set_shares(w.id, &shares).await?;
 	let details = json!({"shares": shares.iter().map(|s| json!({"user_id": s.user_id.to_string(),
 		"actions": s.actions})).collect::<Vec<_>>()});
-	state.audit(&caller, "workflow.share", resource, details).await;
-	Ok(Json(Envelope::new(shares.iter().map(view).collect(), "Shares updated".to_owned())))
+	state
+		.audit(&caller, "workflow.share", resource, details)
+		.await;
+	Ok(Json(Envelope::new(
+		shares.iter().map(view).collect(),
+		"Shares updated".to_owned(),
+	)))
 }

@@ -23,7 +23,10 @@ pub(crate) fn router() -> Router<AppState> {
 	Router::new()
 		.route("/users", get(list_users).post(create_user))
 		.route("/users/me/password", put(change_own_password))
-		.route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
+		.route(
+			"/users/{id}",
+			get(get_user).patch(update_user).delete(delete_user),
+		)
 		.route("/roles", get(list_roles))
 }
 
@@ -92,7 +95,8 @@ pub(crate) struct RoleView {
 }
 
 fn role_of(text: &str) -> Result<Role, ApiError> {
-	text.parse().map_err(|e: String| ApiError::bad_request("role", e))
+	text.parse()
+		.map_err(|e: String| ApiError::bad_request("role", e))
 }
 
 async fn load(state: &AppState, id: &str) -> Result<User, ApiError> {
@@ -112,9 +116,16 @@ pub(crate) async fn list_users(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
 ) -> ApiResult<Vec<UserView>> {
-	state.security.guard.require(&caller, Permission::UserRead).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::UserRead)
+		.await?;
 	let users = state.security.accounts.list_users().await?;
-	Ok(Json(Envelope::new(users.iter().map(UserView::new).collect(), None)))
+	Ok(Json(Envelope::new(
+		users.iter().map(UserView::new).collect(),
+		None,
+	)))
 }
 
 /// Creates a user (`user.create`).
@@ -126,7 +137,11 @@ pub(crate) async fn create_user(
 	Caller(caller): Caller,
 	JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<UserView>>), ApiError> {
-	state.security.guard.require(&caller, Permission::UserCreate).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::UserCreate)
+		.await?;
 	let body: NewUserBody = typed(body)?;
 	let role = role_of(&body.role)?;
 	let user = tokio::task::spawn_blocking(move || {
@@ -140,10 +155,15 @@ pub(crate) async fn create_user(
 	.map_err(|e| ApiError::Internal(e.to_string()))??;
 	state.security.accounts.create_user(&user).await?;
 	let details = json!({"username": user.username, "role": user.role.as_str()});
-	state.audit(&caller, "user.create", format!("user/{}", user.id), details).await;
+	state
+		.audit(&caller, "user.create", format!("user/{}", user.id), details)
+		.await;
 	Ok((
 		StatusCode::CREATED,
-		Json(Envelope::new(UserView::new(&user), "User created".to_owned())),
+		Json(Envelope::new(
+			UserView::new(&user),
+			"User created".to_owned(),
+		)),
 	))
 }
 
@@ -158,7 +178,11 @@ pub(crate) async fn get_user(
 	Path(id): Path<String>,
 ) -> ApiResult<UserView> {
 	if id != caller.user_id.to_string() {
-		state.security.guard.require(&caller, Permission::UserRead).await?;
+		state
+			.security
+			.guard
+			.require(&caller, Permission::UserRead)
+			.await?;
 	}
 	let user = load(&state, &id).await?;
 	Ok(Json(Envelope::new(UserView::new(&user), None)))
@@ -169,14 +193,19 @@ pub(crate) async fn get_user(
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch,
 	params(("id" = String, Path, description = "User id")),
 	responses((status = 200, body = Envelope<UserView>), (status = 400, body = crate::views::ErrorBody),
-		(status = 403, body = crate::views::ErrorBody), (status = 404, body = crate::views::ErrorBody)))]
+		(status = 403, body = crate::views::ErrorBody), (status = 404, body = crate::views::ErrorBody),
+		(status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn update_user(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
 	Path(id): Path<String>,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<UserView> {
-	state.security.guard.require(&caller, Permission::UserUpdate).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::UserUpdate)
+		.await?;
 	let patch: UserPatch = typed(body)?;
 	let mut user = load(&state, &id).await?;
 	let role = patch.role.as_deref().map(role_of).transpose()?;
@@ -200,8 +229,13 @@ pub(crate) async fn update_user(
 	state.security.accounts.update_user(&user).await?;
 	let details = json!({"role": user.role.as_str(), "active": user.active,
 		"password_changed": patch.password.is_some()});
-	state.audit(&caller, "user.update", format!("user/{}", user.id), details).await;
-	Ok(Json(Envelope::new(UserView::new(&user), "User updated".to_owned())))
+	state
+		.audit(&caller, "user.update", format!("user/{}", user.id), details)
+		.await;
+	Ok(Json(Envelope::new(
+		UserView::new(&user),
+		"User updated".to_owned(),
+	)))
 }
 
 /// Deletes a user with their API keys, shares and credentials (`user.delete`; not oneself).
@@ -214,14 +248,20 @@ pub(crate) async fn delete_user(
 	Caller(caller): Caller,
 	Path(id): Path<String>,
 ) -> ApiResult<Option<String>> {
-	state.security.guard.require(&caller, Permission::UserDelete).await?;
+	state
+		.security
+		.guard
+		.require(&caller, Permission::UserDelete)
+		.await?;
 	let user = load(&state, &id).await?;
 	if user.id == caller.user_id {
 		return Err(ApiError::Conflict("you cannot delete yourself".to_owned()));
 	}
 	state.security.accounts.delete_user(user.id).await?;
 	let details = json!({"username": user.username});
-	state.audit(&caller, "user.delete", format!("user/{}", user.id), details).await;
+	state
+		.audit(&caller, "user.delete", format!("user/{}", user.id), details)
+		.await;
 	Ok(Json(Envelope::new(None, "User deleted".to_owned())))
 }
 
@@ -237,20 +277,37 @@ pub(crate) async fn change_own_password(
 	let body: PasswordBody = typed(body)?;
 	check_password(&body.new_password)?;
 	let mut user = load(&state, &caller.user_id.to_string()).await?;
-	let (hash, current, new) = (user.password_hash.clone(), body.current_password, body.new_password);
+	let (hash, current, new) = (
+		user.password_hash.clone(),
+		body.current_password,
+		body.new_password,
+	);
 	let new_hash = tokio::task::spawn_blocking(move || {
 		verify_password(&hash, &current).then(|| hash_password(&new))
 	})
 	.await
 	.map_err(|e| ApiError::Internal(e.to_string()))?;
 	let Some(new_hash) = new_hash else {
-		state.security.guard.deny(&caller, "user.password", "user/me", "wrong password").await;
-		return Err(ApiError::Forbidden("the current password is wrong".to_owned()));
+		state
+			.security
+			.guard
+			.deny(&caller, "user.password", "user/me", "wrong password")
+			.await;
+		return Err(ApiError::Forbidden(
+			"the current password is wrong".to_owned(),
+		));
 	};
 	user.password_hash = new_hash;
 	user.updated_at = now_millis();
 	state.security.accounts.update_user(&user).await?;
-	state.audit(&caller, "user.password", format!("user/{}", user.id), json!({})).await;
+	state
+		.audit(
+			&caller,
+			"user.password",
+			format!("user/{}", user.id),
+			json!({}),
+		)
+		.await;
 	Ok(Json(Envelope::new(None, "Password changed".to_owned())))
 }
 
@@ -263,7 +320,11 @@ pub(crate) async fn list_roles(Caller(_caller): Caller) -> ApiResult<Vec<RoleVie
 		.map(|r| RoleView {
 			name: r.as_str().to_owned(),
 			global: *r == Role::Admin,
-			permissions: r.permissions().iter().map(|p| p.as_str().to_owned()).collect(),
+			permissions: r
+				.permissions()
+				.iter()
+				.map(|p| p.as_str().to_owned())
+				.collect(),
 		})
 		.collect();
 	Ok(Json(Envelope::new(roles, None)))

@@ -174,7 +174,9 @@ pub(crate) async fn create_workflow(
 		workflows::create(&**engine.store(), engine.registry(), new, &caller.owner()).await?;
 	let resource = format!("workflow/{}", workflow.id);
 	let details = serde_json::json!({"name": workflow.name});
-	state.audit(&caller, "workflow.create", resource, details).await;
+	state
+		.audit(&caller, "workflow.create", resource, details)
+		.await;
 	let report = apg_core::ValidationReport {
 		is_valid: true,
 		errors: Vec::new(),
@@ -274,7 +276,14 @@ async fn save(
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
 	let details = serde_json::json!({"version": w.version, "status": w.status.as_str()});
-	state.audit(caller, "workflow.update", format!("workflow/{}", w.id), details).await;
+	state
+		.audit(
+			caller,
+			"workflow.update",
+			format!("workflow/{}", w.id),
+			details,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		view(state, &w).await?,
 		"Workflow updated successfully".to_owned(),
@@ -347,7 +356,14 @@ pub(crate) async fn delete_workflow(
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
 	let details = serde_json::json!({"name": w.name});
-	state.audit(&caller, "workflow.delete", format!("workflow/{}", w.id), details).await;
+	state
+		.audit(
+			&caller,
+			"workflow.delete",
+			format!("workflow/{}", w.id),
+			details,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		None,
 		"Workflow deleted successfully".to_owned(),
@@ -397,7 +413,9 @@ pub(crate) async fn execute_workflow(
 	headers: HeaderMap,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<ExecutionView> {
-	let workflow_id = load(&state, &caller, &id, WorkflowAction::Execute).await?.id;
+	let workflow_id = load(&state, &caller, &id, WorkflowAction::Execute)
+		.await?
+		.id;
 	let body: ExecuteBody = typed(body)?;
 	let parameters = match body.parameters {
 		None | Some(Value::Null) => Map::new(),
@@ -431,7 +449,14 @@ pub(crate) async fn execute_workflow(
 	};
 	let exec = state.engine.execute(request).await?;
 	let details = serde_json::json!({"execution_id": exec.id.to_string()});
-	state.audit(&caller, "workflow.execute", format!("workflow/{workflow_id}"), details).await;
+	state
+		.audit(
+			&caller,
+			"workflow.execute",
+			format!("workflow/{workflow_id}"),
+			details,
+		)
+		.await;
 	Ok(Json(Envelope::new(
 		ExecutionView::new(&exec),
 		"Execution started".to_owned(),
