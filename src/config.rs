@@ -191,6 +191,7 @@ impl Config {
 			login_attempts_per_minute: self.login_attempts_per_minute.max(1),
 			reject_hardcoded_secrets: self.reject_hardcoded_secrets,
 			signing_key: self.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+			max_ws_per_user: self.max_ws_per_user.max(1),
 		})
 	}
 }

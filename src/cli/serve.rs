@@ -158,7 +158,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let api_config = ApiConfig {
 		max_body_bytes: config.max_body_bytes,
 		max_ws_connections: config.max_ws_connections,
-		max_ws_per_user: config.max_ws_per_user.max(1),
 		..Default::default()
 	};
 	let security = Security::new(store, accounts.clone(), keys, config.security()?);
@@ -170,7 +169,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	if config.retention_days > 0 {
 		tokio::spawn(retention(engine.store().clone(), config.retention_days));
 	}
-	let graphql = apg_graphql::router(apg_graphql::schema(engine.clone(), security.clone()));
+	let graphql = apg_graphql::router(
+		apg_graphql::schema(engine.clone(), security.clone()),
+		security.connections.clone(),
+	);
 	let state = AppState::new(engine.clone(), security, api_config);
 	let app = apg_api::app(state, graphql);
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)

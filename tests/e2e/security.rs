@@ -809,3 +809,56 @@ async fn credentials_are_write_only_and_never_stored_in_clear_on_sqlite() {
 async fn postgres_dump_holds_no_clear_secret() {
 	postgres_holds_no_clear_secret().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn websocket_connections_are_limited_per_user_across_ws_and_graphql() {
+	let dir = tempfile::tempdir().unwrap();
+	let server = Server::start_in(&dir.path().join("data"), &[("APG_MAX_WS_PER_USER", "2")]);
+	let admin = admin_client(&server.base).await;
+	let other = account(&server, &admin, "wendy", "viewer").await;
+	let admin_token = token(&server.base, "admin", crate::util::ADMIN_PASSWORD).await;
+	let ws = |path: &str, token: &str| {
+		format!(
+			"{}{path}?access_token={token}",
+			server.base.replacen("http", "ws", 1)
+		)
+	};
+	let first = tokio_tungstenite::connect_async(ws("/ws", &admin_token))
+		.await
+		.unwrap();
+	let mut request =
+		tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws(
+			"/graphql",
+			&admin_token,
+		))
+		.unwrap();
+	request.headers_mut().insert(
+		"sec-websocket-protocol",
+		"graphql-transport-ws".parse().unwrap(),
+	);
+	let second = tokio_tungstenite::connect_async(request).await.unwrap();
+	for path in ["/ws", "/graphql"] {
+		let Err(e) = tokio_tungstenite::connect_async(ws(path, &admin_token)).await else {
+			panic!("a third connection on {path} was accepted");
+		};
+		assert!(e.to_string().contains("429"), "{path}: {e}");
+	}
+	// Another user has a budget of their own, and closing gives a slot back.
+	tokio_tungstenite::connect_async(ws("/ws", &other.token))
+		.await
+		.unwrap();
+	drop(first);
+	drop(second);
+	let mut reopened = false;
+	for _ in 0..50 {
+		if tokio_tungstenite::connect_async(ws("/ws", &admin_token))
+			.await
+			.is_ok()
+		{
+			reopened = true;
+			break;
+		}
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	assert!(reopened, "slots came back after closing");
+}

@@ -171,6 +171,7 @@ impl From<apg_auth::AuthError> for ApiError {
 			A::Forbidden(m) => Self::Forbidden(m),
 			A::NotFound(what) => Self::NotFound(what),
 			A::TooManyAttempts(_) => Self::TooMany(e.to_string()),
+			A::Limit(m) => Self::TooMany(m),
 			A::Invalid { field, message } => Self::bad_request(&field, message),
 			A::Conflict(m) => Self::Conflict(m),
 			A::Crypto(m) => Self::Crypto(m),

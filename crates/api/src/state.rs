@@ -4,11 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use apg_auth::Security;
-use apg_core::UserId;
 use apg_engine::Engine;
 
 use crate::metrics::Metrics;
@@ -22,8 +18,6 @@ pub struct ApiConfig {
 	pub max_ws_connections: usize,
 	/// Messages a WebSocket subscriber may fall behind before it is dropped.
 	pub ws_buffer: usize,
-	/// Open `/ws` connections one user may hold; more get 429.
-	pub max_ws_per_user: usize,
 }
 
 impl Default for ApiConfig {
@@ -32,7 +26,6 @@ impl Default for ApiConfig {
 			max_body_bytes: 10 * 1024 * 1024,
 			max_ws_connections: 1024,
 			ws_buffer: 1024,
-			max_ws_per_user: 16,
 		}
 	}
 }
@@ -50,8 +43,6 @@ pub struct AppState {
 	pub security: Security,
 	/// Open WebSocket connections.
 	pub(crate) ws_open: Arc<AtomicUsize>,
-	/// Open WebSocket connections per user.
-	pub(crate) ws_per_user: Arc<Mutex<HashMap<UserId, usize>>>,
 }
 
 impl AppState {
@@ -64,7 +55,6 @@ impl AppState {
 			config: Arc::new(config),
 			security,
 			ws_open: Arc::new(AtomicUsize::new(0)),
-			ws_per_user: Arc::default(),
 		}
 	}
 

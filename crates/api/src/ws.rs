@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use apg_core::{Event, ExecutionId, Principal, UserId, WorkflowAction, WorkflowId};
+use apg_auth::Connection;
+use apg_core::{Event, ExecutionId, Principal, WorkflowAction, WorkflowId};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -39,46 +40,12 @@ pub(crate) async fn upgrade(
 	if state.ws_open.load(Ordering::Relaxed) >= state.config.max_ws_connections {
 		return ApiError::TooMany("too many WebSocket connections".to_owned()).into_response();
 	}
-	{
-		let mut per_user = state.ws_per_user.lock().unwrap_or_else(|e| e.into_inner());
-		let open = per_user.entry(caller.user_id).or_insert(0);
-		if *open >= state.config.max_ws_per_user {
-			return ApiError::TooMany(format!(
-				"at most {} WebSocket connections per user",
-				state.config.max_ws_per_user
-			))
-			.into_response();
-		}
-		*open += 1;
-	}
-	let user = Open {
-		state: state.clone(),
-		user: caller.user_id,
+	let user = match state.security.connections.open(caller.user_id) {
+		Ok(slot) => slot,
+		Err(e) => return ApiError::from(e).into_response(),
 	};
 	ws.max_message_size(64 * 1024)
 		.on_upgrade(move |socket| session(state, caller, socket, user))
-}
-
-/// One open connection of a user; closing (or a failed upgrade) gives it back.
-struct Open {
-	state: AppState,
-	user: UserId,
-}
-
-impl Drop for Open {
-	fn drop(&mut self) {
-		let mut per_user = self
-			.state
-			.ws_per_user
-			.lock()
-			.unwrap_or_else(|e| e.into_inner());
-		if let Some(n) = per_user.get_mut(&self.user) {
-			*n = n.saturating_sub(1);
-			if *n == 0 {
-				per_user.remove(&self.user);
-			}
-		}
-	}
 }
 
 struct Counted(Arc<std::sync::atomic::AtomicUsize>);
@@ -99,7 +66,7 @@ fn update(event: &Event) -> Message {
 	Message::Text(text.to_string().into())
 }
 
-async fn session(state: AppState, caller: Principal, socket: WebSocket, _user: Open) {
+async fn session(state: AppState, caller: Principal, socket: WebSocket, _user: Connection) {
 	state.ws_open.fetch_add(1, Ordering::Relaxed);
 	let _open = Counted(Arc::clone(&state.ws_open));
 	let (mut sink, mut stream) = socket.split();

@@ -17,6 +17,9 @@ pub enum AuthError {
 	/// Too many login attempts; retry after this many seconds.
 	#[error("too many login attempts; try again in {0} s")]
 	TooManyAttempts(u64),
+	/// A limit was reached (connections per user…).
+	#[error("{0}")]
+	Limit(String),
 	/// Bad input (a weak password, a malformed username, an unknown role…).
 	#[error("{field}: {message}")]
 	Invalid {

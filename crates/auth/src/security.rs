@@ -7,6 +7,7 @@ use apg_core::{AuthStore, Store};
 
 use crate::audit::Auditor;
 use crate::authn::Authenticator;
+use crate::connections::Connections;
 use crate::guard::Guard;
 use crate::keyring::Keyring;
 use crate::limiter::LoginLimiter;
@@ -25,6 +26,8 @@ pub struct SecurityConfig {
 	pub reject_hardcoded_secrets: bool,
 	/// Token-signing secret; `None` derives one from the primary encryption key.
 	pub signing_key: Option<Vec<u8>>,
+	/// Open WebSocket connections per user (`/ws` and GraphQL together).
+	pub max_ws_per_user: usize,
 }
 
 impl Default for SecurityConfig {
@@ -35,6 +38,7 @@ impl Default for SecurityConfig {
 			login_attempts_per_minute: 10,
 			reject_hardcoded_secrets: false,
 			signing_key: None,
+			max_ws_per_user: 16,
 		}
 	}
 }
@@ -52,6 +56,8 @@ pub struct Security {
 	pub accounts: Arc<dyn AuthStore>,
 	/// Sealing keys.
 	pub keys: Arc<Keyring>,
+	/// Open WebSocket connections per user.
+	pub connections: Arc<Connections>,
 	/// Settings.
 	pub config: Arc<SecurityConfig>,
 }
@@ -80,6 +86,7 @@ impl Security {
 			audit,
 			accounts,
 			keys,
+			connections: Connections::new(config.max_ws_per_user),
 			config: Arc::new(config),
 		}
 	}

@@ -92,6 +92,7 @@ pub(crate) fn auth_error(e: AuthError) -> Error {
 			"performance",
 			json!({"retry_after_seconds": seconds}),
 		),
+		AuthError::Limit(m) => categorized(m, "performance", Value::Null),
 		AuthError::Invalid { field, message } => invalid_one(&field, message),
 		AuthError::Conflict(message) => {
 			categorized(format!("conflict: {message}"), "conflict", Value::Null)

@@ -67,7 +67,9 @@ mod query;
 mod subscription;
 mod types;
 
-use apg_auth::Security;
+use std::sync::Arc;
+
+use apg_auth::{Connections, Security};
 use apg_core::Principal;
 use apg_engine::Engine;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphQLPlaygroundConfig, playground_source};
@@ -114,12 +116,15 @@ pub fn schema(engine: Engine, security: Security) -> ApgSchema {
 ///
 /// The first two run as the [`Principal`] found in the request's extensions (the server's
 /// authentication middleware puts it there); without one they answer 401.
-pub fn router(schema: ApgSchema) -> Router {
+pub fn router(schema: ApgSchema, connections: Arc<Connections>) -> Router {
 	Router::new()
 		.route("/graphql", get(subscribe).post(query))
-		.with_state(schema)
+		.with_state((schema, connections))
 		.route("/graphql/playground", get(playground))
 }
+
+/// The router's state: the schema and the per-user WebSocket budget.
+type Routes = (ApgSchema, Arc<Connections>);
 
 /// The caller the authentication middleware found, if any.
 fn caller(request: &Request) -> Option<Principal> {
@@ -144,7 +149,7 @@ fn unauthenticated() -> Response {
 }
 
 /// `POST /graphql`: runs the operation (or batch) as the caller.
-async fn query(State(schema): State<ApgSchema>, request: Request) -> Response {
+async fn query(State((schema, _)): State<Routes>, request: Request) -> Response {
 	let Some(principal) = caller(&request) else {
 		return unauthenticated();
 	};
@@ -156,9 +161,18 @@ async fn query(State(schema): State<ApgSchema>, request: Request) -> Response {
 }
 
 /// `GET /graphql`: upgrades to a GraphQL WebSocket whose operations run as the caller.
-async fn subscribe(State(schema): State<ApgSchema>, request: Request) -> Response {
+async fn subscribe(State((schema, connections)): State<Routes>, request: Request) -> Response {
 	let Some(principal) = caller(&request) else {
 		return unauthenticated();
+	};
+	// One budget per user with `/ws`: a slot is held for the life of the socket.
+	let slot = match connections.open(principal.user_id) {
+		Ok(slot) => slot,
+		Err(e) => {
+			let body = json!({"data": null, "errors": [{"message": e.to_string(),
+				"extensions": {"category": "performance"}}]});
+			return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+		}
 	};
 	let (mut parts, _body) = request.into_parts();
 	let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
@@ -173,10 +187,12 @@ async fn subscribe(State(schema): State<ApgSchema>, request: Request) -> Respons
 	data.insert(principal);
 	upgrade
 		.protocols(ALL_WEBSOCKET_PROTOCOLS)
-		.on_upgrade(move |socket| {
+		.on_upgrade(move |socket| async move {
 			GraphQLWebSocket::new(socket, schema, protocol)
 				.with_data(data)
 				.serve()
+				.await;
+			drop(slot);
 		})
 }
 

@@ -180,7 +180,7 @@ async fn err(client: &Client, query: &str, variables: Value) -> Value {
 /// request through as the client's user.
 fn app(client: &Client) -> axum::Router {
 	let who = client.who.clone();
-	router(client.schema.clone()).layer(axum::middleware::from_fn(
+	router(client.schema.clone(), apg_auth::Connections::new(16)).layer(axum::middleware::from_fn(
 		move |mut request: axum::extract::Request, next: axum::middleware::Next| {
 			request.extensions_mut().insert(who.clone());
 			next.run(request)
@@ -931,7 +931,7 @@ async fn the_router_serves_queries_and_the_playground() {
 async fn the_router_answers_401_without_a_principal() {
 	let (env, _alice) = setup().await;
 	// No authentication middleware in front: nothing puts a principal in the extensions.
-	let app = router(env.schema.clone());
+	let app = router(env.schema.clone(), apg_auth::Connections::new(16));
 	let body = json!({"query": "{ workflows { id } }"});
 	let post = http::Request::post("/graphql")
 		.header("content-type", "application/json")
