@@ -154,8 +154,9 @@ pub(crate) async fn keys(command: KeysCommand) -> anyhow::Result<ExitCode> {
 	Ok(ExitCode::SUCCESS)
 }
 
-/// Re-encrypts the sealed config values of every workflow's current definition (older
-/// versions keep theirs: they stay readable while the old key is listed).
+/// Re-encrypts the sealed config values of every workflow's current definition as a new version
+/// (versions are immutable, and new executions run the newest). Older versions keep their
+/// tokens: executions pinned to them (a retry of an old run) need the old key while it matters.
 async fn reseal_workflows(store: &dyn Store, keys: &Keyring) -> anyhow::Result<usize> {
 	let mut count = 0;
 	let mut offset = 0;
@@ -178,6 +179,8 @@ async fn reseal_workflows(store: &dyn Store, keys: &Keyring) -> anyhow::Result<u
 				}
 			}
 			if changed {
+				w.version += 1;
+				w.updated_at = now_millis();
 				store.update_workflow(&w).await?;
 				count += 1;
 			}

@@ -862,3 +862,171 @@ async fn websocket_connections_are_limited_per_user_across_ws_and_graphql() {
 	}
 	assert!(reopened, "slots came back after closing");
 }
+
+/// Runs the binary with `args` and `stdin`, returning (exit code, stdout).
+fn cli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String) {
+	use std::io::Write;
+	let mut child = crate::util::bin()
+		.args(args)
+		.envs(env.iter().copied())
+		.stdin(std::process::Stdio::piped())
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.unwrap();
+	child
+		.stdin
+		.take()
+		.unwrap()
+		.write_all(stdin.as_bytes())
+		.unwrap();
+	let out = child.wait_with_output().unwrap();
+	(out.status.code().unwrap_or(-1), crate::util::text(&out))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_are_managed_from_the_cli_and_keys_rotate_without_losing_a_secret() {
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().join("data");
+	let d = data.to_str().unwrap();
+	let old = Keyring::generate_key();
+	let new = Keyring::generate_key();
+	// Users straight in the store, before any server ran.
+	let (code, out) = cli(
+		&[
+			"user",
+			"create",
+			"carol",
+			"--role",
+			"operator",
+			"--password-stdin",
+			"--data-dir",
+			d,
+		],
+		&[],
+		"carol-password-1\n",
+	);
+	assert_eq!(code, 0, "{out}");
+	let (code, out) = cli(&["user", "create", "dave", "--data-dir", d], &[], "");
+	assert_eq!(code, 0, "{out}");
+	let generated = out
+		.lines()
+		.find_map(|l| l.strip_prefix("password: "))
+		.unwrap()
+		.to_owned();
+	let (code, out) = cli(&["user", "create", "x", "--data-dir", d], &[], "");
+	assert_ne!(code, 0, "a too-short username is refused: {out}");
+	let (code, out) = cli(&["user", "create", "carol", "--data-dir", d], &[], "");
+	assert_ne!(code, 0, "a taken username is refused: {out}");
+	let (code, out) = cli(&["user", "list", "--data-dir", d], &[], "");
+	assert!(
+		code == 0 && out.contains("carol\toperator") && out.contains("dave\teditor"),
+		"{out}"
+	);
+
+	// A server with the old key: users exist, so no admin is made; carol and dave log in.
+	let env_old = [
+		("WORKFLOW_ENCRYPTION_KEY", old.as_str()),
+		("APG_HTTP_ALLOW", "127.0.0.1"),
+	];
+	let server = Server::start_in(&data, &env_old);
+	let r = reqwest::Client::new()
+		.post(server.url("/api/v1/auth/login"))
+		.json(&json!({"username": "admin", "password": crate::util::ADMIN_PASSWORD}));
+	assert_eq!(status(r).await, 401, "no admin was created: users existed");
+	token(&server.base, "carol", "carol-password-1").await;
+	let dave = client_with(&token(&server.base, "dave", &generated).await);
+	let (echo, seen) = echo_server();
+	let r = dave
+		.post(server.url("/api/v1/credentials"))
+		.json(&json!({"name": "api", "value": "rotate-me-please"}))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(r.status(), 201);
+	let wf = json!({"name": "rotating", "definition": {
+		"components": [{"id": "start", "type": "start"},
+			{"id": "call", "type": "http_request", "config": {"url": echo,
+				"headers": {"X-Api": "{{secrets.api}}"}, "auth": {"token": "sealed-field-value"}}}],
+		"connections": [{"source": "start", "target": "call"}]}});
+	let body: Value = dave
+		.post(server.url("/api/v1/workflows"))
+		.json(&wf)
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let wf_id = body["data"]["id"].as_str().unwrap().to_owned();
+	let run = |server: &Server, who: &reqwest::Client| {
+		let (server_url, who) = (server.url(""), who.clone());
+		let wf_id = wf_id.clone();
+		async move {
+			let url = format!("{server_url}/api/v1/workflows/{wf_id}/execute");
+			let body: Value = who
+				.post(url)
+				.json(&json!({}))
+				.send()
+				.await
+				.unwrap()
+				.json()
+				.await
+				.unwrap();
+			body["data"]["id"].as_str().unwrap().to_owned()
+		}
+	};
+	let exec = run(&server, &dave).await;
+	assert_eq!(
+		wait_ended(&server, &dave, &exec).await["status"],
+		"completed"
+	);
+	drop(server);
+
+	// Rotation: the new key first, the old one after; reseal; then the old key alone is gone.
+	let both = format!("{new},{old}");
+	let (code, out) = cli(
+		&["keys", "reseal", "--data-dir", d],
+		&[("WORKFLOW_ENCRYPTION_KEY", &both)],
+		"",
+	);
+	assert_eq!(code, 0, "{out}");
+	assert!(
+		out.contains("resealed 1 credentials and 1 workflows"),
+		"{out}"
+	);
+	let env_new = [
+		("WORKFLOW_ENCRYPTION_KEY", new.as_str()),
+		("APG_HTTP_ALLOW", "127.0.0.1"),
+	];
+	let server = Server::start_in(&data, &env_new);
+	let dave = client_with(&token(&server.base, "dave", &generated).await);
+	seen.lock().unwrap().clear();
+	let exec = run(&server, &dave).await;
+	let ended = wait_ended(&server, &dave, &exec).await;
+	assert_eq!(ended["status"], "completed", "{ended}");
+	let received = seen.lock().unwrap().clone();
+	assert!(
+		received.contains("rotate-me-please") && received.contains("sealed-field-value"),
+		"{received}"
+	);
+	// A new password from the CLI works at once, the old one no longer does.
+	let (code, out) = cli(
+		&[
+			"user",
+			"passwd",
+			"dave",
+			"--password-stdin",
+			"--data-dir",
+			d,
+		],
+		&[],
+		"dave-new-password\n",
+	);
+	assert_eq!(code, 0, "{out}");
+	token(&server.base, "dave", "dave-new-password").await;
+	let r = reqwest::Client::new()
+		.post(server.url("/api/v1/auth/login"))
+		.json(&json!({"username": "dave", "password": generated}));
+	assert_eq!(status(r).await, 401);
+}
