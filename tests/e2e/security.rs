@@ -51,6 +51,16 @@ fn workflow(name: &str) -> Value {
 	}})
 }
 
+/// GET `url` as `who` and read the JSON body.
+async fn get_json(who: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+	who.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// GET `url` as `who` and read the body as text.
+async fn get_text(who: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+	who.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn status(r: reqwest::RequestBuilder) -> u16 {
 	r.send().await.unwrap().status().as_u16()
 }
@@ -87,7 +97,7 @@ async fn execute(server: &Server, who: &reqwest::Client, id: &str) -> String {
 async fn wait_ended(server: &Server, who: &reqwest::Client, id: &str) -> Value {
 	for _ in 0..200 {
 		let url = server.url(&format!("/api/v1/executions/{id}"));
-		let body: Value = who.get(url).send().await.unwrap().json().await.unwrap();
+		let body: Value = get_json(who, url).await;
 		let s = body["data"]["status"]
 			.as_str()
 			.unwrap_or_default()
@@ -126,14 +136,7 @@ fn forged(user: &str, issuer: &TokenIssuer, iat: i64, exp: i64) -> String {
 
 async fn unauthenticated_everywhere(server: Server) {
 	let admin = admin_client(&server.base).await;
-	let me: Value = admin
-		.get(server.url("/api/v1/auth/me"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let me: Value = get_json(&admin, server.url("/api/v1/auth/me")).await;
 	let admin_id = me["data"]["id"].as_str().unwrap().to_owned();
 	let now = apg_core::now_millis() / 1000;
 	let ours = TokenIssuer::new(
@@ -160,14 +163,7 @@ async fn unauthenticated_everywhere(server: Server) {
 		.unwrap();
 	assert_eq!(ok.status(), 200);
 
-	let doc: Value = admin
-		.get(server.url("/api/v1/openapi.json"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let doc: Value = get_json(&admin, server.url("/api/v1/openapi.json")).await;
 	let id = uuid::Uuid::now_v7().to_string();
 	let mut routes: Vec<(String, String)> = Vec::new();
 	for (path, item) in doc["paths"].as_object().unwrap() {
@@ -241,14 +237,11 @@ async fn unauthenticated_everywhere(server: Server) {
 		"/health stays open"
 	);
 	// Every refusal is in the audit log.
-	let audit: Value = admin
-		.get(server.url("/api/v1/audit?outcome=denied&action=auth.authenticate&limit=500"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let audit: Value = get_json(
+		&admin,
+		server.url("/api/v1/audit?outcome=denied&action=auth.authenticate&limit=500"),
+	)
+	.await;
 	let logged = audit["data"].as_array().unwrap().len();
 	assert!(
 		logged >= refused.min(500),
@@ -365,14 +358,11 @@ async fn roles_and_operations(server: Server) {
 	let refused = graphql(&server, &operator.client, del_q, json!({"id": wf})).await;
 	assert!(!refused["errors"].is_null(), "{refused}");
 	// Denials are audited with who was refused.
-	let audit: Value = admin
-		.get(server.url("/api/v1/audit?outcome=denied&actor=vera&limit=500"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let audit: Value = get_json(
+		&admin,
+		server.url("/api/v1/audit?outcome=denied&actor=vera&limit=500"),
+	)
+	.await;
 	assert!(audit["data"].as_array().unwrap().len() >= 4, "{audit}");
 }
 
@@ -405,15 +395,7 @@ async fn strangers_see_nothing(server: Server) {
 	let retry = server.url(&format!("/api/v1/executions/{exec}/retry"));
 	assert_eq!(status(b.client.post(&retry)).await, 404);
 	for list in ["/api/v1/workflows", "/api/v1/executions"] {
-		let body: Value = b
-			.client
-			.get(server.url(list))
-			.send()
-			.await
-			.unwrap()
-			.json()
-			.await
-			.unwrap();
+		let body: Value = get_json(&b.client, server.url(list)).await;
 		assert_eq!(body["data"].as_array().unwrap().len(), 0, "{list}: {body}");
 	}
 	let q = r#"query($w: ID!, $e: ID!) { workflow(id: $w) { id } execution(id: $e) { id } }"#;
@@ -446,14 +428,11 @@ async fn strangers_see_nothing(server: Server) {
 		assert_eq!(reply["type"], "error", "{reply}");
 	}
 	// Every one of those refusals is audited as B's.
-	let audit: Value = admin
-		.get(server.url("/api/v1/audit?outcome=denied&actor=bob&limit=500"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let audit: Value = get_json(
+		&admin,
+		server.url("/api/v1/audit?outcome=denied&actor=bob&limit=500"),
+	)
+	.await;
 	assert!(audit["data"].as_array().unwrap().len() >= 12, "{audit}");
 }
 
@@ -523,14 +502,7 @@ async fn secrets_stay_secret(
 		"/api/v1/credentials".to_owned(),
 		format!("/api/v1/credentials/{cred_id}"),
 	] {
-		let text = admin
-			.get(server.url(&path))
-			.send()
-			.await
-			.unwrap()
-			.text()
-			.await
-			.unwrap();
+		let text = get_text(admin, server.url(&path)).await;
 		assert!(!text.contains(&secret), "{path} returned the value");
 	}
 	let wf = json!({"name": "uses secrets", "definition": {
@@ -589,14 +561,7 @@ async fn credentials_are_write_only_and_sealed_at_rest() {
 		format!("/api/v1/executions/{exec}/logs"),
 		format!("/api/v1/executions/{exec}/trace"),
 	] {
-		let text = admin
-			.get(server.url(&path))
-			.send()
-			.await
-			.unwrap()
-			.text()
-			.await
-			.unwrap();
+		let text = get_text(&admin, server.url(&path)).await;
 		assert!(
 			!text.contains(secret) && !text.contains(sealed),
 			"{path}: {text}"
@@ -642,14 +607,7 @@ async fn credentials_are_write_only_and_sealed_at_rest() {
 		],
 	);
 	let admin = admin_client(&server.base).await;
-	let list: Value = admin
-		.get(server.url("/api/v1/workflows"))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let list: Value = get_json(&admin, server.url("/api/v1/workflows")).await;
 	let wf_id = list["data"][0]["id"].as_str().unwrap().to_owned();
 	let exec = execute(&server, &admin, &wf_id).await;
 	let ended = wait_ended(&server, &admin, &exec).await;
@@ -750,14 +708,7 @@ async fn logins_are_throttled(server: Server) {
 	let body: Value = r.json().await.unwrap();
 	let key = body["data"]["key"].as_str().unwrap().to_owned();
 	let id = body["data"]["id"].as_str().unwrap().to_owned();
-	let listed = admin
-		.get(server.url("/api/v1/auth/tokens"))
-		.send()
-		.await
-		.unwrap()
-		.text()
-		.await
-		.unwrap();
+	let listed = get_text(&admin, server.url("/api/v1/auth/tokens")).await;
 	assert!(!listed.contains(&key));
 	let machine = reqwest::Client::new();
 	let me = machine

@@ -48,23 +48,6 @@ impl Guard {
 		)))
 	}
 
-	/// Fails with 403 unless the caller holds `permission` on everything (admins).
-	pub async fn require_everywhere(
-		&self,
-		principal: &Principal,
-		permission: Permission,
-	) -> Result<(), AuthError> {
-		if principal.can_everywhere(permission) {
-			return Ok(());
-		}
-		self.deny(principal, permission.as_str(), "-", "forbidden")
-			.await;
-		Err(AuthError::Forbidden(format!(
-			"the {} role does not have {permission}",
-			principal.role
-		)))
-	}
-
 	/// Records a denial.
 	pub async fn deny(&self, principal: &Principal, action: &str, resource: &str, why: &str) {
 		self.audit
