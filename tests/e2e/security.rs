@@ -305,6 +305,23 @@ async fn roles_and_operations(server: Server) {
 	for who in [&operator.client, &viewer.client] {
 		assert_eq!(status(who.delete(&wf_url)).await, 403);
 	}
+	// An editor with an update share edits, but cannot make the workflow read more of its
+	// owner's credentials (they would go wherever the editor points them).
+	let eve = account(&server, &admin, "eve", "editor").await;
+	let shares = json!({"shares": [
+		{"user_id": operator.id, "actions": ["read", "update", "execute"]},
+		{"user_id": viewer.id, "actions": ["read"]},
+		{"user_id": eve.id, "actions": ["read", "update"]}]});
+	assert_eq!(status(editor.client.put(&url).json(&shares)).await, 200);
+	let mut edited = workflow("shared");
+	assert_eq!(status(eve.client.put(&wf_url).json(&edited)).await, 200);
+	edited["definition"]["components"][1]["config"]["message"] = json!("{{secrets.x}}");
+	assert_eq!(status(eve.client.put(&wf_url).json(&edited)).await, 403);
+	assert_eq!(
+		status(editor.client.put(&wf_url).json(&edited)).await,
+		200,
+		"the owner may"
+	);
 	// Admin-only resources.
 	for path in ["/api/v1/users", "/api/v1/audit"] {
 		assert_eq!(status(admin.get(server.url(path))).await, 200);

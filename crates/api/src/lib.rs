@@ -50,7 +50,17 @@ pub fn app(state: AppState, extra: Router) -> Router {
 		.layer(DefaultBodyLimit::max(max_body))
 		.layer(RequestBodyLimitLayer::new(max_body))
 		.layer(CatchPanicLayer::custom(error::panic_response))
-		.layer(TraceLayer::new_for_http())
+		// Spans name the method and path only: a WebSocket upgrade may carry its token in the
+		// query string, which must never reach a log.
+		.layer(TraceLayer::new_for_http().make_span_with(
+			|request: &axum::http::Request<axum::body::Body>| {
+				tracing::debug_span!(
+					"request",
+					method = %request.method(),
+					path = %request.uri().path(),
+				)
+			},
+		))
 		.layer(tower_http::timeout::TimeoutLayer::with_status_code(
 			axum::http::StatusCode::REQUEST_TIMEOUT,
 			Duration::from_secs(60),

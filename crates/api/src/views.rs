@@ -284,7 +284,7 @@ impl ComponentView {
 			component_type: s.component_type.clone(),
 			status: s.status.to_string(),
 			attempt: s.attempt,
-			input_data: s.input.clone(),
+			input_data: s.input.clone().map(masked),
 			output_data: s.output.clone(),
 			branch: s.branch.clone(),
 			error_message: s.error_message.clone(),
@@ -495,8 +495,8 @@ pub(crate) struct DebugView {
 	pub(crate) breakpoints: Vec<String>,
 }
 
-/// A definition as shown: sealed secrets become `***`.
-fn masked(mut definition: Value) -> Value {
+/// A definition (or any value) as shown: sealed secrets become `***`.
+pub(crate) fn masked(mut definition: Value) -> Value {
 	apg_auth::mask_value(&mut definition);
 	definition
 }

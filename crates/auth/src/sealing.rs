@@ -48,11 +48,13 @@ fn seal(value: &mut Value, before: Option<&Value>, sensitive: bool, keys: &Keyri
 				}
 			} else if s.contains("{{") {
 				// A template (a credential or a parameter): nothing secret is written here.
-			} else if let Some(token) = s.strip_prefix(SEALED_PREFIX)
-				&& keys.decrypt(token).is_ok()
+			} else if s.starts_with(SEALED_PREFIX)
+				&& before.and_then(Value::as_str) == Some(s.as_str())
 			{
-				// Already sealed by us (a definition exported and imported again).
+				// Unchanged from the stored definition.
 			} else if !s.is_empty() {
+				// Anything else is sealed as written, a `fernet:` token included: a token copied
+				// from elsewhere (another user's workflow) must never be decrypted for this one.
 				*s = format!("{SEALED_PREFIX}{}", keys.encrypt(s));
 			}
 		}

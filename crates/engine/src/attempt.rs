@@ -65,7 +65,7 @@ impl Job {
 			timeout,
 			ctx,
 			mut config,
-			input,
+			mut input,
 			secrets,
 		} = self;
 		let redactor = match secrets {
@@ -79,9 +79,13 @@ impl Job {
 			}
 			Some(Some(source)) => {
 				let mut revealed = Vec::new();
-				reveal(&mut config, source.as_ref(), ctx.workflow_id, &mut revealed)
-					.await
-					.map_err(ComponentError::Fatal)?;
+				// The common `input` field was moved out of the config when it was rendered:
+				// whatever it holds is revealed the same way.
+				for value in [&mut config, &mut input] {
+					reveal(value, source.as_ref(), ctx.workflow_id, &mut revealed)
+						.await
+						.map_err(ComponentError::Fatal)?;
+				}
 				Redactor::new(revealed)
 			}
 		};

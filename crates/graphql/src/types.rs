@@ -322,7 +322,10 @@ impl From<domain::StepRecord> for ComponentExecution {
 			component_type: s.component_type,
 			status: s.status.as_str(),
 			attempt: s.attempt,
-			input: s.input,
+			input: s.input.map(|mut v| {
+				apg_auth::mask_value(&mut v);
+				v
+			}),
 			output: s.output,
 			branch: s.branch,
 			error_message: s.error_message,

@@ -274,7 +274,7 @@ pub(crate) async fn debug_execution(
 	let view = DebugView {
 		status: exec.status.to_string(),
 		paused_at: held,
-		inputs: Value::Object(inputs),
+		inputs: crate::views::masked(Value::Object(inputs)),
 		variables: Value::Object(exec.vars.clone()),
 		parameters: Value::Object(exec.parameters.clone()),
 		breakpoints: exec.breakpoints.clone(),
@@ -292,6 +292,7 @@ pub(crate) async fn execution_trace(
 	Path(id): Path<String>,
 ) -> ApiResult<Value> {
 	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
-	let trace = apg_engine::trace::build(&**state.engine.store(), exec.id).await?;
+	let mut trace = apg_engine::trace::build(&**state.engine.store(), exec.id).await?;
+	apg_auth::mask_value(&mut trace);
 	Ok(Json(Envelope::new(trace, None)))
 }

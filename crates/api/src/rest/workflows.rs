@@ -89,6 +89,22 @@ pub(crate) async fn load(
 	Ok(state.security.guard.workflow(caller, id, action).await?)
 }
 
+/// The credentials a definition reads as `{{secrets.<name>}}`.
+fn credentials_named(definition: &Value) -> Vec<String> {
+	let mut names = Vec::new();
+	let components = definition.get("components").and_then(Value::as_array);
+	for c in components.into_iter().flatten() {
+		if let Some(config) = c.get("config") {
+			for n in apg_core::secrets::needs(config).0 {
+				if !names.contains(&n) {
+					names.push(n);
+				}
+			}
+		}
+	}
+	names
+}
+
 /// Seals the sensitive fields of a definition and applies the hard-coded-secret policy: the
 /// warnings are computed on what the user sent, before sealing hides it.
 fn seal(
@@ -250,6 +266,29 @@ async fn save(
 		})?;
 	let status = patch.status.as_deref().map(status_of).transpose()?;
 	if patch.definition.is_some() {
+		let owner =
+			w.created_by == caller.owner() || caller.can_everywhere(Permission::WorkflowUpdate);
+		if !owner {
+			// A share lets others edit the workflow, not reach more of its owner's credentials.
+			let before = credentials_named(&w.definition.to_value());
+			let added: Vec<String> = credentials_named(&new.definition)
+				.into_iter()
+				.filter(|n| !before.contains(n))
+				.collect();
+			if !added.is_empty() {
+				let resource = format!("workflow/{}", w.id);
+				let why = "new credential references by a non-owner";
+				state
+					.security
+					.guard
+					.deny(caller, "workflow.update", &resource, why)
+					.await;
+				return Err(ApiError::Forbidden(format!(
+					"only the owner may make this workflow use more credentials ({})",
+					added.join(", ")
+				)));
+			}
+		}
 		seal(state, &mut new.definition, Some(&w.definition))?;
 	}
 	let (definition, report) = validate(&new.definition, state.engine.registry());
