@@ -171,7 +171,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	}
 	let graphql = apg_graphql::router(
 		apg_graphql::schema(engine.clone(), security.clone()),
-		security.connections.clone(),
+		security.clone(),
 	);
 	let state = AppState::new(engine.clone(), security, api_config);
 	let app = apg_api::app(state, graphql);

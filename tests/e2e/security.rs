@@ -121,15 +121,19 @@ async fn graphql(server: &Server, who: &reqwest::Client, query: &str, variables:
 		.unwrap()
 }
 
-fn forged(user: &str, issuer: &TokenIssuer, iat: i64, exp: i64) -> String {
+/// A token for the user `me` describes (the body of `/auth/me`), signed by `issuer`.
+fn forged(me: &Value, issuer: &TokenIssuer, iat: i64, exp: i64) -> String {
+	let updated = me["updated_at"].as_str().unwrap();
 	let user = User {
-		id: user.parse::<UserId>().unwrap(),
+		id: me["id"].as_str().unwrap().parse::<UserId>().unwrap(),
 		username: "admin".into(),
 		password_hash: String::new(),
 		role: Role::Admin,
 		active: true,
 		created_at: 0,
-		updated_at: 0,
+		updated_at: chrono::DateTime::parse_from_rfc3339(updated)
+			.unwrap()
+			.timestamp_millis(),
 	};
 	issuer.issue_at(&user, TokenKind::Access, iat, exp).0
 }
@@ -137,7 +141,7 @@ fn forged(user: &str, issuer: &TokenIssuer, iat: i64, exp: i64) -> String {
 async fn unauthenticated_everywhere(server: Server) {
 	let admin = admin_client(&server.base).await;
 	let me: Value = get_json(&admin, server.url("/api/v1/auth/me")).await;
-	let admin_id = me["data"]["id"].as_str().unwrap().to_owned();
+	let admin_id = &me["data"];
 	let now = apg_core::now_millis() / 1000;
 	let ours = TokenIssuer::new(
 		&Keyring::from_keys(ENCRYPTION_KEY)
@@ -146,16 +150,16 @@ async fn unauthenticated_everywhere(server: Server) {
 		900,
 		900,
 	);
-	let expired = forged(&admin_id, &ours, now - 7200, now - 3600);
+	let expired = forged(admin_id, &ours, now - 7200, now - 3600);
 	let foreign = forged(
-		&admin_id,
+		admin_id,
 		&TokenIssuer::new(b"another key entirely!!!!!!!!!!!!", 900, 900),
 		now,
 		now + 900,
 	);
 	// Sanity: a fresh token signed with the server's key works, so the refusals below are
 	// about expiry and signature, not about a wrong key derivation here.
-	let valid = forged(&admin_id, &ours, now, now + 900);
+	let valid = forged(admin_id, &ours, now, now + 900);
 	let ok = client_with(&valid)
 		.get(server.url("/api/v1/auth/me"))
 		.send()
@@ -997,4 +1001,55 @@ async fn users_are_managed_from_the_cli_and_keys_rotate_without_losing_a_secret(
 		.post(server.url("/api/v1/auth/login"))
 		.json(&json!({"username": "dave", "password": generated}));
 	assert_eq!(status(r).await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_a_share_or_disabling_a_user_ends_their_websocket_feeds() {
+	use futures_util::{SinkExt, StreamExt};
+	use tokio_tungstenite::tungstenite::Message;
+	let server = Server::start();
+	let admin = admin_client(&server.base).await;
+	let owner = account(&server, &admin, "olga", "editor").await;
+	let reader = account(&server, &admin, "rita", "viewer").await;
+	let wf = create(&server, &owner.client, "watched").await;
+	let shares = server.url(&format!("/api/v1/workflows/{wf}/shares"));
+	let share = json!({"shares": [{"user_id": reader.id, "actions": ["read"]}]});
+	assert_eq!(status(owner.client.put(&shares).json(&share)).await, 200);
+	let url = format!(
+		"{}/ws?access_token={}",
+		server.base.replacen("http", "ws", 1),
+		reader.token
+	);
+	let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+	let sub = json!({"action": "subscribe", "workflow_id": wf});
+	ws.send(Message::Text(sub.to_string().into()))
+		.await
+		.unwrap();
+	let reply: Value =
+		serde_json::from_str(&ws.next().await.unwrap().unwrap().into_text().unwrap()).unwrap();
+	assert_eq!(reply["type"], "subscribed", "{reply}");
+	// The owner takes the share back: the feed ends within the recheck period.
+	assert_eq!(
+		status(owner.client.put(&shares).json(&json!({"shares": []}))).await,
+		200
+	);
+	let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+		.await
+		.unwrap();
+	let reply: Value = serde_json::from_str(&next.unwrap().unwrap().into_text().unwrap()).unwrap();
+	assert_eq!(reply["type"], "unsubscribed", "{reply}");
+	assert_eq!(reply["workflow_id"], wf.as_str(), "{reply}");
+	// Disabling the user closes the connection.
+	let user = server.url(&format!("/api/v1/users/{}", reader.id));
+	assert_eq!(
+		status(admin.patch(&user).json(&json!({"active": false}))).await,
+		200
+	);
+	let closed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+		.await
+		.unwrap();
+	assert!(
+		matches!(closed, Some(Ok(Message::Close(_))) | None),
+		"{closed:?}"
+	);
 }

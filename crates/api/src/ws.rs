@@ -29,6 +29,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::iso;
 
+/// How often a connection's access is checked again: a revoked share, a changed role or a
+/// disabled user ends what it may follow within this time.
+const RECHECK: Duration = Duration::from_secs(5);
+
 /// How long one message may take to reach a client before it is considered too slow.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,7 +46,14 @@ pub(crate) async fn upgrade(
 	}
 	let user = match state.security.connections.open(caller.user_id) {
 		Ok(slot) => slot,
-		Err(e) => return ApiError::from(e).into_response(),
+		Err(e) => {
+			state
+				.security
+				.guard
+				.deny(&caller, "ws.connect", "/ws", &e.to_string())
+				.await;
+			return ApiError::from(e).into_response();
+		}
 	};
 	ws.max_message_size(64 * 1024)
 		.on_upgrade(move |socket| session(state, caller, socket, user))
@@ -66,7 +77,7 @@ fn update(event: &Event) -> Message {
 	Message::Text(text.to_string().into())
 }
 
-async fn session(state: AppState, caller: Principal, socket: WebSocket, _user: Connection) {
+async fn session(state: AppState, mut caller: Principal, socket: WebSocket, _user: Connection) {
 	state.ws_open.fetch_add(1, Ordering::Relaxed);
 	let _open = Counted(Arc::clone(&state.ws_open));
 	let (mut sink, mut stream) = socket.split();
@@ -75,8 +86,20 @@ async fn session(state: AppState, caller: Principal, socket: WebSocket, _user: C
 	let mut executions: HashSet<ExecutionId> = HashSet::new();
 	// Events already sent by a replay, so the live stream does not repeat them.
 	let mut replayed: Vec<Event> = Vec::new();
+	let mut recheck = tokio::time::interval(RECHECK);
+	recheck.tick().await;
 	loop {
 		let outgoing: Vec<Message> = tokio::select! {
+			_ = recheck.tick() => {
+				match reauthorize(&state, &mut caller, &mut workflows, &mut executions).await {
+					Some(messages) => messages,
+					None => {
+						let frame = CloseFrame { code: 1008, reason: "the user was disabled".into() };
+						let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+						return;
+					}
+				}
+			}
 			incoming = stream.next() => match incoming {
 				Some(Ok(Message::Text(text))) => {
 					command(&state, &caller, &text, &mut workflows, &mut executions, &mut replayed).await
@@ -192,4 +215,51 @@ async fn command(
 		return out;
 	}
 	error("subscribe needs a workflow_id or an execution_id")
+}
+
+/// Checks the caller and each subscription again. `None` when the user is gone or disabled
+/// (the connection closes); otherwise an `unsubscribed` message for each feed they lost.
+async fn reauthorize(
+	state: &AppState,
+	caller: &mut Principal,
+	workflows: &mut HashSet<WorkflowId>,
+	executions: &mut HashSet<ExecutionId>,
+) -> Option<Vec<Message>> {
+	let user = state
+		.security
+		.accounts
+		.get_user(caller.user_id)
+		.await
+		.ok()?;
+	match user {
+		Some(u) if u.active => caller.role = u.role,
+		_ => return None,
+	}
+	let guard = &state.security.guard;
+	let mut out = Vec::new();
+	let revoked = |key: &str, id: String| {
+		let reply = json!({"type": "unsubscribed", key: id, "reason": "access revoked"});
+		Message::Text(reply.to_string().into())
+	};
+	for id in workflows.clone() {
+		if guard
+			.workflow(caller, id, WorkflowAction::Read)
+			.await
+			.is_err()
+		{
+			workflows.remove(&id);
+			out.push(revoked("workflow_id", id.to_string()));
+		}
+	}
+	for id in executions.clone() {
+		if guard
+			.execution(caller, id, WorkflowAction::Read)
+			.await
+			.is_err()
+		{
+			executions.remove(&id);
+			out.push(revoked("execution_id", id.to_string()));
+		}
+	}
+	Some(out)
 }

@@ -87,6 +87,7 @@ impl Authenticator {
 	pub async fn refresh(&self, refresh_token: &str) -> Result<(User, Tokens), AuthError> {
 		let claims = self.tokens.verify(refresh_token, TokenKind::Refresh)?;
 		let user = self.active_user(&claims.sub).await?;
+		current(&claims, &user)?;
 		let tokens = self.tokens_for(&user);
 		Ok((user, tokens))
 	}
@@ -112,7 +113,9 @@ impl Authenticator {
 			self.active_user(&key.user_id.to_string()).await?
 		} else {
 			let claims = self.tokens.verify(bearer, TokenKind::Access)?;
-			self.active_user(&claims.sub).await?
+			let user = self.active_user(&claims.sub).await?;
+			current(&claims, &user)?;
+			user
 		};
 		Ok(Principal {
 			user_id: user.id,
@@ -139,5 +142,17 @@ impl Authenticator {
 			Some(u) if u.active => Ok(u),
 			_ => Err(gone()),
 		}
+	}
+}
+
+/// Tokens carry the account's version (its last change): a new password, role or state makes
+/// every token issued before it invalid, refresh tokens included.
+fn current(claims: &crate::token::Claims, user: &User) -> Result<(), AuthError> {
+	if claims.ver == user.updated_at {
+		Ok(())
+	} else {
+		Err(AuthError::Unauthenticated(
+			"the account changed since this token was issued: log in again".to_owned(),
+		))
 	}
 }

@@ -33,6 +33,9 @@ pub struct Claims {
 	pub iat: i64,
 	/// Expires at (seconds).
 	pub exp: i64,
+	/// The account's version (`updated_at`) when issued.
+	#[serde(default)]
+	pub ver: i64,
 }
 
 /// Signs and checks tokens with one secret.
@@ -75,6 +78,7 @@ impl TokenIssuer {
 			typ: kind,
 			iat,
 			exp,
+			ver: user.updated_at,
 		};
 		let token =
 			encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();

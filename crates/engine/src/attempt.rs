@@ -46,6 +46,9 @@ pub(crate) fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 	}
 }
 
+/// Where a step's secrets come from (`None`: nowhere) and which its config declares.
+pub(crate) type StepSecrets = (Option<Arc<dyn SecretSource>>, Arc<secrets::Needs>);
+
 /// One component attempt, run on its own task.
 pub(crate) struct Job {
 	pub(crate) component: Arc<dyn apg_core::Component>,
@@ -53,8 +56,9 @@ pub(crate) struct Job {
 	pub(crate) ctx: RunContext,
 	pub(crate) config: Value,
 	pub(crate) input: Value,
-	/// Set when the config needs secrets revealed: where to get them (`None` inside: nowhere).
-	pub(crate) secrets: Option<Option<Arc<dyn SecretSource>>>,
+	/// Set when the config needs secrets revealed: where to get them (`None`: nowhere) and
+	/// which ones the node's config declares (nothing else is revealed).
+	pub(crate) secrets: Option<StepSecrets>,
 }
 
 impl Job {
@@ -70,21 +74,27 @@ impl Job {
 		} = self;
 		let redactor = match secrets {
 			None => Redactor::default(),
-			Some(None) => {
+			Some((None, _)) => {
 				return Err(ComponentError::Fatal(
 					"this step needs secrets, but no encryption keys are configured here (run \
 					 it on a server)"
 						.to_owned(),
 				));
 			}
-			Some(Some(source)) => {
+			Some((Some(source), needs)) => {
 				let mut revealed = Vec::new();
 				// The common `input` field was moved out of the config when it was rendered:
 				// whatever it holds is revealed the same way.
 				for value in [&mut config, &mut input] {
-					reveal(value, source.as_ref(), ctx.workflow_id, &mut revealed)
-						.await
-						.map_err(ComponentError::Fatal)?;
+					reveal(
+						value,
+						source.as_ref(),
+						&needs,
+						ctx.workflow_id,
+						&mut revealed,
+					)
+					.await
+					.map_err(ComponentError::Fatal)?;
 				}
 				Redactor::new(revealed)
 			}
@@ -125,10 +135,12 @@ impl Job {
 }
 
 /// Replaces sealed values and credential placeholders in `config` with plain text, collecting
-/// each plain value revealed.
+/// each plain value revealed. Only what `needs` lists (what the node's own config holds) is
+/// revealed: a sealed token or a placeholder that arrived through data stays as it is.
 async fn reveal(
 	config: &mut Value,
 	source: &dyn SecretSource,
+	needs: &secrets::Needs,
 	workflow: apg_core::WorkflowId,
 	revealed: &mut Vec<String>,
 ) -> Result<(), String> {
@@ -136,12 +148,15 @@ async fn reveal(
 	while let Some(v) = stack.pop() {
 		match v {
 			Value::String(s) => {
-				if s.starts_with(secrets::SEALED_PREFIX) {
+				if needs.sealed.contains(s) {
 					let plain = source.unseal(s)?;
 					revealed.push(plain.clone());
 					*s = plain;
 				} else if secrets::placeholders(s).next().is_some() {
-					let names: Vec<String> = secrets::placeholders(s).map(str::to_owned).collect();
+					let names: Vec<String> = secrets::placeholders(s)
+						.filter(|n| needs.names.iter().any(|x| x == n))
+						.map(str::to_owned)
+						.collect();
 					for name in names {
 						let plain = source.credential(workflow, &name).await?;
 						*s = s.replace(&secrets::placeholder(&name), &plain);

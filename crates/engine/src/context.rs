@@ -60,6 +60,7 @@ fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
 	// component runs (see `apg_core::secrets`).
 	let secrets: Map<String, Value> = n
 		.secrets
+		.names
 		.iter()
 		.map(|name| (name.clone(), Value::String(secrets::placeholder(name))))
 		.collect();

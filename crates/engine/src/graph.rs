@@ -29,10 +29,8 @@ pub struct Node {
 	pub incoming: Vec<usize>,
 	/// Indices of outgoing edges.
 	pub outgoing: Vec<usize>,
-	/// Credentials its config reads as `{{secrets.<name>}}`.
-	pub secrets: Vec<String>,
-	/// Whether its config holds sealed (encrypted) values.
-	pub sealed: bool,
+	/// The credentials and sealed values its config holds: all that is revealed for it.
+	pub secrets: Arc<apg_core::secrets::Needs>,
 	/// A durable wait (see [`Component::is_timer`]).
 	pub timer: bool,
 	/// An `end` whose config says `status: failure`.
@@ -84,7 +82,7 @@ impl Compiled {
 			let schema = registry.schema(&spec.kind).cloned().unwrap_or_default();
 			let config = Value::Object(spec.config.clone());
 			let timer = component.is_timer();
-			let (secrets, sealed) = apg_core::secrets::needs(&config);
+			let secrets = Arc::new(apg_core::secrets::needs(&config));
 			index.insert(spec.id.clone(), i);
 			nodes.push(Node {
 				id: spec.id.clone(),
@@ -93,7 +91,6 @@ impl Compiled {
 				templated: expr::contains_template(&config),
 				timer,
 				secrets,
-				sealed,
 				ends_in_failure: spec.kind == "end"
 					&& spec.config.get("status").and_then(Value::as_str) == Some("failure"),
 				options: StepOptions::from_config(&spec.id, &spec.config),
@@ -131,8 +128,7 @@ impl Compiled {
 	/// Whether `node` needs secrets revealed before it runs (so it never runs inline, where
 	/// nothing could be awaited or masked).
 	pub fn needs_secrets(&self, node: usize) -> bool {
-		let n = &self.nodes[node];
-		n.sealed || !n.secrets.is_empty()
+		!self.nodes[node].secrets.is_empty()
 	}
 
 	/// Whether a failure of `node` is handled by a `failure` or `always` connection.

@@ -15,14 +15,28 @@ pub(crate) fn security<'a>(ctx: &Context<'a>) -> &'a Security {
 	ctx.data_unchecked::<Security>()
 }
 
-/// The authenticated caller; a `security` error when the request carries none (the router
-/// always sets one, so only an embedder that forgets to can see this).
-pub(crate) fn principal<'a>(ctx: &Context<'a>) -> Result<&'a Principal> {
-	ctx.data_opt::<Principal>().ok_or_else(|| {
-		auth_error(AuthError::Unauthenticated(
-			"authentication required".to_owned(),
-		))
-	})
+/// The authenticated caller as the account stands now; a `security` error when the request
+/// carries none (the router always sets one) or the user was disabled or deleted since. A
+/// WebSocket connection lives long: reloading per operation makes a disabled user or a changed
+/// role take effect there too, as it does for every HTTP request.
+pub(crate) async fn principal(ctx: &Context<'_>) -> Result<Principal> {
+	let refused = |m: &str| auth_error(AuthError::Unauthenticated(m.to_owned()));
+	let known = ctx
+		.data_opt::<Principal>()
+		.ok_or_else(|| refused("authentication required"))?;
+	let user = security(ctx)
+		.accounts
+		.get_user(known.user_id)
+		.await
+		.map_err(|e| auth_error(e.into()))?;
+	match user {
+		Some(u) if u.active => Ok(Principal {
+			user_id: u.id,
+			username: u.username,
+			role: u.role,
+		}),
+		_ => Err(refused("the user no longer exists or is disabled")),
+	}
 }
 
 /// What a query answers for a guarded read: the resource, `None` when it does not exist or the

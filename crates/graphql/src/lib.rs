@@ -67,9 +67,7 @@ mod query;
 mod subscription;
 mod types;
 
-use std::sync::Arc;
-
-use apg_auth::{Connections, Security};
+use apg_auth::Security;
 use apg_core::Principal;
 use apg_engine::Engine;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphQLPlaygroundConfig, playground_source};
@@ -116,15 +114,19 @@ pub fn schema(engine: Engine, security: Security) -> ApgSchema {
 ///
 /// The first two run as the [`Principal`] found in the request's extensions (the server's
 /// authentication middleware puts it there); without one they answer 401.
-pub fn router(schema: ApgSchema, connections: Arc<Connections>) -> Router {
+pub fn router(schema: ApgSchema, security: Security) -> Router {
 	Router::new()
 		.route("/graphql", get(subscribe).post(query))
-		.with_state((schema, connections))
+		.with_state((schema, security))
 		.route("/graphql/playground", get(playground))
 }
 
-/// The router's state: the schema and the per-user WebSocket budget.
-type Routes = (ApgSchema, Arc<Connections>);
+/// The router's state: the schema and security (the per-user WebSocket budget, the audit log).
+type Routes = (ApgSchema, Security);
+
+/// Operations one batch may hold: each may spend the whole complexity budget, so a batch is
+/// bounded like everything else.
+pub const MAX_BATCH: usize = 10;
 
 /// The caller the authentication middleware found, if any.
 fn caller(request: &Request) -> Option<Principal> {
@@ -157,18 +159,32 @@ async fn query(State((schema, _)): State<Routes>, request: Request) -> Response 
 		Ok(batch) => batch.into_inner(),
 		Err(rejection) => return rejection.into_response(),
 	};
+	if let async_graphql::BatchRequest::Batch(items) = &batch
+		&& items.len() > MAX_BATCH
+	{
+		let body = json!({"data": null, "errors": [{
+			"message": format!("a batch may hold at most {MAX_BATCH} operations"),
+			"extensions": {"category": "validation"},
+		}]});
+		return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+	}
 	GraphQLResponse::from(schema.execute_batch(batch.data(principal)).await).into_response()
 }
 
 /// `GET /graphql`: upgrades to a GraphQL WebSocket whose operations run as the caller.
-async fn subscribe(State((schema, connections)): State<Routes>, request: Request) -> Response {
+async fn subscribe(State((schema, security)): State<Routes>, request: Request) -> Response {
 	let Some(principal) = caller(&request) else {
 		return unauthenticated();
 	};
 	// One budget per user with `/ws`: a slot is held for the life of the socket.
-	let slot = match connections.open(principal.user_id) {
+	let slot = match security.connections.open(principal.user_id) {
 		Ok(slot) => slot,
 		Err(e) => {
+			let why = e.to_string();
+			security
+				.guard
+				.deny(&principal, "ws.connect", "/graphql", &why)
+				.await;
 			let body = json!({"data": null, "errors": [{"message": e.to_string(),
 				"extensions": {"category": "performance"}}]});
 			return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();

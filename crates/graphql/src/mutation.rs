@@ -50,7 +50,7 @@ impl MutationRoot {
 		#[graphql(desc = "Default priority of its executions, 1 to 10 (5 when absent).")]
 		priority: Option<i32>,
 	) -> Result<Workflow> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		security(ctx)
 			.guard
 			.require(caller, Permission::WorkflowCreate)
@@ -105,7 +105,7 @@ impl MutationRoot {
 	/// Deletes a workflow with its versions and ended executions. Refused (`conflict`) while one
 	/// of its executions has not ended: cancel those first.
 	async fn delete_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let workflow = load(ctx, caller, &id, WorkflowAction::Delete).await?;
 		// The engine refuses while an execution is in flight and keeps new ones from starting.
 		if !engine(ctx).delete_workflow(workflow.id).await.gql()? {
@@ -140,7 +140,7 @@ impl MutationRoot {
 			Vec<String>,
 		>,
 	) -> Result<WorkflowExecution> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let workflow_id = load(ctx, caller, &workflow_id, WorkflowAction::Execute)
 			.await?
 			.id;
@@ -189,7 +189,7 @@ impl MutationRoot {
 
 	/// Cancels an execution that has not ended (`conflict` when it has).
 	async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let id = executable(ctx, caller, &id).await?;
 		engine(ctx).cancel(id).await.gql()?;
 		let resource = format!("execution/{id}");
@@ -205,7 +205,7 @@ impl MutationRoot {
 		id: ID,
 		#[graphql(default = false)] step: bool,
 	) -> Result<bool> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let id = executable(ctx, caller, &id).await?;
 		engine(ctx).resume(id, step).await.gql()?;
 		let resource = format!("execution/{id}");

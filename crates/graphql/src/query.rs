@@ -63,7 +63,7 @@ impl QueryRoot {
 				invalid_one("status", "must be one of draft, active, inactive, archived")
 			})?),
 		};
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let filter = WorkflowFilter {
 			status,
 			category,
@@ -91,7 +91,7 @@ impl QueryRoot {
 
 	/// One workflow; null when it does not exist or the caller may not see it.
 	async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Workflow>> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let Some(id) = parse_id::<WorkflowId>(&id) else {
 			return Ok(None);
 		};
@@ -129,7 +129,7 @@ impl QueryRoot {
 				)
 			})?),
 		};
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let filter = ExecutionFilter {
 			workflow_id,
 			status,
@@ -143,7 +143,7 @@ impl QueryRoot {
 
 	/// One execution; null when it does not exist or the caller may not see its workflow.
 	async fn execution(&self, ctx: &Context<'_>, id: ID) -> Result<Option<WorkflowExecution>> {
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let Some(id) = parse_id::<ExecutionId>(&id) else {
 			return Ok(None);
 		};
@@ -156,7 +156,7 @@ impl QueryRoot {
 
 	/// Every component type the engine knows, with the JSON schema of its config.
 	async fn components(&self, ctx: &Context<'_>) -> Result<Vec<ComponentType>> {
-		principal(ctx)?;
+		principal(ctx).await?;
 		let registry = engine(ctx).registry();
 		Ok(registry
 			.iter()
@@ -178,7 +178,7 @@ impl QueryRoot {
 		ctx: &Context<'_>,
 		definition: String,
 	) -> Result<ValidationResult> {
-		principal(ctx)?;
+		principal(ctx).await?;
 		let value = crate::mutation::parse_json("definition", &definition)?;
 		let (_, report) = apg_core::validate(&value, engine(ctx).registry());
 		Ok(report.into())

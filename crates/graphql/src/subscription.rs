@@ -49,7 +49,7 @@ impl SubscriptionRoot {
 				"executionId or workflowId is required",
 			));
 		}
-		let caller = principal(ctx)?;
+		let caller = &principal(ctx).await?;
 		let guard = &security(ctx).guard;
 		let engine = engine(ctx);
 		let store = engine.store();

@@ -63,6 +63,7 @@ const FAILING_DEFINITION: &str = r#"{
 struct Env {
 	engine: Engine,
 	schema: ApgSchema,
+	security: Security,
 	store: Arc<MemoryStore>,
 	accounts: Arc<dyn AuthStore>,
 }
@@ -71,6 +72,7 @@ struct Env {
 #[derive(Clone)]
 struct Client {
 	schema: ApgSchema,
+	security: Security,
 	who: Principal,
 }
 
@@ -86,6 +88,7 @@ impl Env {
 		self.accounts.create_user(&user).await.unwrap();
 		Client {
 			schema: self.schema.clone(),
+			security: self.security.clone(),
 			who: Principal {
 				user_id: user.id,
 				username: user.username,
@@ -141,10 +144,11 @@ async fn setup_with(config: SecurityConfig) -> (Env, Client) {
 		Arc::new(keys),
 		config,
 	);
-	let schema = schema(engine.clone(), security);
+	let schema = schema(engine.clone(), security.clone());
 	let env = Env {
 		engine,
 		schema,
+		security,
 		store,
 		accounts,
 	};
@@ -180,7 +184,7 @@ async fn err(client: &Client, query: &str, variables: Value) -> Value {
 /// request through as the client's user.
 fn app(client: &Client) -> axum::Router {
 	let who = client.who.clone();
-	router(client.schema.clone(), apg_auth::Connections::new(16)).layer(axum::middleware::from_fn(
+	router(client.schema.clone(), client.security.clone()).layer(axum::middleware::from_fn(
 		move |mut request: axum::extract::Request, next: axum::middleware::Next| {
 			request.extensions_mut().insert(who.clone());
 			next.run(request)
@@ -931,7 +935,7 @@ async fn the_router_serves_queries_and_the_playground() {
 async fn the_router_answers_401_without_a_principal() {
 	let (env, _alice) = setup().await;
 	// No authentication middleware in front: nothing puts a principal in the extensions.
-	let app = router(env.schema.clone(), apg_auth::Connections::new(16));
+	let app = router(env.schema.clone(), env.security.clone());
 	let body = json!({"query": "{ workflows { id } }"});
 	let post = http::Request::post("/graphql")
 		.header("content-type", "application/json")

@@ -89,13 +89,51 @@ pub(crate) async fn load(
 	Ok(state.security.guard.workflow(caller, id, action).await?)
 }
 
+/// What someone with an update share may not do: a share lets them edit the workflow, not reach
+/// its owner's secrets. So they may not make it read credentials it did not read, nor change a
+/// component that holds secrets (pointing its URL elsewhere would send them there); they may
+/// remove one.
+fn sharee_may_save(before: &apg_core::Definition, after: &Value) -> Result<(), String> {
+	let known = credentials_named(&before.to_value());
+	let added: Vec<String> = credentials_named(after)
+		.into_iter()
+		.filter(|n| !known.contains(n))
+		.collect();
+	if !added.is_empty() {
+		return Err(format!(
+			"only the owner may make this workflow use more credentials ({})",
+			added.join(", ")
+		));
+	}
+	let components = after.get("components").and_then(Value::as_array);
+	for old in &before.components {
+		let config = Value::Object(old.config.clone());
+		if apg_core::secrets::needs(&config).is_empty() {
+			continue;
+		}
+		let new = components
+			.into_iter()
+			.flatten()
+			.find(|c| c.get("id").and_then(Value::as_str) == Some(old.id.as_str()));
+		if let Some(new) = new
+			&& new.get("config") != Some(&config)
+		{
+			return Err(format!(
+				"only the owner may change component '{}': it uses secrets",
+				old.id
+			));
+		}
+	}
+	Ok(())
+}
+
 /// The credentials a definition reads as `{{secrets.<name>}}`.
 fn credentials_named(definition: &Value) -> Vec<String> {
 	let mut names = Vec::new();
 	let components = definition.get("components").and_then(Value::as_array);
 	for c in components.into_iter().flatten() {
 		if let Some(config) = c.get("config") {
-			for n in apg_core::secrets::needs(config).0 {
+			for n in apg_core::secrets::needs(config).names {
 				if !names.contains(&n) {
 					names.push(n);
 				}
@@ -266,30 +304,18 @@ async fn save(
 		})?;
 	let status = patch.status.as_deref().map(status_of).transpose()?;
 	if patch.definition.is_some() {
+		seal(state, &mut new.definition, Some(&w.definition))?;
 		let owner =
 			w.created_by == caller.owner() || caller.can_everywhere(Permission::WorkflowUpdate);
-		if !owner {
-			// A share lets others edit the workflow, not reach more of its owner's credentials.
-			let before = credentials_named(&w.definition.to_value());
-			let added: Vec<String> = credentials_named(&new.definition)
-				.into_iter()
-				.filter(|n| !before.contains(n))
-				.collect();
-			if !added.is_empty() {
-				let resource = format!("workflow/{}", w.id);
-				let why = "new credential references by a non-owner";
-				state
-					.security
-					.guard
-					.deny(caller, "workflow.update", &resource, why)
-					.await;
-				return Err(ApiError::Forbidden(format!(
-					"only the owner may make this workflow use more credentials ({})",
-					added.join(", ")
-				)));
-			}
+		if !owner && let Err(why) = sharee_may_save(&w.definition, &new.definition) {
+			let resource = format!("workflow/{}", w.id);
+			state
+				.security
+				.guard
+				.deny(caller, "workflow.update", &resource, &why)
+				.await;
+			return Err(ApiError::Forbidden(why));
 		}
-		seal(state, &mut new.definition, Some(&w.definition))?;
 	}
 	let (definition, report) = validate(&new.definition, state.engine.registry());
 	if !report.is_valid {

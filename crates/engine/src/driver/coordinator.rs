@@ -425,7 +425,7 @@ impl Coordinator {
 						secrets: st
 							.wf
 							.needs_secrets(node)
-							.then(|| self.config.secrets.clone()),
+							.then(|| (self.config.secrets.clone(), Arc::clone(&n.secrets))),
 					};
 					self.running.insert((exec, node), token);
 					let tx = self.tx.clone();
