@@ -1,6 +1,8 @@
 //! The subscription to execution events, fed by the engine's broadcast of committed events.
 //! Nothing is streamed before the [`Guard`](apg_auth::Guard) has allowed the caller to read the
-//! execution's (or the subscribed) workflow; the check is made once, when subscribing.
+//! execution's (or the subscribed) workflow, and the check is made again before a live event is
+//! sent when the last one is more than [`RECHECK`] old: a revoked share, a disabled user or a
+//! role change ends the stream (with a `not_found` or `security` error) instead of feeding it.
 //!
 //! Subscribing by execution has no gap and no duplicate, however late it comes: the resolver
 //! first subscribes to the broadcast, then reads the execution and its stored events. The stored
@@ -16,15 +18,17 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use apg_core::{Event, ExecutionId, WorkflowAction, WorkflowId};
+use apg_auth::{AuthError, Security};
+use apg_core::{Event, ExecutionId, Principal, UserId, WorkflowAction, WorkflowId};
 use async_graphql::{Context, ID, Subscription};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::auth::{principal, security, visible};
-use crate::error::{IntoGql, Result, categorized, invalid_one, not_found};
+use crate::error::{IntoGql, Result, auth_error, categorized, invalid_one, not_found};
 use crate::query::parse_id;
 use crate::types::{ExecutionEvent, engine};
 
@@ -67,8 +71,15 @@ impl SubscriptionRoot {
 		// First subscribe, then read the store: an event is in the store before it is broadcast,
 		// so every event is in one or the other (or both, which `Feed::repeated` handles).
 		let rx = engine.subscribe();
+		let access = |workflow| Access {
+			security: security(ctx).clone(),
+			user: caller.user_id,
+			workflow,
+			checked: Instant::now(),
+		};
 		let Some(execution_id) = execution_id else {
-			return Ok(Feed::new(Some(rx), None, workflow, Vec::new()).into_stream());
+			let access = workflow.map(access);
+			return Ok(Feed::new(Some(rx), None, workflow, Vec::new(), access).into_stream());
 		};
 		let id = parse_id::<ExecutionId>(&execution_id).ok_or_else(|| not_found("execution"))?;
 		let found = guard.execution(caller, id, WorkflowAction::Read).await;
@@ -85,7 +96,8 @@ impl SubscriptionRoot {
 			.collect();
 		// An execution that has ended has all its events in the store.
 		let rx = (!execution.status.is_terminal()).then_some(rx);
-		Ok(Feed::new(rx, Some(id), workflow, stored).into_stream())
+		let access = Some(access(execution.workflow_id));
+		Ok(Feed::new(rx, Some(id), workflow, stored, access).into_stream())
 	}
 }
 
@@ -101,7 +113,47 @@ struct Feed {
 	sent: Vec<Event>,
 	/// Where in `sent` the next repeated live event is expected, once the first was seen.
 	overlap: Option<usize>,
+	/// The caller's access, checked again from time to time.
+	access: Option<Access>,
 	done: bool,
+}
+
+/// How stale a subscription's permission check may be when a live event is sent.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// Who follows which workflow, and when that was last allowed.
+struct Access {
+	security: Security,
+	user: UserId,
+	workflow: WorkflowId,
+	checked: Instant,
+}
+
+impl Access {
+	/// Whether the caller may still read the workflow (checked at most every [`RECHECK`]).
+	async fn still(&mut self) -> Result<()> {
+		if self.checked.elapsed() < RECHECK {
+			return Ok(());
+		}
+		let user = self.security.accounts.get_user(self.user).await.gql()?;
+		let Some(user) = user.filter(|u| u.active) else {
+			return Err(auth_error(AuthError::Unauthenticated(
+				"the user no longer exists or is disabled".to_owned(),
+			)));
+		};
+		let caller = Principal {
+			user_id: user.id,
+			username: user.username,
+			role: user.role,
+		};
+		let guard = &self.security.guard;
+		guard
+			.workflow(&caller, self.workflow, WorkflowAction::Read)
+			.await
+			.map_err(auth_error)?;
+		self.checked = Instant::now();
+		Ok(())
+	}
 }
 
 impl Feed {
@@ -110,11 +162,13 @@ impl Feed {
 		execution: Option<ExecutionId>,
 		workflow: Option<WorkflowId>,
 		stored: Vec<Event>,
+		access: Option<Access>,
 	) -> Self {
 		Self {
 			rx,
 			execution,
 			workflow,
+			access,
 			sent: Vec::with_capacity(stored.len()),
 			replay: stored.into(),
 			overlap: None,
@@ -145,6 +199,12 @@ impl Feed {
 			match received {
 				Ok(event) => {
 					if self.matches(&event) && !self.repeated(&event) {
+						if let Some(access) = self.access.as_mut()
+							&& let Err(e) = access.still().await
+						{
+							self.done = true;
+							return Some(Err(e));
+						}
 						return Some(Ok(self.send(&event)));
 					}
 				}
@@ -264,7 +324,7 @@ mod tests {
 			event(x, w, 5, true),
 			event(x, w, 6, false),
 		];
-		let sent = run(|rx| Feed::new(Some(rx), Some(x), None, stored), &live).await;
+		let sent = run(|rx| Feed::new(Some(rx), Some(x), None, stored, None), &live).await;
 		assert_eq!(
 			sent,
 			[1, 2, 3, 4, 5],
@@ -282,7 +342,7 @@ mod tests {
 			event(x, w, 3, false),
 			event(x, w, 4, true),
 		];
-		let sent = run(|rx| Feed::new(Some(rx), Some(x), None, stored), &live).await;
+		let sent = run(|rx| Feed::new(Some(rx), Some(x), None, stored, None), &live).await;
 		assert_eq!(sent, [1, 2, 3, 4]);
 	}
 
@@ -294,7 +354,11 @@ mod tests {
 			event(x, WorkflowId::new(), 2, false),
 			event(ExecutionId::new(), w, 3, false),
 		];
-		let sent = run(|rx| Feed::new(Some(rx), None, Some(w), Vec::new()), &live).await;
+		let sent = run(
+			|rx| Feed::new(Some(rx), None, Some(w), Vec::new(), None),
+			&live,
+		)
+		.await;
 		assert_eq!(sent, [1, 3]);
 	}
 
@@ -302,7 +366,7 @@ mod tests {
 	async fn an_ended_execution_is_replayed_without_waiting() {
 		let (x, w) = (ExecutionId::new(), WorkflowId::new());
 		let stored = vec![event(x, w, 1, false), event(x, w, 2, true)];
-		let sent = run(|_| Feed::new(None, Some(x), None, stored), &[]).await;
+		let sent = run(|_| Feed::new(None, Some(x), None, stored, None), &[]).await;
 		assert_eq!(sent, [1, 2]);
 	}
 
@@ -313,7 +377,7 @@ mod tests {
 		for i in 1..=5 {
 			tx.send(Arc::new(event(x, w, i, false))).unwrap();
 		}
-		let feed = Feed::new(Some(rx), Some(x), None, Vec::new());
+		let feed = Feed::new(Some(rx), Some(x), None, Vec::new(), None);
 		let sent: Vec<_> = feed.into_stream().collect().await;
 		assert_eq!(sent.len(), 1);
 		let error = sent[0].as_ref().unwrap_err();

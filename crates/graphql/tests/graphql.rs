@@ -1423,3 +1423,45 @@ async fn every_mutation_is_audited() {
 	// Queries are not audited.
 	assert_eq!(allowed.len(), 7, "{allowed:#?}");
 }
+
+#[tokio::test]
+async fn a_revoked_share_ends_a_running_subscription() {
+	let (env, alice) = setup().await;
+	let reader = env.user("rita", Role::Viewer).await;
+	let workflow = create(&alice, "Watched", SEED_DEFINITION).await;
+	env.share(&workflow, &reader, &[WorkflowAction::Read]).await;
+	let request = Request::new(
+		"subscription($w: ID!) { executionEvents(workflowId: $w) { workflowId type status } }",
+	)
+	.variables(Variables::from_json(json!({"w": workflow})))
+	.data(reader.who.clone());
+	let mut stream = reader.schema.execute_stream(request);
+	let feed = tokio::spawn(async move {
+		let mut seen = Vec::new();
+		while let Some(response) = stream.next().await {
+			seen.push(serde_json::to_value(response).unwrap());
+		}
+		seen
+	});
+	tokio::time::sleep(Duration::from_millis(100)).await;
+	execute(&alice, &workflow).await;
+	tokio::time::sleep(Duration::from_millis(300)).await;
+	// Alice takes the share back; after the recheck period the next event ends the stream.
+	env.accounts
+		.set_shares(workflow.parse().unwrap(), &[])
+		.await
+		.unwrap();
+	tokio::time::sleep(Duration::from_millis(5_200)).await;
+	execute(&alice, &workflow).await;
+	let seen = tokio::time::timeout(Duration::from_secs(10), feed)
+		.await
+		.expect("the stream ended")
+		.unwrap();
+	let (events, refusal) = seen.split_at(seen.len() - 1);
+	assert!(events.len() >= 4, "{seen:#?}");
+	assert!(events.iter().all(|r| r["errors"].is_null()), "{seen:#?}");
+	assert_eq!(
+		refusal[0]["errors"][0]["extensions"]["category"], "not_found",
+		"{seen:#?}"
+	);
+}
