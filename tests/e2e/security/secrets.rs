@@ -348,24 +348,7 @@ async fn users_are_managed_from_the_cli_and_keys_rotate_without_losing_a_secret(
 		.await
 		.unwrap();
 	let wf_id = body["data"]["id"].as_str().unwrap().to_owned();
-	let run = |server: &Server, who: &reqwest::Client| {
-		let (server_url, who) = (server.url(""), who.clone());
-		let wf_id = wf_id.clone();
-		async move {
-			let url = format!("{server_url}/api/v1/workflows/{wf_id}/execute");
-			let body: Value = who
-				.post(url)
-				.json(&json!({}))
-				.send()
-				.await
-				.unwrap()
-				.json()
-				.await
-				.unwrap();
-			body["data"]["id"].as_str().unwrap().to_owned()
-		}
-	};
-	let exec = run(&server, &dave).await;
+	let exec = execute(&server, &dave, &wf_id).await;
 	assert_eq!(
 		wait_ended(&server, &dave, &exec).await["status"],
 		"completed"
@@ -391,7 +374,7 @@ async fn users_are_managed_from_the_cli_and_keys_rotate_without_losing_a_secret(
 	let server = Server::start_in(&data, &env_new);
 	let dave = client_with(&token(&server.base, "dave", &generated).await);
 	seen.lock().unwrap().clear();
-	let exec = run(&server, &dave).await;
+	let exec = execute(&server, &dave, &wf_id).await;
 	let ended = wait_ended(&server, &dave, &exec).await;
 	assert_eq!(ended["status"], "completed", "{ended}");
 	let received = seen.lock().unwrap().clone();
