@@ -165,6 +165,17 @@ impl Config {
 		if config.debug {
 			config.log_level = "debug".to_owned();
 		}
+		// A variable set to nothing (`WORKFLOW_ENCRYPTION_KEY=`) means unset, as shells and
+		// compose files write it.
+		for secret in [
+			&mut config.encryption_key,
+			&mut config.jwt_secret,
+			&mut config.admin_password,
+		] {
+			if secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+				*secret = None;
+			}
+		}
 		Ok(config)
 	}
 

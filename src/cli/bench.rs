@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apg_core::{ExecutionStatus, NewWorkflow, Store, WorkflowId};
+use apg_core::{AuthStore, ExecutionStatus, NewWorkflow, Store, WorkflowId};
 use apg_engine::{Engine, EngineConfig, ExecuteRequest, workflows};
 use apg_store::{SqliteStore, Synchronous};
 use clap::Args;
@@ -25,19 +25,19 @@ pub(crate) struct BenchArgs {
 	/// Measure PostgreSQL (`postgres://…`) instead of SQLite; each scenario in a new schema.
 	#[arg(long)]
 	database_url: Option<String>,
-	/// Run only these scenarios: `workflow`, `chain`, `delay`, `throughput` (repeatable). Peak
-	/// memory is per scenario, but memory the allocator kept from an earlier scenario counts, so
-	/// run one scenario alone for its true peak.
+	/// Run only these scenarios: `workflow`, `chain`, `delay`, `throughput`, `auth`
+	/// (repeatable). Peak memory is per scenario, but memory the allocator kept from an earlier
+	/// scenario counts, so run one scenario alone for its true peak.
 	#[arg(long)]
 	only: Vec<String>,
 }
 
-struct Report {
+pub(super) struct Report {
 	rows: Vec<(String, String, String)>,
 }
 
 impl Report {
-	fn add(&mut self, name: &str, value: String, goal: &str) {
+	pub(super) fn add(&mut self, name: &str, value: String, goal: &str) {
 		let rss = peak_rss_mb()
 			.map(|m| format!("{m:.0} MB"))
 			.unwrap_or_else(|| "n/a".into());
@@ -59,7 +59,7 @@ fn reset_peak_rss() {
 	let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn chain(n: usize) -> Value {
+pub(super) fn chain(n: usize) -> Value {
 	let mut components = vec![json!({"id": "start", "type": "start", "config": {}})];
 	let mut connections = Vec::new();
 	for i in 0..n {
@@ -90,7 +90,20 @@ fn delay_workflow() -> Value {
 /// An engine on a fresh store: a new SQLite database under `dir`, or with `--database-url` a new
 /// PostgreSQL schema `apg_bench_…` (all of them are dropped when the bench ends).
 async fn fresh_engine(dir: &Path, args: &BenchArgs, inline: bool) -> anyhow::Result<Engine> {
-	let store: Arc<dyn Store> = match &args.database_url {
+	let (store, _) = fresh_store(dir, args).await?;
+	let config = EngineConfig {
+		inline,
+		..Default::default()
+	};
+	Ok(Engine::start(store, Arc::new(apg_components::builtins()), config).await?)
+}
+
+/// A fresh store (see [`fresh_engine`]) through both of its seams.
+pub(super) async fn fresh_store(
+	dir: &Path,
+	args: &BenchArgs,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn AuthStore>)> {
+	Ok(match &args.database_url {
 		Some(url) => {
 			use sqlx::Connection;
 			let schema = format!("apg_bench_{}", uuid::Uuid::now_v7().simple());
@@ -104,19 +117,16 @@ async fn fresh_engine(dir: &Path, args: &BenchArgs, inline: bool) -> anyhow::Res
 			)
 			.await?;
 			store.migrate().await?;
-			Arc::new(store)
+			let store = Arc::new(store);
+			(store.clone(), store)
 		}
 		None => {
 			let store = SqliteStore::open_dir(dir, args.synchronous).await?;
 			store.migrate().await?;
-			Arc::new(store)
+			let store = Arc::new(store);
+			(store.clone(), store)
 		}
-	};
-	let config = EngineConfig {
-		inline,
-		..Default::default()
-	};
-	Ok(Engine::start(store, Arc::new(apg_components::builtins()), config).await?)
+	})
 }
 
 async fn create(engine: &Engine, name: &str, definition: Value) -> anyhow::Result<WorkflowId> {
@@ -163,12 +173,12 @@ async fn burst(engine: &Engine, workflow_id: WorkflowId, n: usize) -> anyhow::Re
 	Ok(began.elapsed())
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub(super) fn median(mut samples: Vec<Duration>) -> Duration {
 	samples.sort();
 	samples[samples.len() / 2]
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
 	format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -281,6 +291,12 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 			"higher is better",
 		);
 		engine.shutdown().await;
+	}
+	// 5. What security costs: a login, authenticating a request, sealing a definition.
+	if wanted("auth") {
+		let dir = tempfile::tempdir()?;
+		let (store, accounts) = fresh_store(dir.path(), &args).await?;
+		super::bench_auth::run(store, accounts, &mut report).await?;
 	}
 	if let Some(url) = &args.database_url {
 		drop_bench_schemas(url).await?;

@@ -2,6 +2,7 @@
 //! invalid or its execution did not complete, 2 the command itself failed (bad file, bad store).
 
 mod bench;
+mod bench_auth;
 mod debug;
 mod load;
 mod logging;

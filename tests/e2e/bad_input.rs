@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::server::{Server, seed_workflow};
 
 /// What is sent, how, where, with which body, and the status expected.
-type Case = (&'static str, reqwest::Method, String, Option<Vec<u8>>, u16);
+pub(crate) type Case = (&'static str, reqwest::Method, String, Option<Vec<u8>>, u16);
 
 async fn counts(client: &reqwest::Client, server: &Server) -> (usize, usize) {
 	let w: Value = client
@@ -30,7 +30,7 @@ async fn counts(client: &reqwest::Client, server: &Server) -> (usize, usize) {
 	)
 }
 
-fn assert_envelope(status: u16, body: &Value, expected: u16, what: &str) {
+pub(crate) fn assert_envelope(status: u16, body: &Value, expected: u16, what: &str) {
 	assert_eq!(status, expected, "{what}: {body}");
 	assert_eq!(body["success"], false, "{what}: {body}");
 	assert!(
@@ -41,7 +41,7 @@ fn assert_envelope(status: u16, body: &Value, expected: u16, what: &str) {
 	);
 }
 
-async fn send(
+pub(crate) async fn send(
 	client: &reqwest::Client,
 	method: reqwest::Method,
 	url: String,

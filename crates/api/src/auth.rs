@@ -4,8 +4,10 @@
 //! request without valid credentials gets 401 and an audit entry; an authenticated one carries
 //! its [`Principal`] to the handler through [`Caller`].
 
+use std::collections::HashMap;
+
 use apg_core::Principal;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -33,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 	}
 }
 
-fn bearer(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+fn bearer(headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
 	if let Some(v) = headers
 		.get(header::AUTHORIZATION)
 		.and_then(|v| v.to_str().ok())
@@ -51,16 +53,11 @@ fn bearer(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 		.get(header::UPGRADE)
 		.and_then(|v| v.to_str().ok())
 		.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-	if upgrade {
-		return query?.split('&').find_map(|pair| {
-			pair.strip_prefix("access_token=").map(|t| {
-				t.replace("%2B", "+")
-					.replace("%2F", "/")
-					.replace("%3D", "=")
-			})
-		});
+	if !upgrade {
+		return None;
 	}
-	None
+	let Query(mut query) = Query::<HashMap<String, String>>::try_from_uri(uri).ok()?;
+	query.remove("access_token")
 }
 
 /// The middleware.
@@ -73,7 +70,7 @@ pub(crate) async fn authenticate(
 	if OPEN.contains(&path.as_str()) {
 		return next.run(request).await;
 	}
-	let credential = bearer(request.headers(), request.uri().query());
+	let credential = bearer(request.headers(), request.uri());
 	let security = &state.security;
 	let result = match credential {
 		None => Err(apg_auth::AuthError::Unauthenticated(

@@ -180,6 +180,15 @@ impl From<apg_auth::AuthError> for ApiError {
 	}
 }
 
+impl From<apg_auth::SealRefusal> for ApiError {
+	fn from(e: apg_auth::SealRefusal) -> Self {
+		Self::Unprocessable {
+			message: e.message().to_owned(),
+			issues: e.issues(),
+		}
+	}
+}
+
 impl From<apg_core::store::StoreError> for ApiError {
 	fn from(e: apg_core::store::StoreError) -> Self {
 		EngineError::from(e).into()

@@ -225,16 +225,7 @@ async fn reauthorize(
 	workflows: &mut HashSet<WorkflowId>,
 	executions: &mut HashSet<ExecutionId>,
 ) -> Option<Vec<Message>> {
-	let user = state
-		.security
-		.accounts
-		.get_user(caller.user_id)
-		.await
-		.ok()?;
-	match user {
-		Some(u) if u.active => caller.role = u.role,
-		_ => return None,
-	}
+	*caller = state.security.authn.current(caller.user_id).await.ok()?;
 	let guard = &state.security.guard;
 	let mut out = Vec::new();
 	let revoked = |key: &str, id: String| {

@@ -117,11 +117,14 @@ impl Authenticator {
 			current(&claims, &user)?;
 			user
 		};
-		Ok(Principal {
-			user_id: user.id,
-			username: user.username,
-			role: user.role,
-		})
+		Ok(principal_of(user))
+	}
+
+	/// The caller `id` as the account stands now: what a long-lived connection (a WebSocket, a
+	/// subscription) asks again from time to time, so a disabled user or a changed role takes
+	/// effect there as it does for every HTTP request.
+	pub async fn current(&self, id: UserId) -> Result<Principal, AuthError> {
+		self.active_user(&id.to_string()).await.map(principal_of)
 	}
 
 	fn tokens_for(&self, user: &User) -> Tokens {
@@ -142,6 +145,14 @@ impl Authenticator {
 			Some(u) if u.active => Ok(u),
 			_ => Err(gone()),
 		}
+	}
+}
+
+fn principal_of(user: User) -> Principal {
+	Principal {
+		user_id: user.id,
+		username: user.username,
+		role: user.role,
 	}
 }
 

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use apg_core::{AuthStore, Store};
+use apg_core::{AuthStore, Definition, Issue, Registry, Store, validate};
+use serde_json::Value;
 
 use crate::audit::Auditor;
 use crate::authn::Authenticator;
@@ -11,6 +12,7 @@ use crate::connections::Connections;
 use crate::guard::Guard;
 use crate::keyring::Keyring;
 use crate::limiter::LoginLimiter;
+use crate::sealing::seal_definition;
 use crate::token::TokenIssuer;
 
 /// Settings of [`Security`].
@@ -88,6 +90,57 @@ impl Security {
 			keys,
 			connections: Connections::new(config.max_ws_per_user),
 			config: Arc::new(config),
+		}
+	}
+}
+
+/// Why [`Security::seal`] refused a definition.
+#[derive(Debug)]
+pub enum SealRefusal {
+	/// The definition is invalid: every problem.
+	Invalid(Vec<Issue>),
+	/// It holds hard-coded secrets and the policy refuses them: each warning.
+	HardCodedSecrets(Vec<Issue>),
+}
+
+impl Security {
+	/// Validates a definition as the user sent it, applies the hard-coded-secret policy (the
+	/// warnings are computed before sealing hides the values), then seals its sensitive fields.
+	/// `previous` is the stored definition it replaces. Returns the security warnings.
+	pub fn seal(
+		&self,
+		definition: &mut Value,
+		previous: Option<&Definition>,
+		registry: &Registry,
+	) -> Result<Vec<Issue>, SealRefusal> {
+		let (_, report) = validate(definition, registry);
+		if !report.is_valid {
+			return Err(SealRefusal::Invalid(report.errors));
+		}
+		if self.config.reject_hardcoded_secrets && !report.warnings.is_empty() {
+			return Err(SealRefusal::HardCodedSecrets(report.warnings));
+		}
+		seal_definition(definition, previous, &self.keys);
+		Ok(report.warnings)
+	}
+}
+
+impl SealRefusal {
+	/// What to tell the user.
+	pub fn message(&self) -> &'static str {
+		match self {
+			Self::Invalid(_) => "invalid definition",
+			Self::HardCodedSecrets(_) => {
+				"the definition contains hard-coded secrets: store them as credentials and use \
+				 {{secrets.<name>}}"
+			}
+		}
+	}
+
+	/// Each problem, with its path.
+	pub fn issues(self) -> Vec<Issue> {
+		match self {
+			Self::Invalid(i) | Self::HardCodedSecrets(i) => i,
 		}
 	}
 }

@@ -20,23 +20,16 @@ pub(crate) fn security<'a>(ctx: &Context<'a>) -> &'a Security {
 /// WebSocket connection lives long: reloading per operation makes a disabled user or a changed
 /// role take effect there too, as it does for every HTTP request.
 pub(crate) async fn principal(ctx: &Context<'_>) -> Result<Principal> {
-	let refused = |m: &str| auth_error(AuthError::Unauthenticated(m.to_owned()));
-	let known = ctx
-		.data_opt::<Principal>()
-		.ok_or_else(|| refused("authentication required"))?;
-	let user = security(ctx)
-		.accounts
-		.get_user(known.user_id)
+	let known = ctx.data_opt::<Principal>().ok_or_else(|| {
+		auth_error(AuthError::Unauthenticated(
+			"authentication required".to_owned(),
+		))
+	})?;
+	security(ctx)
+		.authn
+		.current(known.user_id)
 		.await
-		.map_err(|e| auth_error(e.into()))?;
-	match user {
-		Some(u) if u.active => Ok(Principal {
-			user_id: u.id,
-			username: u.username,
-			role: u.role,
-		}),
-		_ => Err(refused("the user no longer exists or is disabled")),
-	}
+		.map_err(auth_error)
 }
 
 /// What a query answers for a guarded read: the resource, `None` when it does not exist or the

@@ -11,7 +11,6 @@
 
 use apg_core::{
 	ExecutionId, Issue, NewWorkflow, Permission, Principal, Priority, WorkflowAction, WorkflowId,
-	validate,
 };
 use apg_engine::{ExecuteRequest, workflows};
 use async_graphql::{Context, ID, Object};
@@ -243,23 +242,17 @@ async fn executable(ctx: &Context<'_>, caller: &Principal, id: &ID) -> Result<Ex
 	Ok(execution.id)
 }
 
-/// Seals the sensitive fields of a definition and applies the hard-coded-secret policy, as
-/// REST does: the definition must be valid, the warnings are computed on what the caller sent
-/// (before sealing hides it), and with `reject_hardcoded_secrets` any warning refuses it. (A new
-/// definition has no previous one whose sealed values `***` could keep.)
+/// Seals a new definition with the policy REST uses ([`apg_auth::Security::seal`]), mapping a
+/// refusal to this API's errors.
 fn seal(ctx: &Context<'_>, definition: &mut Value) -> Result<Vec<Issue>> {
-	let (_, report) = validate(definition, engine(ctx).registry());
-	if !report.is_valid {
-		return Err(invalid(&report.errors));
-	}
-	let security = security(ctx);
-	if security.config.reject_hardcoded_secrets && !report.warnings.is_empty() {
-		return Err(rejected(
-			"the definition contains hard-coded secrets: store them as credentials and use \
-			 {{secrets.<name>}}",
-			&report.warnings,
-		));
-	}
-	apg_auth::seal_definition(definition, None, &security.keys);
-	Ok(report.warnings)
+	let registry = engine(ctx).registry();
+	security(ctx)
+		.seal(definition, None, registry)
+		.map_err(|refusal| match refusal {
+			apg_auth::SealRefusal::Invalid(issues) => invalid(&issues),
+			other => {
+				let message = other.message();
+				rejected(message, &other.issues())
+			}
+		})
 }

@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apg_auth::{AuthError, Security};
-use apg_core::{Event, ExecutionId, Principal, UserId, WorkflowAction, WorkflowId};
+use apg_auth::Security;
+use apg_core::{Event, ExecutionId, UserId, WorkflowAction, WorkflowId};
 use async_graphql::{Context, ID, Subscription};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde_json::json;
@@ -135,17 +135,12 @@ impl Access {
 		if self.checked.elapsed() < RECHECK {
 			return Ok(());
 		}
-		let user = self.security.accounts.get_user(self.user).await.gql()?;
-		let Some(user) = user.filter(|u| u.active) else {
-			return Err(auth_error(AuthError::Unauthenticated(
-				"the user no longer exists or is disabled".to_owned(),
-			)));
-		};
-		let caller = Principal {
-			user_id: user.id,
-			username: user.username,
-			role: user.role,
-		};
+		let caller = self
+			.security
+			.authn
+			.current(self.user)
+			.await
+			.map_err(auth_error)?;
 		let guard = &self.security.guard;
 		guard
 			.workflow(&caller, self.workflow, WorkflowAction::Read)

@@ -17,6 +17,7 @@ use crate::server::Server;
 use crate::util::{ENCRYPTION_KEY, admin_client, client_with, token};
 
 mod access;
+mod bad_input;
 mod secrets;
 mod tokens;
 

@@ -106,11 +106,18 @@ async fn secrets_stay_secret(
 	(wf_id, exec, format!("{secret}|{sealed}|{ended}"))
 }
 
+/// The embedded default: no `WORKFLOW_ENCRYPTION_KEY` (empty means unset), so the server uses
+/// the key it generates under the data dir.
+const DEFAULT_KEY: &[(&str, &str)] = &[
+	("APG_HTTP_ALLOW", "127.0.0.1"),
+	("WORKFLOW_ENCRYPTION_KEY", ""),
+];
+
 async fn credentials_are_write_only_and_sealed_at_rest() {
 	let (echo, seen) = echo_server();
 	let dir = tempfile::tempdir().unwrap();
 	let data = dir.path().join("data");
-	let server = Server::start_in(&data, &[("APG_HTTP_ALLOW", "127.0.0.1")]);
+	let server = Server::start_in(&data, DEFAULT_KEY);
 	let admin = admin_client(&server.base).await;
 	let (_, exec, facts) = secrets_stay_secret(&server, &admin, &echo).await;
 	let parts: Vec<&str> = facts.splitn(3, '|').collect();
@@ -150,17 +157,15 @@ async fn credentials_are_write_only_and_sealed_at_rest() {
 		0,
 		"sealed field in the SQLite files"
 	);
-	// The key file is private.
+	// The embedded default generated its key file, private.
 	#[cfg(unix)]
 	{
 		use std::os::unix::fs::PermissionsExt;
 		let key = data.join("encryption.key");
-		if key.exists() {
-			assert_eq!(
-				std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
-				0o600
-			);
-		}
+		assert_eq!(
+			std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+			0o600
+		);
 	}
 	drop(server);
 	// A wrong key: the server starts, logins work, the step that needs the secret fails with a
@@ -201,7 +206,7 @@ async fn credentials_are_write_only_and_sealed_at_rest() {
 		.await
 		.unwrap();
 	}
-	let server = Server::start_in(&data, &[("APG_HTTP_ALLOW", "127.0.0.1")]);
+	let server = Server::start_in(&data, DEFAULT_KEY);
 	let admin = admin_client(&server.base).await;
 	let exec = execute(&server, &admin, &wf_id).await;
 	let ended = wait_ended(&server, &admin, &exec).await;

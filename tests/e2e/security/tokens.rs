@@ -193,15 +193,19 @@ async fn logins_are_throttled(server: Server) {
 		.json()
 		.await
 		.unwrap();
-	let refresh = login["data"]["refresh_token"].as_str().map(str::to_owned);
-	if let Some(refresh) = refresh {
-		let r = client_with(&refresh).get(server.url("/api/v1/auth/me"));
-		assert_eq!(status(r).await, 401);
-		let r = plain
-			.post(server.url("/api/v1/auth/refresh"))
-			.json(&json!({"refresh_token": refresh}));
-		assert_eq!(status(r).await, 200);
-	}
+	let refresh = login["data"]["refresh_token"]
+		.as_str()
+		.expect("a refresh token");
+	let r = client_with(refresh).get(server.url("/api/v1/auth/me"));
+	assert_eq!(
+		status(r).await,
+		401,
+		"a refresh token is not an access token"
+	);
+	let r = plain
+		.post(server.url("/api/v1/auth/refresh"))
+		.json(&json!({"refresh_token": refresh}));
+	assert_eq!(status(r).await, 200);
 }
 
 crate::on_every_backend! {

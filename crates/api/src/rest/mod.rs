@@ -8,7 +8,6 @@ pub(crate) mod executions;
 pub(crate) mod health;
 pub(crate) mod shares;
 pub(crate) mod users;
-pub(crate) mod workflow_secrets;
 pub(crate) mod workflows;
 
 use axum::Router;

@@ -22,23 +22,32 @@ pub(crate) fn router() -> Router<AppState> {
 	Router::new().route("/workflows/{id}/shares", get(list_shares).put(set_shares))
 }
 
-/// One share.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// One share, as listed.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ShareView {
+	/// The user (id).
+	user_id: String,
+	/// What they may do: read, and maybe update and execute.
+	actions: Vec<String>,
+	/// When it was granted.
+	created_at: String,
+}
+
+/// One share, as granted.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ShareGrant {
 	/// The user (id).
 	user_id: String,
 	/// Any of read, update, execute (read is implied).
 	actions: Vec<String>,
-	#[serde(default, skip_deserializing)]
-	created_at: Option<String>,
 }
 
 /// Every share of a workflow (replaces the current ones).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SharesBody {
-	shares: Vec<ShareView>,
+	shares: Vec<ShareGrant>,
 }
 
 /// The shares of a workflow.
@@ -59,7 +68,7 @@ fn view(s: &Share) -> ShareView {
 	ShareView {
 		user_id: s.user_id.to_string(),
 		actions: s.actions.iter().map(|a| a.as_str().to_owned()).collect(),
-		created_at: Some(iso(s.created_at)),
+		created_at: iso(s.created_at),
 	}
 }
 

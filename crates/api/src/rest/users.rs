@@ -223,8 +223,17 @@ pub(crate) async fn update_user(
 			.await
 			.map_err(|e| ApiError::Internal(e.to_string()))?;
 	}
+	let before = (user.role, user.active);
 	user.role = role.unwrap_or(user.role);
 	user.active = patch.active.unwrap_or(user.active);
+	if patch.password.is_none() && before == (user.role, user.active) {
+		// Nothing changes: no write, and the user's tokens (which carry the account's version)
+		// stay valid.
+		return Ok(Json(Envelope::new(
+			UserView::new(&user),
+			"Nothing to change".to_owned(),
+		)));
+	}
 	user.updated_at = now_millis();
 	state.security.accounts.update_user(&user).await?;
 	let details = json!({"role": user.role.as_str(), "active": user.active,

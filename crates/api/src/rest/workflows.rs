@@ -16,7 +16,6 @@ use utoipa::IntoParams;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, parse_id, typed};
-use crate::rest::workflow_secrets as secrets;
 use crate::state::AppState;
 use crate::views::{
 	Envelope, ExecuteBody, ExecutionView, StatsView, ValidateBody, ValidationView, VersionView,
@@ -143,7 +142,8 @@ pub(crate) async fn create_workflow(
 		message: "invalid workflow".to_owned(),
 		issues,
 	})?;
-	let warnings = secrets::seal(&state, &mut new.definition, None)?;
+	let registry = state.engine.registry();
+	let warnings = state.security.seal(&mut new.definition, None, registry)?;
 	let engine = &state.engine;
 	let (workflow, _) =
 		workflows::create(&**engine.store(), engine.registry(), new, &caller.owner()).await?;
@@ -225,10 +225,13 @@ async fn save(
 		})?;
 	let status = patch.status.as_deref().map(status_of).transpose()?;
 	if patch.definition.is_some() {
-		secrets::seal(state, &mut new.definition, Some(&w.definition))?;
+		let previous = Some(&w.definition);
+		state
+			.security
+			.seal(&mut new.definition, previous, state.engine.registry())?;
 		let owner =
 			w.created_by == caller.owner() || caller.can_everywhere(Permission::WorkflowUpdate);
-		if !owner && let Err(why) = secrets::sharee_may_save(&w.definition, &new.definition) {
+		if !owner && let Err(why) = apg_auth::sharee_may_save(&w.definition, &new.definition) {
 			let resource = format!("workflow/{}", w.id);
 			state
 				.security
