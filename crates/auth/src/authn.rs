@@ -68,10 +68,7 @@ impl Authenticator {
 			.as_ref()
 			.map_or_else(|| self.decoy.to_string(), |u| u.password_hash.clone());
 		let password = password.to_owned();
-		// argon2 takes tens of milliseconds of CPU: off the async threads.
-		let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-			.await
-			.unwrap_or(false);
+		let ok = crate::password::off_thread(move || verify_password(&hash, &password)).await;
 		match user {
 			Some(user) if ok && user.active => {
 				let tokens = self.tokens_for(&user);

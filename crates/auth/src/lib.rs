@@ -32,7 +32,7 @@ pub use error::AuthError;
 pub use guard::Guard;
 pub use keyring::Keyring;
 pub use limiter::LoginLimiter;
-pub use password::{generate_password, hash_password, verify_password};
+pub use password::{generate_password, hash_password, off_thread, verify_password};
 pub use sealing::{mask_definition, mask_value, seal_definition, sharee_may_save};
 pub use security::{SealRefusal, Security, SecurityConfig};
 pub use token::{Claims, TokenIssuer, TokenKind};

@@ -1,7 +1,7 @@
 //! `/users` (accounts, for `user.*`) and `/roles` (what each role may do). A user may always
 //! change their own password at `PUT /users/me/password`.
 
-use apg_auth::{NewUser, check_password, hash_password, new_user, verify_password};
+use apg_auth::{NewUser, check_password, hash_password, new_user, off_thread, verify_password};
 use apg_core::{Permission, Role, User, UserId, now_millis};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -144,15 +144,14 @@ pub(crate) async fn create_user(
 		.await?;
 	let body: NewUserBody = typed(body)?;
 	let role = role_of(&body.role)?;
-	let user = tokio::task::spawn_blocking(move || {
+	let user = off_thread(move || {
 		new_user(NewUser {
 			username: body.username,
 			password: body.password,
 			role,
 		})
 	})
-	.await
-	.map_err(|e| ApiError::Internal(e.to_string()))??;
+	.await?;
 	state.security.accounts.create_user(&user).await?;
 	let details = json!({"username": user.username, "role": user.role.as_str()});
 	state
@@ -219,9 +218,7 @@ pub(crate) async fn update_user(
 	if let Some(p) = &patch.password {
 		check_password(p)?;
 		let p = p.clone();
-		user.password_hash = tokio::task::spawn_blocking(move || hash_password(&p))
-			.await
-			.map_err(|e| ApiError::Internal(e.to_string()))?;
+		user.password_hash = off_thread(move || hash_password(&p)).await;
 	}
 	let before = (user.role, user.active);
 	user.role = role.unwrap_or(user.role);
@@ -291,11 +288,8 @@ pub(crate) async fn change_own_password(
 		body.current_password,
 		body.new_password,
 	);
-	let new_hash = tokio::task::spawn_blocking(move || {
-		verify_password(&hash, &current).then(|| hash_password(&new))
-	})
-	.await
-	.map_err(|e| ApiError::Internal(e.to_string()))?;
+	let new_hash =
+		off_thread(move || verify_password(&hash, &current).then(|| hash_password(&new))).await;
 	let Some(new_hash) = new_hash else {
 		state
 			.security
