@@ -4,6 +4,10 @@
 //! - No loader is installed, so `include`/`import`/`extends` cannot read files; minijinja has no
 //!   access to the environment or the process; a fuel limit stops runaway loops; undefined names
 //!   are errors (a typo fails loudly instead of rendering an empty string).
+//! - Every text is bounded in size and shape ([`bounds`]) before minijinja compiles it, so no
+//!   input can overflow a stack. Nothing can carry a value from one loop iteration to the next
+//!   or recurse (no `namespace()`, no macros, no recursive loops): together with the fuel limit
+//!   that keeps a render linear in its text instead of doubling a string at every step.
 //! - A string that is exactly one `{{ expression }}` keeps the expression's JSON type
 //!   (`"{{batch_size}}"` → `1000`); any other string containing a template renders to a string.
 //! - The context (built by the engine) holds the parameters at the top level and under `params`,
@@ -16,6 +20,10 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+
+mod bounds;
+
+pub use bounds::{MAX_NESTING, MAX_OPERATORS, MAX_TEMPLATE_BYTES};
 
 /// Instructions one render may execute before it is stopped.
 const FUEL: u64 = 100_000;
@@ -31,7 +39,6 @@ pub const CONTEXT_ROOTS: &[&str] = &[
 	"secrets",
 	"range",
 	"dict",
-	"namespace",
 	"debug",
 	"loop",
 ];
@@ -41,6 +48,9 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 	env.set_undefined_behavior(UndefinedBehavior::Strict);
 	env.set_fuel(Some(FUEL));
 	env.set_recursion_limit(64);
+	// `namespace()` is the one way to carry a value across loop iterations, and so to double a
+	// string at each one; workflow expressions do without it.
+	env.remove_global("namespace");
 	// No auto-escaping: configs are data, not HTML.
 	env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
 	env
@@ -66,6 +76,7 @@ pub fn render_str(text: &str, ctx: &minijinja::Value) -> Result<Value> {
 		return Ok(Value::String(text.to_owned()));
 	}
 	if let Some(source) = whole_expression(text) {
+		bounds::check(source, true).map_err(Error::Expression)?;
 		let expression = ENV.compile_expression(source).map_err(describe)?;
 		let value = expression.eval(ctx).map_err(describe)?;
 		if value.is_undefined() {
@@ -73,6 +84,7 @@ pub fn render_str(text: &str, ctx: &minijinja::Value) -> Result<Value> {
 		}
 		return serde_json::to_value(&value).map_err(|e| Error::Expression(e.to_string()));
 	}
+	bounds::check(text, false).map_err(Error::Expression)?;
 	ENV.render_str(text, ctx)
 		.map(Value::String)
 		.map_err(describe)
@@ -112,6 +124,7 @@ pub fn contains_template(value: &Value) -> bool {
 /// with Jinja truthiness.
 pub fn eval_condition(text: &str, ctx: &minijinja::Value) -> Result<bool> {
 	let source = whole_expression(text).unwrap_or(text.trim());
+	bounds::check(source, true).map_err(Error::Expression)?;
 	let expression = ENV.compile_expression(source).map_err(describe)?;
 	let value = expression.eval(ctx).map_err(describe)?;
 	Ok(value.is_true())
@@ -121,9 +134,11 @@ pub fn eval_condition(text: &str, ctx: &minijinja::Value) -> Result<bool> {
 /// `source_url`), or the syntax error.
 pub fn references(text: &str) -> std::result::Result<HashSet<String>, String> {
 	if let Some(source) = whole_expression(text) {
+		bounds::check(source, true)?;
 		let expression = ENV.compile_expression(source).map_err(|e| plain(&e))?;
 		return Ok(expression.undeclared_variables(true));
 	}
+	bounds::check(text, false)?;
 	let template = ENV.template_from_str(text).map_err(|e| plain(&e))?;
 	Ok(template.undeclared_variables(true))
 }
@@ -216,6 +231,59 @@ mod tests {
 		assert!(refs.contains("steps.a.output.x"), "{refs:?}");
 		assert!(refs.contains("source_url"));
 		assert!(references("{{ a + }}").is_err());
+	}
+
+	/// The longest chain of each operator the bounds let through, and the deepest nesting, compile
+	/// and run on a thread with a tokio worker's 2 MiB stack.
+	#[test]
+	fn the_worst_case_within_the_bounds_fits_a_worker_stack() {
+		let n = MAX_OPERATORS / 2 - 4;
+		let chains = [
+			format!("{{{{ {}1 }}}}", "- ".repeat(MAX_OPERATORS - 2)),
+			format!("{{{{ 1{} }}}}", " + 1".repeat(MAX_OPERATORS - 2)),
+			format!("{{{{ 1{} }}}}", " ~ 1".repeat(MAX_OPERATORS - 2)),
+			format!("{{{{ 1{} }}}}", "|abs".repeat(MAX_OPERATORS - 2)),
+			format!("{{{{ 1{} }}}}", " and 1".repeat(MAX_OPERATORS - 2)),
+			format!("{{{{ 2{} }}}}", "**1".repeat(n)),
+			format!("{{{{ [[1]]{} }}}}", "[0]".repeat(n / 2)),
+			format!("{{{{ 1{} }}}}", " if 1 else 1".repeat(n)),
+			format!("{{{{ {}1{} }}}}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING)),
+			format!("{{{{ {}1{} }}}}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING)),
+			format!(
+				"{}{{{{ 1{} }}}}{}",
+				"{% if 1 %}".repeat(MAX_NESTING),
+				" + 1".repeat(MAX_OPERATORS - 2),
+				"{% endif %}".repeat(MAX_NESTING)
+			),
+		];
+		std::thread::Builder::new()
+			.stack_size(2 << 20)
+			.spawn(move || {
+				for text in &chains {
+					bounds::check(text, false).unwrap();
+					let _ = render_str(text, &ctx());
+					let _ = references(text);
+				}
+			})
+			.unwrap()
+			.join()
+			.unwrap();
+	}
+
+	#[test]
+	fn chains_beyond_the_bounds_are_errors_not_crashes() {
+		let chain = format!("{{{{ {}1 }}}}", "-".repeat(10_000));
+		assert!(render_str(&chain, &ctx()).unwrap_err().to_string().contains("operators"));
+		assert!(references(&chain).is_err());
+		assert!(eval_condition(&"not ".repeat(10_000), &ctx()).is_err());
+	}
+
+	#[test]
+	fn nothing_carries_a_value_across_loop_iterations() {
+		let doubling = "{% set ns = namespace(s='x') %}{% for i in range(28) %}\
+			{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}";
+		assert!(render_str(doubling, &ctx()).is_err());
+		assert!(render_str("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}", &ctx()).is_err());
 	}
 
 	#[test]
