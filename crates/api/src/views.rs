@@ -89,6 +89,10 @@ pub(crate) struct WorkflowView {
 	/// The current immutable version.
 	version: i64,
 	created_by: String,
+	/// Who saved the current version.
+	saved_by: String,
+	/// Whether the current version runs with the owner's secrets: only when the owner saved it.
+	secrets_allowed: bool,
 	#[schema(format = DateTime)]
 	created_at: String,
 	#[schema(format = DateTime)]
@@ -119,6 +123,8 @@ impl WorkflowView {
 			priority: w.priority.get(),
 			version: w.version,
 			created_by: w.created_by.clone(),
+			saved_by: w.saved_by.clone(),
+			secrets_allowed: w.secrets_allowed(),
 			created_at: iso(w.created_at),
 			updated_at: iso(w.updated_at),
 			component_count: w.component_count(),
@@ -165,15 +171,21 @@ pub(crate) struct VersionView {
 	version: i64,
 	#[schema(value_type = Object)]
 	definition: Value,
+	/// Who saved it.
+	saved_by: String,
+	/// Whether it runs with the owner's secrets: only when the owner saved it.
+	secrets_allowed: bool,
 	#[schema(format = DateTime)]
 	created_at: String,
 }
 
 impl VersionView {
-	pub(crate) fn new(v: &apg_core::WorkflowVersion) -> Self {
+	pub(crate) fn new(v: &apg_core::WorkflowVersion, owner: &str) -> Self {
 		Self {
 			version: v.version,
 			definition: masked(v.definition.to_value()),
+			saved_by: v.saved_by.clone(),
+			secrets_allowed: apg_core::secrets_allowed(owner, &v.saved_by),
 			created_at: iso(v.created_at),
 		}
 	}

@@ -33,7 +33,7 @@ pub use guard::Guard;
 pub use keyring::Keyring;
 pub use limiter::LoginLimiter;
 pub use password::{generate_password, hash_password, off_thread, verify_password};
-pub use sealing::{mask_definition, mask_value, seal_definition, sharee_may_save};
+pub use sealing::{mask_definition, mask_value, seal_definition};
 pub use security::{SealRefusal, Security, SecurityConfig};
 pub use token::{Claims, TokenIssuer, TokenKind};
 pub use users::{NewUser, check_password, check_username, new_user};

@@ -6,8 +6,8 @@
 //! it back sends `***`: that means "unchanged", and the sealed value of the same component and
 //! key in the stored definition is kept.
 //!
-//! Also here: what a sharee may not change ([`sharee_may_save`]), since that too is about who
-//! can reach a sealed value.
+//! Who may *use* a sealed value is not decided here but by the version's author
+//! (`apg_core::secrets_allowed`).
 
 use serde_json::Value;
 
@@ -91,60 +91,6 @@ pub fn mask_definition(definition: &mut Definition) {
 	for c in &mut definition.components {
 		c.config.values_mut().for_each(mask_value);
 	}
-}
-
-/// What someone with an update share may not do: a share lets them edit the workflow, not reach
-/// its owner's secrets. So they may not make it read credentials it did not read, nor change a
-/// component that holds secrets (pointing its URL elsewhere would send them there); they may
-/// remove one.
-pub fn sharee_may_save(before: &Definition, after: &Value) -> Result<(), String> {
-	let known = credentials_named(&before.to_value());
-	let added: Vec<String> = credentials_named(after)
-		.into_iter()
-		.filter(|n| !known.contains(n))
-		.collect();
-	if !added.is_empty() {
-		return Err(format!(
-			"only the owner may make this workflow use more credentials ({})",
-			added.join(", ")
-		));
-	}
-	let components = after.get("components").and_then(Value::as_array);
-	for old in &before.components {
-		let config = Value::Object(old.config.clone());
-		if apg_core::secrets::needs(&config).is_empty() {
-			continue;
-		}
-		let new = components
-			.into_iter()
-			.flatten()
-			.find(|c| c.get("id").and_then(Value::as_str) == Some(old.id.as_str()));
-		if let Some(new) = new
-			&& new.get("config") != Some(&config)
-		{
-			return Err(format!(
-				"only the owner may change component '{}': it uses secrets",
-				old.id
-			));
-		}
-	}
-	Ok(())
-}
-
-/// The credentials a definition reads as `{{secrets.<name>}}`.
-fn credentials_named(definition: &Value) -> Vec<String> {
-	let mut names = Vec::new();
-	let components = definition.get("components").and_then(Value::as_array);
-	for c in components.into_iter().flatten() {
-		if let Some(config) = c.get("config") {
-			for n in apg_core::secrets::needs(config).names {
-				if !names.contains(&n) {
-					names.push(n);
-				}
-			}
-		}
-	}
-	names
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ pub use secrets::SecretSource;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
 pub use store::{Batch, ExecutionFilter, Fence, Store, WorkflowFilter, WorkflowStats, Write};
 pub use validate::{Issue, ValidationReport, validate};
-pub use workflow::{NewWorkflow, Workflow, WorkflowVersion};
+pub use workflow::{NewWorkflow, Workflow, WorkflowVersion, secrets_allowed, secrets_refused};
 
 /// Milliseconds since the Unix epoch: the one clock representation every store and the engine
 /// share, so durable deadlines compare as plain integers across processes and backends.

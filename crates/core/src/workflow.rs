@@ -34,6 +34,9 @@ pub struct Workflow {
 	pub version: i64,
 	/// Owner.
 	pub created_by: String,
+	/// Who saved the current version (see [`Workflow::secrets_allowed`]).
+	#[serde(default)]
+	pub saved_by: String,
 	/// Creation time.
 	pub created_at: Millis,
 	/// Last change.
@@ -41,6 +44,11 @@ pub struct Workflow {
 }
 
 impl Workflow {
+	/// Whether the current version may use its owner's secrets; see [`secrets_allowed`].
+	pub fn secrets_allowed(&self) -> bool {
+		secrets_allowed(&self.created_by, &self.saved_by)
+	}
+
 	/// The seed's computed `component_count`.
 	pub fn component_count(&self) -> usize {
 		self.definition.components.len()
@@ -56,8 +64,30 @@ pub struct WorkflowVersion {
 	pub version: i64,
 	/// The definition as it was.
 	pub definition: Definition,
+	/// The user who saved it.
+	#[serde(default)]
+	pub saved_by: String,
 	/// When it was made.
 	pub created_at: Millis,
+}
+
+/// The one rule that keeps an owner's secrets the owner's: a version runs with the owner's
+/// credentials and sealed values only when the owner saved it. Anyone else with an `update`
+/// share (an admin too) may edit freely, but what they save runs without secrets until the owner
+/// saves it again, which is the owner's approval. No check of what an edit changed can be routed
+/// around, because none is made: a renamed component, a new `http_request` or a moved URL all
+/// land in a version the owner has not saved.
+pub fn secrets_allowed(owner: &str, saved_by: &str) -> bool {
+	owner == saved_by
+}
+
+/// Why a step of a version saved by `saved_by` gets no secrets, for its error.
+pub fn secrets_refused(version: i64, saved_by: &str) -> String {
+	format!(
+		"version {version} of this workflow was saved by user {saved_by}, not by its owner, so it \
+		 runs without the owner's credentials and sealed values; the owner must save it (which \
+		 approves it) before this step can use them"
+	)
 }
 
 /// The fields a user supplies to create a workflow (the seed's `WorkflowCreate`), parsed.

@@ -46,8 +46,34 @@ pub(crate) fn poll_once<F: Future>(future: F) -> Option<F::Output> {
 	}
 }
 
-/// Where a step's secrets come from (`None`: nowhere) and which its config declares.
-pub(crate) type StepSecrets = (Option<Arc<dyn SecretSource>>, Arc<secrets::Needs>);
+/// Where a step's secrets come from, and which its config declares.
+pub(crate) type StepSecrets = (SecretAccess, Arc<secrets::Needs>);
+
+/// Whether a step that needs secrets gets them.
+pub(crate) enum SecretAccess {
+	/// From this source.
+	Granted(Arc<dyn SecretSource>),
+	/// Not at all, for this reason: the step fails with it.
+	Refused(String),
+}
+
+impl SecretAccess {
+	/// The access of a step of `compiled` on an engine whose secrets come from `source`.
+	pub(crate) fn of(
+		compiled: &crate::graph::Compiled,
+		source: Option<&Arc<dyn SecretSource>>,
+	) -> Self {
+		match (&compiled.secrets_refused, source) {
+			(Some(why), _) => Self::Refused(why.clone()),
+			(None, Some(source)) => Self::Granted(Arc::clone(source)),
+			(None, None) => Self::Refused(
+				"this step needs secrets, but no encryption keys are configured here (run it on a \
+				 server)"
+					.to_owned(),
+			),
+		}
+	}
+}
 
 /// One component attempt, run on its own task.
 pub(crate) struct Job {
@@ -74,14 +100,8 @@ impl Job {
 		} = self;
 		let redactor = match secrets {
 			None => Redactor::default(),
-			Some((None, _)) => {
-				return Err(ComponentError::Fatal(
-					"this step needs secrets, but no encryption keys are configured here (run \
-					 it on a server)"
-						.to_owned(),
-				));
-			}
-			Some((Some(source), needs)) => {
+			Some((SecretAccess::Refused(why), _)) => return Err(ComponentError::Fatal(why)),
+			Some((SecretAccess::Granted(source), needs)) => {
 				let mut revealed = Vec::new();
 				// The common `input` field was moved out of the config when it was rendered:
 				// whatever it holds is revealed the same way.

@@ -61,6 +61,9 @@ pub struct Compiled {
 	pub index: HashMap<String, usize>,
 	/// The definition it was compiled from.
 	pub definition: Definition,
+	/// Set when this version may not use its owner's secrets (`apg_core::secrets_allowed`):
+	/// why, for the error of every step that needs them.
+	pub secrets_refused: Option<String>,
 }
 
 impl Compiled {
@@ -122,6 +125,7 @@ impl Compiled {
 			edges,
 			index,
 			definition: def,
+			secrets_refused: None,
 		})
 	}
 

@@ -32,6 +32,7 @@ pub async fn create(
 		priority: new.priority,
 		version: 1,
 		created_by: owner.to_owned(),
+		saved_by: owner.to_owned(),
 		created_at: now,
 		updated_at: now,
 	};

@@ -38,6 +38,7 @@ pub fn sample_workflow(name: &str, owner: &str) -> Workflow {
 		priority: Priority::DEFAULT,
 		version: 1,
 		created_by: owner.to_owned(),
+		saved_by: owner.to_owned(),
 		created_at: 1_000,
 		updated_at: 1_000,
 	}

@@ -54,6 +54,7 @@ fn version_of(w: &Workflow) -> WorkflowVersion {
 		workflow_id: w.id,
 		version: w.version,
 		definition: w.definition.clone(),
+		saved_by: w.saved_by.clone(),
 		created_at: w.updated_at,
 	}
 }

@@ -19,6 +19,7 @@ use crate::util::{ENCRYPTION_KEY, admin_client, client_with, token};
 mod access;
 mod bad_input;
 mod secrets;
+mod sharee;
 mod tokens;
 
 /// A user of the server, with a client that acts as them.
@@ -49,6 +50,32 @@ pub(super) async fn account(
 		client: client_with(&token),
 		token,
 	}
+}
+
+/// A loopback HTTP server that answers each request with the request itself (so a component
+/// that calls it gets its own headers back in its output), and remembers what it received.
+pub(super) fn echo_server() -> (String, std::sync::Arc<std::sync::Mutex<String>>) {
+	let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+	let url = format!("http://{}/echo", listener.local_addr().unwrap());
+	let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+	let keep = seen.clone();
+	std::thread::spawn(move || {
+		for stream in listener.incoming().flatten() {
+			let mut stream = stream;
+			let mut buf = [0u8; 8192];
+			let n = stream.read(&mut buf).unwrap_or(0);
+			let request = String::from_utf8_lossy(&buf[..n]).to_string();
+			keep.lock().unwrap().push_str(&request);
+			let body = json!({"echo": request}).to_string();
+			let response = format!(
+				"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+				body.len()
+			);
+			use std::io::Write;
+			let _ = stream.write_all(response.as_bytes());
+		}
+	});
+	(url, seen)
 }
 
 pub(super) fn workflow(name: &str) -> Value {

@@ -229,17 +229,6 @@ async fn save(
 		state
 			.security
 			.seal(&mut new.definition, previous, state.engine.registry())?;
-		let owner =
-			w.created_by == caller.owner() || caller.can_everywhere(Permission::WorkflowUpdate);
-		if !owner && let Err(why) = apg_auth::sharee_may_save(&w.definition, &new.definition) {
-			let resource = format!("workflow/{}", w.id);
-			state
-				.security
-				.guard
-				.deny(caller, "workflow.update", &resource, &why)
-				.await;
-			return Err(ApiError::Forbidden(why));
-		}
 	}
 	let (definition, report) = validate(&new.definition, state.engine.registry());
 	if !report.is_valid {
@@ -248,9 +237,15 @@ async fn save(
 			issues: report.errors,
 		});
 	}
-	if definition != w.definition {
+	// Whoever saves a definition is its version's author; only the owner's versions use the
+	// owner's secrets (`apg_core::secrets_allowed`), so the owner saving a version someone else
+	// saved, even unchanged, approves it.
+	let saver = caller.owner();
+	let approves = patch.definition.is_some() && !w.secrets_allowed() && saver == w.created_by;
+	if definition != w.definition || approves {
 		w.version += 1;
 		w.definition = definition;
+		w.saved_by = saver;
 	}
 	w.name = new.name;
 	w.description = new.description;
@@ -264,7 +259,8 @@ async fn save(
 	if !updated {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
-	let details = serde_json::json!({"version": w.version, "status": w.status.as_str()});
+	let details = serde_json::json!({"version": w.version, "status": w.status.as_str(),
+		"saved_by": w.saved_by, "secrets_allowed": w.secrets_allowed()});
 	state
 		.audit(
 			caller,
@@ -273,9 +269,15 @@ async fn save(
 			details,
 		)
 		.await;
+	let message = if w.secrets_allowed() {
+		"Workflow updated successfully"
+	} else {
+		"Workflow updated successfully; this version runs without the owner's secrets until the \
+		 owner saves it"
+	};
 	Ok(Json(Envelope::new(
 		view(state, &w).await?,
-		"Workflow updated successfully".to_owned(),
+		message.to_owned(),
 	)))
 }
 
@@ -481,7 +483,10 @@ pub(crate) async fn workflow_versions(
 	let w = load(&state, &caller, &id, WorkflowAction::Read).await?;
 	let versions = state.engine.store().list_versions(w.id).await?;
 	Ok(Json(Envelope::new(
-		versions.iter().map(VersionView::new).collect(),
+		versions
+			.iter()
+			.map(|v| VersionView::new(v, &w.created_by))
+			.collect(),
 		None,
 	)))
 }

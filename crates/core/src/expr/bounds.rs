@@ -25,7 +25,16 @@ pub const MAX_NESTING: usize = 32;
 const OPERATOR_WORDS: &[&str] = &["and", "or", "not", "if", "else", "in", "is"];
 
 /// Statements that open a block closed by an `end…` tag.
-const BLOCK_WORDS: &[&str] = &["for", "if", "with", "filter", "autoescape", "raw", "macro", "call"];
+const BLOCK_WORDS: &[&str] = &[
+	"for",
+	"if",
+	"with",
+	"filter",
+	"autoescape",
+	"raw",
+	"macro",
+	"call",
+];
 
 /// Checks `text` (a template, or a bare expression when `bare`) against the bounds above.
 /// The error names the bound that was passed, for the author of the workflow.
@@ -88,7 +97,7 @@ fn find_close(body: &str, close: &str) -> Option<usize> {
 	while i < bytes.len() {
 		let b = bytes[i];
 		match quote {
-			Some(q) if b == b'\\' => i += 1,
+			Some(_) if b == b'\\' => i += 1,
 			Some(q) if b == q => quote = None,
 			Some(_) => {}
 			None if b == b'"' || b == b'\'' => quote = Some(b),

@@ -247,8 +247,16 @@ mod tests {
 			format!("{{{{ 2{} }}}}", "**1".repeat(n)),
 			format!("{{{{ [[1]]{} }}}}", "[0]".repeat(n / 2)),
 			format!("{{{{ 1{} }}}}", " if 1 else 1".repeat(n)),
-			format!("{{{{ {}1{} }}}}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING)),
-			format!("{{{{ {}1{} }}}}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING)),
+			format!(
+				"{{{{ {}1{} }}}}",
+				"(".repeat(MAX_NESTING),
+				")".repeat(MAX_NESTING)
+			),
+			format!(
+				"{{{{ {}1{} }}}}",
+				"[".repeat(MAX_NESTING),
+				"]".repeat(MAX_NESTING)
+			),
 			format!(
 				"{}{{{{ 1{} }}}}{}",
 				"{% if 1 %}".repeat(MAX_NESTING),
@@ -273,7 +281,12 @@ mod tests {
 	#[test]
 	fn chains_beyond_the_bounds_are_errors_not_crashes() {
 		let chain = format!("{{{{ {}1 }}}}", "-".repeat(10_000));
-		assert!(render_str(&chain, &ctx()).unwrap_err().to_string().contains("operators"));
+		assert!(
+			render_str(&chain, &ctx())
+				.unwrap_err()
+				.to_string()
+				.contains("operators")
+		);
 		assert!(references(&chain).is_err());
 		assert!(eval_condition(&"not ".repeat(10_000), &ctx()).is_err());
 	}
@@ -283,7 +296,13 @@ mod tests {
 		let doubling = "{% set ns = namespace(s='x') %}{% for i in range(28) %}\
 			{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}";
 		assert!(render_str(doubling, &ctx()).is_err());
-		assert!(render_str("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}", &ctx()).is_err());
+		assert!(
+			render_str(
+				"{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('x') }}",
+				&ctx()
+			)
+			.is_err()
+		);
 	}
 
 	#[test]

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cluster::write_execution;
 use super::{EngineConfig, Inner, Msg};
-use crate::attempt::{self, Job};
+use crate::attempt::{self, Job, SecretAccess};
 use crate::context;
 use crate::error::{EngineError, Result};
 use crate::machine::{self, Action, Effects};
@@ -422,10 +422,10 @@ impl Coordinator {
 						ctx: attempt::context(st, node, attempt, token.clone()),
 						config,
 						input: st.steps[node].input.clone().unwrap_or(Value::Null),
-						secrets: st
-							.wf
-							.needs_secrets(node)
-							.then(|| (self.config.secrets.clone(), Arc::clone(&n.secrets))),
+						secrets: st.wf.needs_secrets(node).then(|| {
+							let access = SecretAccess::of(&st.wf, self.config.secrets.as_ref());
+							(access, Arc::clone(&n.secrets))
+						}),
 					};
 					self.running.insert((exec, node), token);
 					let tx = self.tx.clone();

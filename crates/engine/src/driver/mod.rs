@@ -192,7 +192,16 @@ impl Engine {
 			.ok_or_else(|| {
 				EngineError::NotFound(format!("version {version} of workflow {workflow_id}"))
 			})?;
-		let compiled = Arc::new(Compiled::new(&stored.definition, &self.inner.registry)?);
+		let mut compiled = Compiled::new(&stored.definition, &self.inner.registry)?;
+		let owner = self
+			.workflow(workflow_id)
+			.await?
+			.map(|w| w.created_by)
+			.unwrap_or_default();
+		if !apg_core::secrets_allowed(&owner, &stored.saved_by) {
+			compiled.secrets_refused = Some(apg_core::secrets_refused(version, &stored.saved_by));
+		}
+		let compiled = Arc::new(compiled);
 		self.cache()
 			.insert((workflow_id, version), Arc::clone(&compiled));
 		Ok(compiled)

@@ -42,7 +42,7 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 }
 
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
-	priority, version, created_by, created_at, updated_at";
+	priority, version, created_by, saved_by, created_at, updated_at";
 pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at";
 
@@ -90,8 +90,8 @@ impl Store for PgStore {
 		let mut tx = self.pool.begin().await.map_err(backend)?;
 		sqlx::query(
 			"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
-			 priority, version, created_by, created_at, updated_at) \
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			 priority, version, created_by, created_at, updated_at, saved_by) \
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 		)
 		.bind(w.id.0)
 		.bind(&w.name)
@@ -105,6 +105,7 @@ impl Store for PgStore {
 		.bind(&w.created_by)
 		.bind(w.created_at)
 		.bind(w.updated_at)
+		.bind(&w.saved_by)
 		.execute(&mut *tx)
 		.await
 		.map_err(backend)?;
@@ -167,7 +168,8 @@ impl Store for PgStore {
 		let mut tx = self.pool.begin().await.map_err(backend)?;
 		let done = sqlx::query(
 			"UPDATE wo_workflows SET name = $1, description = $2, definition = $3, status = $4, \
-			 category = $5, tags = $6, priority = $7, version = $8, updated_at = $9 WHERE id = $10",
+			 category = $5, tags = $6, priority = $7, version = $8, updated_at = $9, \
+			 saved_by = $11 WHERE id = $10",
 		)
 		.bind(&w.name)
 		.bind(&w.description)
@@ -179,6 +181,7 @@ impl Store for PgStore {
 		.bind(w.version as i32)
 		.bind(w.updated_at)
 		.bind(w.id.0)
+		.bind(&w.saved_by)
 		.execute(&mut *tx)
 		.await
 		.map_err(backend)?;
@@ -204,7 +207,7 @@ impl Store for PgStore {
 		version: i64,
 	) -> StoreResult<Option<WorkflowVersion>> {
 		let row = sqlx::query(
-			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			"SELECT workflow_id, version, definition, saved_by, created_at FROM wo_workflow_versions \
 			 WHERE workflow_id = $1 AND version = $2",
 		)
 		.bind(id.0)
@@ -217,7 +220,7 @@ impl Store for PgStore {
 
 	async fn list_versions(&self, id: WorkflowId) -> StoreResult<Vec<WorkflowVersion>> {
 		let rows = sqlx::query(
-			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			"SELECT workflow_id, version, definition, saved_by, created_at FROM wo_workflow_versions \
 			 WHERE workflow_id = $1 ORDER BY version",
 		)
 		.bind(id.0)
@@ -424,13 +427,14 @@ impl Store for PgStore {
 
 async fn insert_version(tx: &mut sqlx::Transaction<'_, Postgres>, w: &Workflow) -> StoreResult<()> {
 	sqlx::query(
-		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at) \
-		 VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_id, version) DO NOTHING",
+		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at, saved_by) \
+		 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workflow_id, version) DO NOTHING",
 	)
 	.bind(w.id.0)
 	.bind(w.version as i32)
 	.bind(w.definition.to_value())
 	.bind(w.updated_at)
+	.bind(&w.saved_by)
 	.execute(&mut **tx)
 	.await
 	.map_err(backend)?;

@@ -56,6 +56,7 @@ pub(super) fn workflow(row: &PgRow) -> StoreResult<Workflow> {
 		priority: priority(row)?,
 		version: int(row, "version")?,
 		created_by: get(row, "created_by")?,
+		saved_by: get(row, "saved_by")?,
 		created_at: get(row, "created_at")?,
 		updated_at: get(row, "updated_at")?,
 	})
@@ -66,6 +67,7 @@ pub(super) fn version(row: &PgRow) -> StoreResult<WorkflowVersion> {
 		workflow_id: WorkflowId(get::<Uuid>(row, "workflow_id")?),
 		version: int(row, "version")?,
 		definition: json(row, "definition")?,
+		saved_by: get(row, "saved_by")?,
 		created_at: get(row, "created_at")?,
 	})
 }

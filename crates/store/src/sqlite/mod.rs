@@ -102,7 +102,7 @@ impl SqliteStore {
 }
 
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
-	priority, version, created_by, created_at, updated_at";
+	priority, version, created_by, saved_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key";
 
@@ -197,7 +197,7 @@ impl Store for SqliteStore {
 		version: i64,
 	) -> StoreResult<Option<WorkflowVersion>> {
 		let row = sqlx::query(
-			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			"SELECT workflow_id, version, definition, saved_by, created_at FROM wo_workflow_versions \
 			 WHERE workflow_id = ? AND version = ?",
 		)
 		.bind(id.to_string())
@@ -210,7 +210,7 @@ impl Store for SqliteStore {
 
 	async fn list_versions(&self, id: WorkflowId) -> StoreResult<Vec<WorkflowVersion>> {
 		let rows = sqlx::query(
-			"SELECT workflow_id, version, definition, created_at FROM wo_workflow_versions \
+			"SELECT workflow_id, version, definition, saved_by, created_at FROM wo_workflow_versions \
 			 WHERE workflow_id = ? ORDER BY version",
 		)
 		.bind(id.to_string())

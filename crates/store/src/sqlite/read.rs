@@ -57,6 +57,7 @@ pub(super) fn workflow(row: &SqliteRow) -> StoreResult<Workflow> {
 		priority: priority(row)?,
 		version: get(row, "version")?,
 		created_by: get(row, "created_by")?,
+		saved_by: get(row, "saved_by")?,
 		created_at: get(row, "created_at")?,
 		updated_at: get(row, "updated_at")?,
 	})
@@ -67,6 +68,7 @@ pub(super) fn version(row: &SqliteRow) -> StoreResult<WorkflowVersion> {
 		workflow_id: id(row, "workflow_id")?,
 		version: get(row, "version")?,
 		definition: json(row, "definition")?,
+		saved_by: get(row, "saved_by")?,
 		created_at: get(row, "created_at")?,
 	})
 }

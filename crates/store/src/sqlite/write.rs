@@ -28,6 +28,7 @@ pub(super) struct WorkflowRow {
 	priority: i64,
 	version: i64,
 	created_by: String,
+	saved_by: String,
 	created_at: i64,
 	updated_at: i64,
 }
@@ -45,6 +46,7 @@ impl WorkflowRow {
 			priority: i64::from(w.priority.get()),
 			version: w.version,
 			created_by: w.created_by.clone(),
+			saved_by: w.saved_by.clone(),
 			created_at: w.created_at,
 			updated_at: w.updated_at,
 		})
@@ -55,8 +57,8 @@ pub(super) fn create_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 	let tx = conn.transaction()?;
 	tx.prepare_cached(
 		"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
-		 priority, version, created_by, created_at, updated_at) \
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		 priority, version, created_by, saved_by, created_at, updated_at) \
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	)?
 	.execute(params![
 		w.id,
@@ -69,6 +71,7 @@ pub(super) fn create_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 		w.priority,
 		w.version,
 		w.created_by,
+		w.saved_by,
 		w.created_at,
 		w.updated_at
 	])?;
@@ -81,7 +84,8 @@ pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 	let changed = tx
 		.prepare_cached(
 			"UPDATE wo_workflows SET name = ?1, description = ?2, definition = ?3, status = ?4, \
-			 category = ?5, tags = ?6, priority = ?7, version = ?8, updated_at = ?9 WHERE id = ?10",
+			 category = ?5, tags = ?6, priority = ?7, version = ?8, updated_at = ?9, \
+			 saved_by = ?11 WHERE id = ?10",
 		)?
 		.execute(params![
 			w.name,
@@ -93,7 +97,8 @@ pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 			w.priority,
 			w.version,
 			w.updated_at,
-			w.id
+			w.id,
+			w.saved_by
 		])?;
 	if changed > 0 {
 		insert_version(&tx, w)?;
@@ -105,10 +110,16 @@ pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 /// Stores the workflow's current version unless it exists (versions are immutable).
 fn insert_version(tx: &rusqlite::Transaction<'_>, w: &WorkflowRow) -> rusqlite::Result<()> {
 	tx.prepare_cached(
-		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at) \
-		 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (workflow_id, version) DO NOTHING",
+		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at, saved_by) \
+		 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id, version) DO NOTHING",
 	)?
-	.execute(params![w.id, w.version, w.definition, w.updated_at])?;
+	.execute(params![
+		w.id,
+		w.version,
+		w.definition,
+		w.updated_at,
+		w.saved_by
+	])?;
 	Ok(())
 }
 
