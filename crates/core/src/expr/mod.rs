@@ -2,7 +2,8 @@
 //! nothing but the context it is given.
 //!
 //! - No loader is installed, so `include`/`import`/`extends` cannot read files; minijinja has no
-//!   access to the environment or the process; a fuel limit stops runaway loops; undefined names
+//!   access to the environment or the process; a fuel budget ([`FUEL`]) bounds both the time and
+//!   the memory of one render; undefined names
 //!   are errors (a typo fails loudly instead of rendering an empty string).
 //! - Every text is bounded in size and shape ([`bounds`]) before minijinja compiles it, so no
 //!   input can overflow a stack. Nothing can carry a value from one loop iteration to the next
@@ -25,8 +26,13 @@ mod bounds;
 
 pub use bounds::{MAX_NESTING, MAX_OPERATORS, MAX_TEMPLATE_BYTES};
 
-/// Instructions one render may execute before it is stopped.
-const FUEL: u64 = 100_000;
+/// The budget of one render, in minijinja's fuel: one per instruction and about one per 64 bytes
+/// of data the render creates or processes (its output, strings and lists built by operators and
+/// filters; a value whose size is known in advance, `"x" * n`, is not even built when the fuel
+/// cannot pay for it). 500,000 is half a million instructions or about 32 MB, enough to pass a
+/// stored output at its default cap (4 MiB) through a few filters, and small enough that a
+/// render doubling a string stops long before the process grows.
+pub const FUEL: u64 = 500_000;
 
 /// Names every expression may use besides parameters: the context roots and minijinja's
 /// built-in functions.
@@ -163,7 +169,7 @@ pub fn loading_statement(text: &str) -> Option<&'static str> {
 
 /// Builds a minijinja context from JSON.
 pub fn context(value: &Value) -> minijinja::Value {
-	minijinja::Value::from_serialize(value)
+	minijinja::Value::from(minijinja::value::Serde(value))
 }
 
 fn plain(error: &minijinja::Error) -> String {
@@ -174,6 +180,13 @@ fn plain(error: &minijinja::Error) -> String {
 }
 
 fn describe(error: minijinja::Error) -> Error {
+	if error.kind() == minijinja::ErrorKind::OutOfFuel {
+		return Error::Expression(format!(
+			"the expression used up its budget ({FUEL} instructions, or about {} MB of data); \
+			 work on less data at a time",
+			FUEL * 64 / 1_000_000
+		));
+	}
 	Error::Expression(plain(&error))
 }
 
@@ -303,6 +316,47 @@ mod tests {
 			)
 			.is_err()
 		);
+	}
+
+	/// What a render may allocate is bounded by its fuel: each way of growing a value stops with
+	/// the budget's error, and a large value passed through whole still renders.
+	#[test]
+	fn a_render_stops_at_its_memory_budget() {
+		let big = "x".repeat(4 << 20);
+		let ctx = context(&json!({"big": big, "s": "ab"}));
+		for text in [
+			"{{ 'x' * 100000000 }}",
+			"{{ s * 99999999 ~ s * 99999999 }}",
+			"{% for i in range(100000) %}{{ big }}{% endfor %}",
+			"{% set a = big ~ big %}{% set b = a ~ a %}{% set c = b ~ b %}{% set d = c ~ c %}{{ d|length }}",
+			"{% for i in range(100000) %}{% set t = big ~ big %}{% endfor %}",
+			"{{ big|replace('x', 'xxxxxxxx') }}",
+			"{{ big|list|length }}",
+			"{% for i in range(90000) %}{{ [big, big]|join }}{% endfor %}",
+		] {
+			let error = render_str(text, &ctx).unwrap_err().to_string();
+			assert!(
+				error.contains("budget") || error.contains("too large"),
+				"{text}: {error}"
+			);
+		}
+		assert_eq!(
+			render_str("{{ big }}", &ctx)
+				.unwrap()
+				.as_str()
+				.map(str::len),
+			Some(4 << 20)
+		);
+		assert_eq!(
+			render_str("{{ big|length }}", &ctx).unwrap(),
+			json!(4 << 20)
+		);
+	}
+
+	#[test]
+	fn a_lexer_panic_found_by_fuzzing_is_an_error() {
+		assert!(references("u}}s itpt.ems{{ . | lenga.ot").is_err());
+		assert!(render_str("u}}s itpt.ems{{ . | lenga.ot", &ctx()).is_err());
 	}
 
 	#[test]
