@@ -78,6 +78,14 @@ pub(crate) struct Config {
 	pub(crate) reject_hardcoded_secrets: bool,
 	/// Open `/ws` connections per user.
 	pub(crate) max_ws_per_user: usize,
+	/// The most one component attempt may store as output and variables (JSON bytes).
+	pub(crate) max_output_bytes: usize,
+	/// Seconds a client has to send a request's headers (and to start the next one on a
+	/// kept-alive connection): slow or silent clients are cut off.
+	pub(crate) header_timeout_seconds: u64,
+	/// Connections open at once, in total and from one client address.
+	pub(crate) max_connections: usize,
+	pub(crate) max_connections_per_address: usize,
 }
 
 impl Default for Config {
@@ -113,6 +121,10 @@ impl Default for Config {
 			login_attempts_per_minute: 10,
 			reject_hardcoded_secrets: false,
 			max_ws_per_user: 16,
+			max_output_bytes: apg_engine::DEFAULT_MAX_OUTPUT_BYTES,
+			header_timeout_seconds: 10,
+			max_connections: 4096,
+			max_connections_per_address: 512,
 		}
 	}
 }

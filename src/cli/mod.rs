@@ -4,6 +4,7 @@
 mod bench;
 mod bench_auth;
 mod debug;
+mod listener;
 mod load;
 mod logging;
 mod run;

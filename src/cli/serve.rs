@@ -146,6 +146,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		cache,
 		secrets: Some(Arc::new(vault)),
 		event_buffer: config.event_buffer.max(16),
+		max_output_bytes: config.max_output_bytes.max(1024),
 		..Default::default()
 	};
 	let engine = Engine::start(
@@ -188,12 +189,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	};
 	eprintln!("APG Workflow Orchestration listening on http://{local} (data in {data})");
 	tracing::info!(address = %local, env = %config.env, "listening");
-	// The peer address keys the login throttle.
-	let app = app.into_make_service_with_connect_info::<SocketAddr>();
-	axum::serve(listener, app)
-		.with_graceful_shutdown(shutdown_signal())
-		.await
-		.context("server failed")?;
+	let limits = super::listener::Limits {
+		header_timeout: Duration::from_secs(config.header_timeout_seconds.max(1)),
+		max_connections: config.max_connections.max(1),
+		max_per_address: config.max_connections_per_address.max(1),
+		drain: Duration::from_secs(config.shutdown_drain_seconds),
+	};
+	super::listener::serve(listener, app, limits, shutdown_signal()).await;
 	tracing::info!(
 		seconds = config.shutdown_drain_seconds,
 		"shutting down: draining running attempts"

@@ -243,7 +243,8 @@ impl WorkflowExecution {
 		Value::Object(self.0.parameters.clone())
 	}
 
-	/// Final outputs, keyed by the id of each completed sink component.
+	/// Final outputs, keyed by the id of each completed sink component. Null in lists
+	/// (`executions`), which carry summaries; query `execution(id)` for them.
 	async fn results(&self) -> Option<&Value> {
 		self.0.results.as_ref()
 	}

@@ -360,6 +360,8 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 	for status in statuses {
 		let mut e = sample_execution(&w);
 		e.status = status;
+		e.results = Some(serde_json::json!({"big": "output"}));
+		e.vars.insert("v".into(), serde_json::json!(1));
 		ids.push(e.id);
 		writes.push(Write::Execution(Box::new(e)));
 	}
@@ -384,6 +386,16 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 		.unwrap();
 	assert_eq!(of_w.len(), 6);
 	assert_eq!(of_w[0].id, ids[5], "newest first");
+	assert!(
+		of_w.iter()
+			.all(|e| e.results.is_none() && e.vars.is_empty()),
+		"lists are summaries"
+	);
+	let one = store.get_execution(ids[5]).await.unwrap().unwrap();
+	assert!(
+		one.results.is_some() && !one.vars.is_empty(),
+		"one execution has everything"
+	);
 	let failed = store
 		.list_executions(&ExecutionFilter {
 			status: Some(ExecutionStatus::Failed),

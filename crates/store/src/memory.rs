@@ -271,7 +271,11 @@ impl Store for MemoryStore {
 						.is_some_and(|w| s.accounts.visible(w, u))
 				})
 			})
-			.cloned()
+			.map(|e| Execution {
+				vars: Default::default(),
+				results: None,
+				..e.clone()
+			})
 			.collect();
 		rows.sort_by_key(|e| std::cmp::Reverse(e.id));
 		Ok(page(rows, f.limit, f.offset))

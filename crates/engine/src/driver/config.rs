@@ -23,6 +23,9 @@ pub struct EngineConfig {
 	pub cache: Option<Arc<dyn apg_core::Cache>>,
 	/// Where steps get their secrets; `None`: a step that needs one fails.
 	pub secrets: Option<Arc<dyn apg_core::SecretSource>>,
+	/// The most one attempt may store as its output and variables (JSON bytes); beyond it the
+	/// attempt fails.
+	pub max_output_bytes: usize,
 }
 
 /// How this node takes part in a cluster (DESIGN §1, `--role`).
@@ -47,6 +50,7 @@ impl std::fmt::Debug for EngineConfig {
 			.field("inline", &self.inline)
 			.field("cluster", &self.cluster)
 			.field("cache", &self.cache.is_some())
+			.field("max_output_bytes", &self.max_output_bytes)
 			.finish()
 	}
 }
@@ -71,6 +75,7 @@ impl Default for EngineConfig {
 			cluster: None,
 			cache: None,
 			secrets: None,
+			max_output_bytes: crate::output_cap::DEFAULT_MAX_OUTPUT_BYTES,
 		}
 	}
 }

@@ -21,6 +21,7 @@ use crate::attempt::{self, Job, SecretAccess};
 use crate::context;
 use crate::error::{EngineError, Result};
 use crate::machine::{self, Action, Effects};
+use crate::output_cap;
 use crate::state::ExecutionState;
 
 /// Whether `node` must pause before it runs (a breakpoint, or the debugger stepping).
@@ -372,11 +373,13 @@ impl Coordinator {
 				Ok(config) => {
 					let ctx = attempt::context(st, node, attempt, CancellationToken::new());
 					let input = st.steps[node].input.clone().unwrap_or(Value::Null);
-					attempt::poll_once(component.run(&ctx, &config, input)).unwrap_or_else(|| {
-						Err(ComponentError::Fatal(
-							"an inline component did not complete synchronously".to_owned(),
-						))
-					})
+					let result = attempt::poll_once(component.run(&ctx, &config, input))
+						.unwrap_or_else(|| {
+							Err(ComponentError::Fatal(
+								"an inline component did not complete synchronously".to_owned(),
+							))
+						});
+					output_cap::check(result, self.config.max_output_bytes)
 				}
 				Err(message) => Err(ComponentError::Fatal(message)),
 			};
@@ -429,9 +432,10 @@ impl Coordinator {
 					};
 					self.running.insert((exec, node), token);
 					let tx = self.tx.clone();
+					let limit = self.config.max_output_bytes;
 					tokio::spawn(async move {
 						let (attempt, result) = (job.ctx.attempt, job.run().await);
-						let result = Box::new(result);
+						let result = Box::new(output_cap::check(result, limit));
 						let _ = tx.send(Msg::Finished {
 							exec,
 							node,

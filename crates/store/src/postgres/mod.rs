@@ -45,6 +45,10 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at";
+/// [`EXECUTION_COLUMNS`] for lists: no variables or results (see [`Store::list_executions`]).
+const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
+	parameters, '{}'::jsonb AS vars, NULL::jsonb AS results, error_message, breakpoints, \
+	idempotency_key, created_at, started_at, completed_at";
 
 impl PgStore {
 	/// Connects to `url` (`postgres://user@host/db`). Call [`Store::migrate`] before use.
@@ -252,7 +256,7 @@ impl Store for PgStore {
 
 	async fn list_executions(&self, f: &ExecutionFilter) -> StoreResult<Vec<Execution>> {
 		let mut q = QueryBuilder::<Postgres>::new(format!(
-			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE TRUE"
+			"SELECT {EXECUTION_SUMMARY_COLUMNS} FROM wo_executions WHERE TRUE"
 		));
 		if let Some(w) = f.workflow_id {
 			q.push(" AND workflow_id = ").push_bind(w.0);

@@ -105,6 +105,10 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key";
+/// [`EXECUTION_COLUMNS`] for lists: no variables or results (see [`Store::list_executions`]).
+const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
+	parameters, '{}' AS vars, NULL AS results, error_message, breakpoints, created_at, started_at, \
+	completed_at, idempotency_key";
 
 /// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
 /// share of it. Shares are keyed by user id, so only an id in canonical form can match one.
@@ -240,7 +244,7 @@ impl Store for SqliteStore {
 
 	async fn list_executions(&self, f: &ExecutionFilter) -> StoreResult<Vec<Execution>> {
 		let mut q = QueryBuilder::<Sqlite>::new(format!(
-			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE 1=1"
+			"SELECT {EXECUTION_SUMMARY_COLUMNS} FROM wo_executions WHERE 1=1"
 		));
 		if let Some(w) = f.workflow_id {
 			q.push(" AND workflow_id = ").push_bind(w.to_string());

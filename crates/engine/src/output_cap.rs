@@ -1,0 +1,91 @@
+//! The cap on what one attempt may store: its output and the variables it sets, as JSON.
+//!
+//! Everything a component returns is checkpointed, sent to subscribers and shown by the API, so
+//! one echo of a 50 MB string would grow the database, every client's feed and the process. The
+//! size is measured by serializing into a counter that gives up at the limit, so an oversized
+//! output costs at most `limit` bytes of work, never a copy. The check runs where the attempt
+//! ran (its own task, or the coordinator for inline components) before the result is recorded.
+
+use std::io;
+
+use apg_core::{ComponentError, Outcome};
+
+/// The default cap: 4 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 4 << 20;
+
+/// Fails an attempt whose output and variables together serialize to more than `limit` bytes.
+pub(crate) fn check(
+	result: Result<Outcome, ComponentError>,
+	limit: usize,
+) -> Result<Outcome, ComponentError> {
+	let outcome = result?;
+	let mut counter = Counter { left: limit };
+	let fits = serde_json::to_writer(&mut counter, &outcome.output).is_ok()
+		&& outcome
+			.vars
+			.values()
+			.all(|v| serde_json::to_writer(&mut counter, v).is_ok());
+	if fits {
+		return Ok(outcome);
+	}
+	Err(ComponentError::Fatal(format!(
+		"the output is larger than the limit of {} (max_output_bytes): return less data, or \
+		 read and write it in pages (for example with offset/limit)",
+		human(limit)
+	)))
+}
+
+fn human(bytes: usize) -> String {
+	if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+		format!("{} MiB", bytes >> 20)
+	} else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+		format!("{} KiB", bytes >> 10)
+	} else {
+		format!("{bytes} bytes")
+	}
+}
+
+/// A writer that only counts, and fails once `left` is used up.
+struct Counter {
+	left: usize,
+}
+
+impl io::Write for Counter {
+	fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+		self.left = self
+			.left
+			.checked_sub(buf.len())
+			.ok_or_else(|| io::Error::other("over the limit"))?;
+		Ok(buf.len())
+	}
+
+	fn flush(&mut self) -> io::Result<()> {
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use serde_json::json;
+
+	use super::*;
+
+	#[test]
+	fn outputs_and_variables_are_capped_together() {
+		let small = Outcome::output(json!({"a": "x".repeat(100)}));
+		assert!(check(Ok(small), 1024).is_ok());
+		let big = Outcome::output(json!("x".repeat(2000)));
+		let error = check(Ok(big), 1024).unwrap_err().to_string();
+		assert!(
+			error.contains("1 KiB") && error.contains("max_output_bytes"),
+			"{error}"
+		);
+		let mut vars = Outcome::output(json!(1));
+		vars.vars.insert("v".into(), json!("y".repeat(2000)));
+		assert!(check(Ok(vars), 1024).is_err());
+		assert!(matches!(
+			check(Err(ComponentError::Retryable("x".into())), 1),
+			Err(ComponentError::Retryable(_))
+		));
+	}
+}
