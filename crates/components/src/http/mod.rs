@@ -1,17 +1,21 @@
 //! `http_request`: calls an HTTP(S) endpoint and outputs `{status, headers, body}`.
 //!
 //! Decisions:
-//! - **SSRF guard** (DESIGN §6): the host is resolved first, and a host that resolves to a
-//!   private, loopback, link-local or otherwise internal address is refused unless allow-listed
-//!   (`APG_HTTP_ALLOW=host,10.0.0.5,…`, or `*`). The request then goes to exactly the addresses
-//!   that were checked (no second lookup, so DNS rebinding cannot slip past), and redirects are
-//!   not followed (a 3xx is the result).
+//! - **SSRF guard** (DESIGN §6): the host is resolved first, and a host that resolves to
+//!   anything but ordinary public unicast (every range of the IANA special-purpose registries,
+//!   an IPv6 address as internal as the IPv4 one it embeds: `ranges`) is refused unless
+//!   allow-listed (`APG_HTTP_ALLOW=host,10.0.0.5,…`, or `*`). The URL parser has already
+//!   rewritten other spellings of an address (`2130706433`, `0177.0.0.1`, `127.1`) to the
+//!   canonical one the guard checks. The request then goes to exactly the addresses that were
+//!   checked (no second lookup, so DNS rebinding cannot slip past), and redirects are not
+//!   followed (a 3xx is the result), so no hop goes unchecked.
 //! - **Retries**: a connection failure, a timeout, 429 and 5xx are retryable; other 4xx and a
 //!   refused address are not.
 //! - **Limits**: the seed's `timeout` (seconds, default 30) per request; responses over 10 MiB
 //!   fail the attempt.
 
 mod guard;
+mod ranges;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -16,7 +16,16 @@ async fn server() -> SocketAddr {
 			"/boom",
 			get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down") }),
 		)
-		.route("/missing", get(|| async { (StatusCode::NOT_FOUND, "no") }));
+		.route("/missing", get(|| async { (StatusCode::NOT_FOUND, "no") }))
+		.route(
+			"/away",
+			get(|| async {
+				(
+					StatusCode::FOUND,
+					[("location", "http://169.254.169.254/latest/meta-data")],
+				)
+			}),
+		);
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let addr = listener.local_addr().unwrap();
 	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -101,26 +110,68 @@ async fn internal_addresses_are_refused_unless_allowed() {
 	assert!(err.to_string().contains("refused"), "{err}");
 }
 
-#[test]
-fn internal_ranges_are_recognised() {
-	for ip in [
-		"127.0.0.1",
-		"10.1.2.3",
-		"172.16.0.1",
-		"192.168.1.1",
-		"169.254.169.254",
-		"100.64.0.1",
-		"0.0.0.0",
-		"::1",
-		"fd00::1",
-		"fe80::1",
-		"::ffff:127.0.0.1",
+/// Every spelling of a loopback address the URL parser accepts, with the host it normalises it
+/// to: the guard sees only the normalised form, so each is refused, while with everything
+/// allowed each really reaches the loopback server (so none is a harmless typo).
+#[tokio::test]
+async fn every_spelling_of_an_internal_address_is_refused() {
+	let addr = server().await;
+	let port = addr.port();
+	let v4 = "127.0.0.1";
+	let mapped = "[::ffff:7f00:1]";
+	for (host, normalised, reaches) in [
+		("2130706433", v4, true),
+		("0177.0.0.1", v4, true),
+		("127.1", v4, true),
+		("0x7f.1", v4, true),
+		("0x7f000001", v4, true),
+		("017700000001", v4, true),
+		("127.0.0.1.", v4, true),
+		("%31%32%37.0.0.1", v4, true),
+		("\u{ff11}\u{ff12}\u{ff17}.0.0.1", v4, true),
+		("[::ffff:7f00:1]", mapped, true),
+		("[::ffff:127.0.0.1]", mapped, true),
+		("[0:0:0:0:0:ffff:7f00:1]", mapped, true),
+		("[::127.0.0.1]", "[::7f00:1]", false),
+		("[::ffff:0:127.0.0.1]", "[::ffff:0:7f00:1]", false),
+		("[64:ff9b::127.0.0.1]", "[64:ff9b::7f00:1]", false),
+		("[2002:7f00:1::]", "[2002:7f00:1::]", false),
+		("localhost", "localhost", true),
 	] {
-		assert!(guard::is_internal(ip.parse().unwrap()), "{ip}");
+		let url = format!("http://{host}:{port}/json");
+		let parsed = reqwest::Url::parse(&url).unwrap();
+		assert_eq!(parsed.host_str(), Some(normalised), "{url}");
+		let err = HttpRequest::new([])
+			.run(&ctx(), &json!({"url": url}), Value::Null)
+			.await
+			.unwrap_err();
+		assert!(err.to_string().contains("refused"), "{url}: {err}");
+		assert!(!err.is_retryable(), "{url}");
+		if reaches {
+			let out = HttpRequest::new(["*".to_owned()])
+				.run(&ctx(), &json!({"url": url}), Value::Null)
+				.await
+				.unwrap_or_else(|e| panic!("{url}: {e}"));
+			assert_eq!(out.output["status"], 200, "{url}");
+		}
 	}
-	for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
-		assert!(!guard::is_internal(ip.parse().unwrap()), "{ip}");
-	}
+}
+
+/// Redirects are not followed, so a public host cannot bounce a request to an internal one: the
+/// 3xx is the result.
+#[tokio::test]
+async fn a_redirect_is_the_result_and_not_followed() {
+	let addr = server().await;
+	let config = json!({"url": format!("http://{addr}/away"), "expected_status": [302]});
+	let out = loopback_allowed()
+		.run(&ctx(), &config, Value::Null)
+		.await
+		.unwrap();
+	assert_eq!(out.output["status"], 302);
+	assert_eq!(
+		out.output["headers"]["location"],
+		"http://169.254.169.254/latest/meta-data"
+	);
 }
 
 #[test]
