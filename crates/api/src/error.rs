@@ -47,6 +47,9 @@ pub enum ApiError {
 	/// The body is larger than allowed (413).
 	#[error("the request body is too large")]
 	TooLarge,
+	/// The request took longer than the server allows (408).
+	#[error("the request took longer than {0} s")]
+	TimedOut(u64),
 	/// Too many requests or connections (429).
 	#[error("{0}")]
 	TooMany(String),
@@ -122,6 +125,13 @@ impl ApiError {
 				"The request is too large.",
 				true,
 				false,
+			),
+			Self::TimedOut(_) => (
+				StatusCode::REQUEST_TIMEOUT,
+				"performance",
+				"The request took too long. Please try again.",
+				true,
+				true,
 			),
 			Self::TooMany(_) => (
 				StatusCode::TOO_MANY_REQUESTS,
@@ -233,6 +243,26 @@ impl IntoResponse for ApiError {
 pub(crate) async fn not_found() -> ApiError {
 	ApiError::NotFound("route".to_owned())
 }
+
+/// Errors answered by layers rather than handlers (the body limit's 413, the timeout's 408)
+/// get the envelope too, instead of the layer's plain text or empty body.
+pub(crate) async fn envelope_layer_errors(response: Response) -> Response {
+	let json = response
+		.headers()
+		.get(axum::http::header::CONTENT_TYPE)
+		.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+	if json {
+		return response;
+	}
+	match response.status() {
+		StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge.into_response(),
+		StatusCode::REQUEST_TIMEOUT => ApiError::TimedOut(REQUEST_TIMEOUT_SECONDS).into_response(),
+		_ => response,
+	}
+}
+
+/// How long one request may take (the timeout layer's limit).
+pub(crate) const REQUEST_TIMEOUT_SECONDS: u64 = 60;
 
 /// A panicking handler becomes a logged 500 in the envelope; the server keeps running.
 pub(crate) fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -63,6 +63,7 @@ pub fn app(state: AppState, extra: Router) -> Router {
 		))
 		.layer(tower_http::timeout::TimeoutLayer::with_status_code(
 			axum::http::StatusCode::REQUEST_TIMEOUT,
-			Duration::from_secs(60),
+			Duration::from_secs(error::REQUEST_TIMEOUT_SECONDS),
 		))
+		.layer(axum::middleware::map_response(error::envelope_layer_errors))
 }

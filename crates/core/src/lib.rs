@@ -32,6 +32,7 @@ pub mod secrets;
 pub mod security;
 pub mod status;
 pub mod store;
+pub mod text;
 pub mod validate;
 pub mod workflow;
 

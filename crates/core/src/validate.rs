@@ -78,12 +78,20 @@ fn component_path(i: usize) -> String {
 fn check_ids<'a>(def: &'a Definition, errors: &mut Vec<Issue>) -> HashMap<&'a str, usize> {
 	let mut index = HashMap::with_capacity(def.components.len());
 	for (i, c) in def.components.iter().enumerate() {
+		if let Err(why) = crate::text::check_name(&c.id) {
+			errors.push(Issue::new(format!("{}.id", component_path(i)), why));
+		}
 		if let Some(first) = index.insert(c.id.as_str(), i) {
 			errors.push(Issue::new(
 				format!("{}.id", component_path(i)),
 				format!("duplicate id '{}' (also used by components[{first}])", c.id),
 			));
 			index.insert(c.id.as_str(), first);
+		}
+	}
+	for (i, p) in def.parameters.iter().enumerate() {
+		if let Err(why) = crate::text::check_name(&p.name) {
+			errors.push(Issue::new(format!("definition.parameters[{i}].name"), why));
 		}
 	}
 	index

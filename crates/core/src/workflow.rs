@@ -135,6 +135,8 @@ impl NewWorkflow {
 					issues.push(Issue::new("name", "Name cannot be empty"));
 				} else if trimmed.chars().count() > 255 {
 					issues.push(Issue::new("name", "must have at most 255 characters"));
+				} else if let Err(why) = crate::text::check_name(trimmed) {
+					issues.push(Issue::new("name", why));
 				}
 				trimmed.to_owned()
 			}
@@ -148,7 +150,13 @@ impl NewWorkflow {
 			}
 		};
 		let description = optional_text(obj, "description", 1000, &mut issues);
+		if let Some(Err(why)) = description.as_deref().map(crate::text::check_description) {
+			issues.push(Issue::new("description", why));
+		}
 		let category = optional_text(obj, "category", 100, &mut issues);
+		if let Some(Err(why)) = category.as_deref().map(crate::text::check_name) {
+			issues.push(Issue::new("category", why));
+		}
 		let definition = match obj.get("definition") {
 			Some(v @ Value::Object(_)) => v.clone(),
 			Some(_) => {
@@ -167,7 +175,10 @@ impl NewWorkflow {
 				for (i, item) in items.iter().enumerate() {
 					match item.as_str() {
 						Some(t) if !t.trim().is_empty() && t.len() <= 100 => {
-							tags.push(t.trim().to_owned())
+							match crate::text::check_name(t) {
+								Ok(()) => tags.push(t.trim().to_owned()),
+								Err(why) => issues.push(Issue::new(format!("tags[{i}]"), why)),
+							}
 						}
 						_ => issues.push(Issue::new(
 							format!("tags[{i}]"),

@@ -183,7 +183,10 @@ pub async fn duplicate_names_per_owner_conflict(store: &dyn Store) {
 		.create_workflow(&sample_workflow("Same", "u1"))
 		.await
 		.unwrap_err();
-	assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+	assert!(
+		matches!(&err, StoreError::Conflict(m) if m == "a workflow named 'Same' already exists"),
+		"a message for people, not the backend's: {err:?}"
+	);
 	store
 		.create_workflow(&sample_workflow("Same", "u2"))
 		.await

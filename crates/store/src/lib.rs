@@ -14,6 +14,7 @@
 
 #[cfg(feature = "test-util")]
 pub mod contract;
+mod conflict;
 mod dedup;
 mod memory;
 mod postgres;

@@ -98,7 +98,10 @@ fn check_description(d: Option<&str>) -> Result<(), ApiError> {
 			"at most 1,000 characters",
 		));
 	}
-	Ok(())
+	match d.map(apg_core::text::check_description) {
+		Some(Err(why)) => Err(ApiError::bad_request("description", why)),
+		_ => Ok(()),
+	}
 }
 
 /// Loads a credential the caller may see (404 otherwise).

@@ -51,6 +51,63 @@ const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, stat
 	idempotency_key, created_at, started_at, completed_at";
 
 impl PgStore {
+	/// The insert behind `create_workflow`.
+	async fn insert_workflow(&self, w: &Workflow) -> StoreResult<()> {
+		let mut tx = self.pool.begin().await.map_err(backend)?;
+		sqlx::query(
+			"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
+			 priority, version, created_by, created_at, updated_at, saved_by) \
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		)
+		.bind(w.id.0)
+		.bind(&w.name)
+		.bind(&w.description)
+		.bind(w.definition.to_value())
+		.bind(w.status.as_str())
+		.bind(&w.category)
+		.bind(&w.tags)
+		.bind(i32::from(w.priority.get()))
+		.bind(w.version as i32)
+		.bind(&w.created_by)
+		.bind(w.created_at)
+		.bind(w.updated_at)
+		.bind(&w.saved_by)
+		.execute(&mut *tx)
+		.await
+		.map_err(backend)?;
+		insert_version(&mut tx, w).await?;
+		tx.commit().await.map_err(backend)
+	}
+
+	/// The update behind `update_workflow`.
+	async fn replace_workflow(&self, w: &Workflow) -> StoreResult<bool> {
+		let mut tx = self.pool.begin().await.map_err(backend)?;
+		let done = sqlx::query(
+			"UPDATE wo_workflows SET name = $1, description = $2, definition = $3, status = $4, \
+			 category = $5, tags = $6, priority = $7, version = $8, updated_at = $9, \
+			 saved_by = $11 WHERE id = $10",
+		)
+		.bind(&w.name)
+		.bind(&w.description)
+		.bind(w.definition.to_value())
+		.bind(w.status.as_str())
+		.bind(&w.category)
+		.bind(&w.tags)
+		.bind(i32::from(w.priority.get()))
+		.bind(w.version as i32)
+		.bind(w.updated_at)
+		.bind(w.id.0)
+		.bind(&w.saved_by)
+		.execute(&mut *tx)
+		.await
+		.map_err(backend)?;
+		if done.rows_affected() > 0 {
+			insert_version(&mut tx, w).await?;
+		}
+		tx.commit().await.map_err(backend)?;
+		Ok(done.rows_affected() > 0)
+	}
+
 	/// Connects to `url` (`postgres://user@host/db`). Call [`Store::migrate`] before use.
 	pub async fn connect(url: &str) -> StoreResult<Self> {
 		let options: PgConnectOptions = url.parse().map_err(backend)?;
@@ -91,30 +148,15 @@ impl Store for PgStore {
 	}
 
 	async fn create_workflow(&self, w: &Workflow) -> StoreResult<()> {
-		let mut tx = self.pool.begin().await.map_err(backend)?;
-		sqlx::query(
-			"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
-			 priority, version, created_by, created_at, updated_at, saved_by) \
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-		)
-		.bind(w.id.0)
-		.bind(&w.name)
-		.bind(&w.description)
-		.bind(w.definition.to_value())
-		.bind(w.status.as_str())
-		.bind(&w.category)
-		.bind(&w.tags)
-		.bind(i32::from(w.priority.get()))
-		.bind(w.version as i32)
-		.bind(&w.created_by)
-		.bind(w.created_at)
-		.bind(w.updated_at)
-		.bind(&w.saved_by)
-		.execute(&mut *tx)
-		.await
-		.map_err(backend)?;
-		insert_version(&mut tx, w).await?;
-		tx.commit().await.map_err(backend)
+		self.insert_workflow(w)
+			.await
+			.map_err(|e| crate::conflict::workflow_name(e, &w.name))
+	}
+
+	async fn update_workflow(&self, w: &Workflow) -> StoreResult<bool> {
+		self.replace_workflow(w)
+			.await
+			.map_err(|e| crate::conflict::workflow_name(e, &w.name))
 	}
 
 	async fn get_workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -166,34 +208,6 @@ impl Store for PgStore {
 		q.push(" OFFSET ").push_bind(f.offset.max(0));
 		let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
 		rows.iter().map(read::workflow).collect()
-	}
-
-	async fn update_workflow(&self, w: &Workflow) -> StoreResult<bool> {
-		let mut tx = self.pool.begin().await.map_err(backend)?;
-		let done = sqlx::query(
-			"UPDATE wo_workflows SET name = $1, description = $2, definition = $3, status = $4, \
-			 category = $5, tags = $6, priority = $7, version = $8, updated_at = $9, \
-			 saved_by = $11 WHERE id = $10",
-		)
-		.bind(&w.name)
-		.bind(&w.description)
-		.bind(w.definition.to_value())
-		.bind(w.status.as_str())
-		.bind(&w.category)
-		.bind(&w.tags)
-		.bind(i32::from(w.priority.get()))
-		.bind(w.version as i32)
-		.bind(w.updated_at)
-		.bind(w.id.0)
-		.bind(&w.saved_by)
-		.execute(&mut *tx)
-		.await
-		.map_err(backend)?;
-		if done.rows_affected() > 0 {
-			insert_version(&mut tx, w).await?;
-		}
-		tx.commit().await.map_err(backend)?;
-		Ok(done.rows_affected() > 0)
 	}
 
 	async fn delete_workflow(&self, id: WorkflowId) -> StoreResult<bool> {

@@ -64,6 +64,7 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 impl SqliteStore {
 	/// Opens (creating if needed) the database at `path`. Call [`Store::migrate`] before use.
 	pub async fn open(path: &Path, sync: Synchronous) -> StoreResult<Self> {
+		private_file(path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
 		let options = SqliteConnectOptions::new()
 			.filename(path)
 			.create_if_missing(true)
@@ -93,12 +94,41 @@ impl SqliteStore {
 		})
 	}
 
-	/// Opens `<dir>/apg.db`, creating the directory if needed.
+	/// Opens `<dir>/apg.db`, creating the directory (readable by this user only) if needed.
 	pub async fn open_dir(dir: &Path, sync: Synchronous) -> StoreResult<Self> {
-		std::fs::create_dir_all(dir)
-			.map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
+		private_dir(dir).map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
 		Self::open(&dir.join("apg.db"), sync).await
 	}
+}
+
+/// Creates the directory with mode 0700 when it does not exist; an existing one is left as its
+/// owner set it.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+	let mut builder = std::fs::DirBuilder::new();
+	builder.recursive(true);
+	#[cfg(unix)]
+	std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+	builder.create(dir)
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the same mode), and takes group and other access away from an existing one: it
+/// holds every workflow, execution and sealed secret.
+fn private_file(path: &Path) -> std::io::Result<()> {
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+		std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.mode(0o600)
+			.open(path)?;
+		let mode = std::fs::metadata(path)?.permissions().mode();
+		if mode & 0o077 != 0 {
+			std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+		}
+	}
+	Ok(())
 }
 
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
@@ -136,6 +166,7 @@ impl Store for SqliteStore {
 		self.writer
 			.run(move |conn| write::create_workflow(conn, &row))
 			.await
+			.map_err(|e| crate::conflict::workflow_name(e, &w.name))
 	}
 
 	async fn get_workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -186,6 +217,7 @@ impl Store for SqliteStore {
 		self.writer
 			.run(move |conn| write::update_workflow(conn, &row))
 			.await
+			.map_err(|e| crate::conflict::workflow_name(e, &w.name))
 	}
 
 	async fn delete_workflow(&self, id: WorkflowId) -> StoreResult<bool> {
