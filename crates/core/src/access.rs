@@ -112,11 +112,13 @@ pub enum Permission {
 	UserUpdate,
 	UserDelete,
 	AuditRead,
+	/// `GET /metrics`: queue depths and throughput tell an outsider how the system is used.
+	MetricsRead,
 }
 
 impl Permission {
 	/// Every permission.
-	pub const ALL: [Permission; 18] = [
+	pub const ALL: [Permission; 19] = [
 		Permission::WorkflowCreate,
 		Permission::WorkflowRead,
 		Permission::WorkflowUpdate,
@@ -135,6 +137,7 @@ impl Permission {
 		Permission::UserUpdate,
 		Permission::UserDelete,
 		Permission::AuditRead,
+		Permission::MetricsRead,
 	];
 
 	/// The dotted name (`workflow.read`).
@@ -159,6 +162,7 @@ impl Permission {
 			UserUpdate => "user.update",
 			UserDelete => "user.delete",
 			AuditRead => "audit.read",
+			MetricsRead => "metrics.read",
 		}
 	}
 }

@@ -1,9 +1,14 @@
 //! The records of who may use the system: users (with an argon2 hash, never the password), API
-//! keys (stored as a SHA-256 digest: a key is shown once, at creation), workflow shares,
-//! credentials (a Fernet token, never the value) and audit entries.
+//! keys (stored as a SHA-256 digest: a key is shown once, at creation) and their scopes, the
+//! refresh-token families of logins, workflow shares, credentials (a Fernet token, never the
+//! value) and audit entries.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::Millis;
 use crate::access::{Role, WorkflowAction};
@@ -14,7 +19,8 @@ use crate::ids::{ApiKeyId, CredentialId, UserId, WorkflowId};
 pub struct User {
 	/// Id.
 	pub id: UserId,
-	/// Unique login name (3–64 characters of letters, digits, `.`, `_`, `-`, `@`).
+	/// Login name (3–64 characters of letters, digits, `.`, `_`, `-`, `@`), unique ignoring
+	/// ASCII case: `ADMIN` and `admin` are one account, so no look-alike can be created.
 	pub username: String,
 	/// The argon2 PHC string.
 	pub password_hash: String,
@@ -47,6 +53,95 @@ pub struct ApiKey {
 	pub expires_at: Option<Millis>,
 	/// When it was revoked, if it was.
 	pub revoked_at: Option<Millis>,
+}
+
+/// What an API key may be used for. A scope only narrows: a key never does more than its
+/// owner's role allows, whatever its scopes say. A password login (a JWT session) is not
+/// scoped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyScope {
+	/// The API (REST, GraphQL, `/ws`) as the owner, except creating and revoking API keys.
+	Api,
+	/// Creating and revoking the owner's API keys (with no more scopes than this key has).
+	Keys,
+	/// `GET /metrics` (the owner also needs `metrics.read`).
+	Metrics,
+}
+
+impl KeyScope {
+	/// Every scope.
+	pub const ALL: [KeyScope; 3] = [KeyScope::Api, KeyScope::Keys, KeyScope::Metrics];
+
+	/// What a key gets when its creator names no scope (and what keys made before scopes
+	/// existed have): the API, but not minting more keys.
+	pub const DEFAULT: &'static [KeyScope] = &[KeyScope::Api];
+
+	/// The lowercase name.
+	pub fn as_str(self) -> &'static str {
+		match self {
+			KeyScope::Api => "api",
+			KeyScope::Keys => "keys",
+			KeyScope::Metrics => "metrics",
+		}
+	}
+}
+
+impl fmt::Display for KeyScope {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		f.write_str(self.as_str())
+	}
+}
+
+impl FromStr for KeyScope {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		KeyScope::ALL
+			.into_iter()
+			.find(|k| k.as_str() == s)
+			.ok_or_else(|| format!("unknown scope '{s}' (api, keys or metrics)"))
+	}
+}
+
+/// An API key with its scopes, as stored. (The scopes are beside [`ApiKey`] rather than in it
+/// so code that builds an `ApiKey` keeps compiling; such a key gets [`KeyScope::DEFAULT`].)
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScopedKey {
+	/// The key.
+	pub key: ApiKey,
+	/// What it may be used for, sorted, without duplicates.
+	pub scopes: Vec<KeyScope>,
+}
+
+/// The refresh tokens descended from one login. Only the newest (`current`) buys new tokens;
+/// presenting an older one means a token was copied, so the whole family is revoked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefreshFamily {
+	/// Id (the `fam` claim of its refresh tokens).
+	pub id: Uuid,
+	/// Whose login.
+	pub user_id: UserId,
+	/// The `jti` of the one refresh token that is still good.
+	pub current: Uuid,
+	/// The login.
+	pub created_at: Millis,
+	/// When the current refresh token expires (the family is then forgotten).
+	pub expires_at: Millis,
+	/// When reuse revoked it, if it did.
+	pub revoked_at: Option<Millis>,
+}
+
+/// What presenting a refresh token did to its family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+	/// It was the current token: the family now names the next one.
+	Rotated,
+	/// It was an older, already used token: the family is revoked (by this call).
+	Reused,
+	/// The family had been revoked already.
+	Revoked,
+	/// No such family (expired and forgotten, or never issued).
+	Unknown,
 }
 
 /// What a share grants one user on one workflow.

@@ -1,6 +1,7 @@
 //! The [`AuthStore`] half of the contract: users, API keys, shares (and what they make visible
 //! through [`Store`]'s lists), credentials and the audit log.
 
+use apg_core::account::{KeyScope, RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::StoreError;
 use apg_core::{
 	ApiKey, ApiKeyId, AuditEntry, AuditFilter, AuthStore, Batch, Credential, CredentialId,
@@ -71,11 +72,13 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 }
 
 fn is_conflict(err: &StoreError, text: &str) -> bool {
-	matches!(err, StoreError::Conflict(m) if m.contains(text))
+	matches!(err, StoreError::Conflict(m) if m.contains(text) && !m.contains("UNIQUE")
+		&& !m.contains("constraint"))
 }
 
-/// Users come back as stored, are found by id and username, listed by username, counted,
-/// updated and deleted; a username is unique.
+/// Users come back as stored, are found by id and username (ignoring case), listed by
+/// username, counted, updated and deleted; a username is unique ignoring case, and a taken one
+/// is a conflict with our message, not the database's.
 pub async fn users_round_trip(store: &dyn Backend) {
 	assert_eq!(store.count_users().await.unwrap(), 0);
 	let mut bob = sample_user("bob");
@@ -89,7 +92,11 @@ pub async fn users_round_trip(store: &dyn Backend) {
 		store.find_user("alice").await.unwrap().as_ref(),
 		Some(&alice)
 	);
-	assert_eq!(store.find_user("Alice").await.unwrap(), None, "exact match");
+	assert_eq!(
+		store.find_user("ALICE").await.unwrap().as_ref(),
+		Some(&alice),
+		"a login finds the account whatever the case"
+	);
 	assert_eq!(store.count_users().await.unwrap(), 2);
 	assert_eq!(
 		store.list_users().await.unwrap(),
@@ -99,6 +106,14 @@ pub async fn users_round_trip(store: &dyn Backend) {
 
 	let err = store.create_user(&sample_user("bob")).await.unwrap_err();
 	assert!(is_conflict(&err, "username 'bob' is taken"), "{err:?}");
+	for look_alike in ["BOB", "Bob", "bOb"] {
+		let err = store
+			.create_user(&sample_user(look_alike))
+			.await
+			.unwrap_err();
+		let taken = format!("username '{look_alike}' is taken");
+		assert!(is_conflict(&err, &taken), "{look_alike}: {err:?}");
+	}
 	assert_eq!(store.count_users().await.unwrap(), 2);
 
 	bob.username = "robert".to_owned();
@@ -113,6 +128,9 @@ pub async fn users_round_trip(store: &dyn Backend) {
 	alice.username = "robert".to_owned();
 	let err = store.update_user(&alice).await.unwrap_err();
 	assert!(is_conflict(&err, "username 'robert' is taken"), "{err:?}");
+	alice.username = "ROBERT".to_owned();
+	let err = store.update_user(&alice).await.unwrap_err();
+	assert!(is_conflict(&err, "username 'ROBERT' is taken"), "{err:?}");
 	assert_eq!(
 		store.get_user(alice.id).await.unwrap().unwrap().username,
 		"alice",
@@ -123,11 +141,19 @@ pub async fn users_round_trip(store: &dyn Backend) {
 	assert!(!store.delete_user(bob.id).await.unwrap());
 	assert_eq!(store.get_user(bob.id).await.unwrap(), None);
 	assert_eq!(store.count_users().await.unwrap(), 1);
-	// The name is free again.
-	store.create_user(&sample_user("robert")).await.unwrap();
+	// The name is free again, in any case; and a user may change the case of their own name.
+	let mut robert = sample_user("Robert");
+	store.create_user(&robert).await.unwrap();
+	robert.username = "robert".to_owned();
+	assert!(store.update_user(&robert).await.unwrap());
+	assert_eq!(
+		store.find_user("ROBERT").await.unwrap().map(|u| u.id),
+		Some(robert.id)
+	);
 }
 
-/// Deleting a user deletes their API keys, shares and credentials, and nobody else's.
+/// Deleting a user deletes their API keys, refresh families, shares and credentials, and
+/// nobody else's.
 pub async fn deleting_a_user_cascades(store: &dyn Backend) {
 	let doomed = sample_user("doomed");
 	let other = sample_user("other");
@@ -154,8 +180,20 @@ pub async fn deleting_a_user_cascades(store: &dyn Backend) {
 	let other_secret = sample_credential(other.id, "TOKEN");
 	store.create_credential(&doomed_secret).await.unwrap();
 	store.create_credential(&other_secret).await.unwrap();
+	let doomed_login = sample_family(doomed.id, 1_000);
+	let other_login = sample_family(other.id, 1_000);
+	store.create_refresh_family(&doomed_login).await.unwrap();
+	store.create_refresh_family(&other_login).await.unwrap();
 
 	assert!(store.delete_user(doomed.id).await.unwrap());
+	assert_eq!(
+		store.get_refresh_family(doomed_login.id).await.unwrap(),
+		None
+	);
+	assert_eq!(
+		store.get_refresh_family(other_login.id).await.unwrap(),
+		Some(other_login)
+	);
 	assert_eq!(store.find_api_key(&doomed_key.hash).await.unwrap(), None);
 	assert!(store.list_api_keys(doomed.id).await.unwrap().is_empty());
 	assert_eq!(store.share_for(w.id, doomed.id).await.unwrap(), None);
@@ -184,7 +222,8 @@ pub async fn deleting_a_user_cascades(store: &dyn Backend) {
 }
 
 /// API keys are found by hash (revoked or not), listed newest first, and revoked only by their
-/// owner and only once.
+/// owner and only once; they keep their scopes; a new password revokes them. (This case also
+/// runs [`api_keys_die_with_the_password`] and [`refresh_families_rotate_once`].)
 pub async fn api_keys_find_list_and_revoke(store: &dyn Backend) {
 	let ann = sample_user("ann");
 	let ben = sample_user("ben");
@@ -253,6 +292,145 @@ pub async fn api_keys_find_list_and_revoke(store: &dyn Backend) {
 			.revoked_at,
 		None
 	);
+
+	// Scopes: a key made without any has the default; others keep theirs.
+	assert_eq!(
+		store
+			.find_scoped_api_key(&new.hash)
+			.await
+			.unwrap()
+			.unwrap()
+			.scopes,
+		KeyScope::DEFAULT
+	);
+	let minting = ScopedKey {
+		key: sample_key(ben.id, "minting", 7_000),
+		scopes: vec![KeyScope::Api, KeyScope::Keys, KeyScope::Metrics],
+	};
+	store.create_scoped_api_key(&minting).await.unwrap();
+	assert_eq!(
+		store.find_scoped_api_key(&minting.key.hash).await.unwrap(),
+		Some(minting.clone())
+	);
+	assert_eq!(
+		store.list_scoped_api_keys(ben.id).await.unwrap()[0],
+		minting,
+		"listed with scopes, newest first"
+	);
+
+	api_keys_die_with_the_password(store).await;
+	refresh_families_rotate_once(store).await;
+}
+
+/// A new password hash revokes every unrevoked key of its user when the user is written (a
+/// revoked one keeps its time); a write that keeps the hash, or another user's new password,
+/// revokes nothing.
+pub async fn api_keys_die_with_the_password(store: &dyn Backend) {
+	let mut cara = sample_user("cara");
+	let dan = sample_user("dan");
+	store.create_user(&cara).await.unwrap();
+	store.create_user(&dan).await.unwrap();
+	let live = sample_key(cara.id, "live", 1_000);
+	let gone = sample_key(cara.id, "gone", 1_000);
+	let dans = sample_key(dan.id, "dans", 1_000);
+	for k in [&live, &gone, &dans] {
+		store.create_api_key(k).await.unwrap();
+	}
+	assert!(store.revoke_api_key(cara.id, gone.id, 1_500).await.unwrap());
+	let revoked_at =
+		|hash: String| async move { store.find_api_key(&hash).await.unwrap().unwrap().revoked_at };
+
+	cara.role = Role::Viewer;
+	cara.updated_at = 2_000;
+	assert!(store.update_user(&cara).await.unwrap());
+	assert_eq!(revoked_at(live.hash.clone()).await, None, "same password");
+
+	// A failed write (a taken name) revokes nothing either.
+	let mut clash = cara.clone();
+	clash.username = "DAN".to_owned();
+	clash.password_hash = "$argon2id$other".to_owned();
+	assert!(store.update_user(&clash).await.is_err());
+	assert_eq!(revoked_at(live.hash.clone()).await, None, "nothing written");
+
+	cara.password_hash = "$argon2id$changed".to_owned();
+	cara.updated_at = 3_000;
+	assert!(store.update_user(&cara).await.unwrap());
+	assert_eq!(revoked_at(live.hash.clone()).await, Some(3_000));
+	assert_eq!(revoked_at(gone.hash.clone()).await, Some(1_500));
+	assert_eq!(revoked_at(dans.hash.clone()).await, None, "not hers");
+	// A key made after the change lives.
+	let fresh = sample_key(cara.id, "fresh", 4_000);
+	store.create_api_key(&fresh).await.unwrap();
+	cara.updated_at = 5_000;
+	assert!(store.update_user(&cara).await.unwrap());
+	assert_eq!(revoked_at(fresh.hash.clone()).await, None);
+}
+
+/// A refresh family of `user` started at `at`, living a day.
+pub fn sample_family(user: UserId, at: i64) -> RefreshFamily {
+	RefreshFamily {
+		id: uuid::Uuid::now_v7(),
+		user_id: user,
+		current: uuid::Uuid::now_v7(),
+		created_at: at,
+		expires_at: at + 86_400_000,
+		revoked_at: None,
+	}
+}
+
+/// Only a family's current token rotates it; an older one revokes the family (and then even
+/// the newest is refused); other families are untouched; a new family forgets expired ones.
+pub async fn refresh_families_rotate_once(store: &dyn Backend) {
+	use uuid::Uuid;
+	let erin = sample_user("erin");
+	store.create_user(&erin).await.unwrap();
+	let login = sample_family(erin.id, 10_000);
+	let other = sample_family(erin.id, 10_000);
+	store.create_refresh_family(&login).await.unwrap();
+	store.create_refresh_family(&other).await.unwrap();
+	assert_eq!(
+		store.get_refresh_family(login.id).await.unwrap().as_ref(),
+		Some(&login)
+	);
+
+	let (first, second) = (login.current, Uuid::now_v7());
+	let r = store.rotate_refresh(login.id, first, second, 99_000_000, 11_000);
+	assert_eq!(r.await.unwrap(), Rotation::Rotated);
+	let now = store.get_refresh_family(login.id).await.unwrap().unwrap();
+	assert_eq!((now.current, now.expires_at), (second, 99_000_000));
+
+	// The first token again: someone kept a copy.
+	let r = store.rotate_refresh(login.id, first, Uuid::now_v7(), 99_000_000, 12_000);
+	assert_eq!(r.await.unwrap(), Rotation::Reused);
+	let now = store.get_refresh_family(login.id).await.unwrap().unwrap();
+	assert_eq!((now.current, now.revoked_at), (second, Some(12_000)));
+	let r = store.rotate_refresh(login.id, second, Uuid::now_v7(), 99_000_000, 13_000);
+	assert_eq!(r.await.unwrap(), Rotation::Revoked, "the whole family");
+	assert_eq!(
+		store
+			.get_refresh_family(login.id)
+			.await
+			.unwrap()
+			.unwrap()
+			.revoked_at,
+		Some(12_000),
+		"revoked once"
+	);
+
+	let r = store.rotate_refresh(Uuid::now_v7(), first, second, 99_000_000, 13_000);
+	assert_eq!(r.await.unwrap(), Rotation::Unknown);
+	let r = store.rotate_refresh(other.id, other.current, Uuid::now_v7(), 99_000_000, 14_000);
+	assert_eq!(
+		r.await.unwrap(),
+		Rotation::Rotated,
+		"another login is untouched"
+	);
+
+	// A login after `other` expired forgets it.
+	let later = sample_family(erin.id, 200_000_000);
+	store.create_refresh_family(&later).await.unwrap();
+	assert_eq!(store.get_refresh_family(other.id).await.unwrap(), None);
+	assert!(store.get_refresh_family(later.id).await.unwrap().is_some());
 }
 
 /// Setting the shares of a workflow replaces them all; they go with the workflow.

@@ -1,15 +1,17 @@
-//! [`AuthStore`] in memory: users, API keys, workflow shares, credentials and the audit log, kept
-//! in the same [`State`] (and behind the same lock) as the workflows, so a deleted workflow takes
-//! its shares with it atomically, as the SQL stores' cascade does.
+//! [`AuthStore`] in memory: users, API keys, refresh families, workflow shares, credentials and
+//! the audit log, kept in the same [`State`] (and behind the same lock) as the workflows, so a
+//! deleted workflow takes its shares with it atomically, as the SQL stores' cascade does.
 
 use std::collections::HashMap;
 
+use apg_core::account::{RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
-	ApiKey, ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Share,
-	User, UserId, Workflow, WorkflowId,
+	ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Share, User,
+	UserId, Workflow, WorkflowId,
 };
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use super::{MemoryStore, page};
 
@@ -17,7 +19,8 @@ use super::{MemoryStore, page};
 #[derive(Default)]
 pub(super) struct Accounts {
 	users: HashMap<UserId, User>,
-	keys: HashMap<ApiKeyId, ApiKey>,
+	keys: HashMap<ApiKeyId, ScopedKey>,
+	families: HashMap<Uuid, RefreshFamily>,
 	shares: HashMap<(WorkflowId, UserId), Share>,
 	credentials: HashMap<CredentialId, Credential>,
 	audit: Vec<AuditEntry>,
@@ -38,12 +41,20 @@ impl Accounts {
 	}
 }
 
+/// Usernames are unique ignoring ASCII case, as the SQL stores' `lower(username)` indexes say.
+fn same_name(a: &str, b: &str) -> bool {
+	a.eq_ignore_ascii_case(b)
+}
+
 #[async_trait]
 impl AuthStore for MemoryStore {
 	async fn create_user(&self, user: &User) -> StoreResult<()> {
 		let mut s = self.lock();
 		let a = &mut s.accounts;
-		if a.users.values().any(|u| u.username == user.username) {
+		if a.users
+			.values()
+			.any(|u| same_name(&u.username, &user.username))
+		{
 			return Err(StoreError::Conflict(format!(
 				"username '{}' is taken",
 				user.username
@@ -68,7 +79,7 @@ impl AuthStore for MemoryStore {
 		Ok(s.accounts
 			.users
 			.values()
-			.find(|u| u.username == username)
+			.find(|u| same_name(&u.username, username))
 			.cloned())
 	}
 
@@ -90,14 +101,22 @@ impl AuthStore for MemoryStore {
 			return Ok(false);
 		};
 		let created_at = current.created_at;
+		let new_password = current.password_hash != user.password_hash;
 		if a.users
 			.values()
-			.any(|u| u.id != user.id && u.username == user.username)
+			.any(|u| u.id != user.id && same_name(&u.username, &user.username))
 		{
 			return Err(StoreError::Conflict(format!(
 				"username '{}' is taken",
 				user.username
 			)));
+		}
+		if new_password {
+			for k in a.keys.values_mut() {
+				if k.key.user_id == user.id && k.key.revoked_at.is_none() {
+					k.key.revoked_at = Some(user.updated_at);
+				}
+			}
 		}
 		// The SQL stores never rewrite created_at; neither does this one.
 		a.users.insert(
@@ -113,57 +132,106 @@ impl AuthStore for MemoryStore {
 	async fn delete_user(&self, id: UserId) -> StoreResult<bool> {
 		let mut s = self.lock();
 		let a = &mut s.accounts;
-		a.keys.retain(|_, k| k.user_id != id);
+		a.keys.retain(|_, k| k.key.user_id != id);
+		a.families.retain(|_, f| f.user_id != id);
 		a.shares.retain(|(_, u), _| *u != id);
 		a.credentials.retain(|_, c| c.owner != id);
 		Ok(a.users.remove(&id).is_some())
 	}
 
-	async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+	async fn create_scoped_api_key(&self, key: &ScopedKey) -> StoreResult<()> {
 		let mut s = self.lock();
 		let a = &mut s.accounts;
-		if a.keys.values().any(|k| k.hash == key.hash) {
+		if a.keys.values().any(|k| k.key.hash == key.key.hash) {
 			return Err(StoreError::Conflict(
 				"an API key with this hash already exists".to_owned(),
 			));
 		}
-		if a.keys.contains_key(&key.id) {
+		if a.keys.contains_key(&key.key.id) {
 			return Err(StoreError::Conflict(format!(
 				"API key {} already exists",
-				key.id
+				key.key.id
 			)));
 		}
-		a.keys.insert(key.id, key.clone());
+		a.keys.insert(key.key.id, key.clone());
 		Ok(())
 	}
 
-	async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+	async fn find_scoped_api_key(&self, hash: &str) -> StoreResult<Option<ScopedKey>> {
 		let s = self.lock();
-		Ok(s.accounts.keys.values().find(|k| k.hash == hash).cloned())
+		Ok(s.accounts
+			.keys
+			.values()
+			.find(|k| k.key.hash == hash)
+			.cloned())
 	}
 
-	async fn list_api_keys(&self, user: UserId) -> StoreResult<Vec<ApiKey>> {
+	async fn list_scoped_api_keys(&self, user: UserId) -> StoreResult<Vec<ScopedKey>> {
 		let s = self.lock();
-		let mut keys: Vec<ApiKey> = s
+		let mut keys: Vec<ScopedKey> = s
 			.accounts
 			.keys
 			.values()
-			.filter(|k| k.user_id == user)
+			.filter(|k| k.key.user_id == user)
 			.cloned()
 			.collect();
-		keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+		keys.sort_by(|a, b| {
+			(b.key.created_at.cmp(&a.key.created_at)).then(b.key.id.cmp(&a.key.id))
+		});
 		Ok(keys)
 	}
 
 	async fn revoke_api_key(&self, user: UserId, id: ApiKeyId, at: Millis) -> StoreResult<bool> {
 		let mut s = self.lock();
 		match s.accounts.keys.get_mut(&id) {
-			Some(k) if k.user_id == user && k.revoked_at.is_none() => {
-				k.revoked_at = Some(at);
+			Some(k) if k.key.user_id == user && k.key.revoked_at.is_none() => {
+				k.key.revoked_at = Some(at);
 				Ok(true)
 			}
 			_ => Ok(false),
 		}
+	}
+
+	async fn create_refresh_family(&self, family: &RefreshFamily) -> StoreResult<()> {
+		let mut s = self.lock();
+		let families = &mut s.accounts.families;
+		families.retain(|_, f| f.expires_at >= family.created_at);
+		if families.contains_key(&family.id) {
+			return Err(StoreError::Conflict(format!(
+				"refresh family {} already exists",
+				family.id
+			)));
+		}
+		families.insert(family.id, family.clone());
+		Ok(())
+	}
+
+	async fn rotate_refresh(
+		&self,
+		family: Uuid,
+		presented: Uuid,
+		next: Uuid,
+		expires_at: Millis,
+		at: Millis,
+	) -> StoreResult<Rotation> {
+		let mut s = self.lock();
+		let Some(f) = s.accounts.families.get_mut(&family) else {
+			return Ok(Rotation::Unknown);
+		};
+		Ok(if f.revoked_at.is_some() {
+			Rotation::Revoked
+		} else if f.current == presented {
+			f.current = next;
+			f.expires_at = expires_at;
+			Rotation::Rotated
+		} else {
+			f.revoked_at = Some(at);
+			Rotation::Reused
+		})
+	}
+
+	async fn get_refresh_family(&self, id: Uuid) -> StoreResult<Option<RefreshFamily>> {
+		Ok(self.lock().accounts.families.get(&id).cloned())
 	}
 
 	async fn set_shares(&self, workflow: WorkflowId, shares: &[Share]) -> StoreResult<()> {

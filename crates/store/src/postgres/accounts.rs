@@ -1,10 +1,12 @@
-//! [`AuthStore`] on PostgreSQL: users, API keys, workflow shares, credentials and the audit log
-//! (tables of migration 0004), through the one pool like everything else.
+//! [`AuthStore`] on PostgreSQL: users, API keys, refresh families, workflow shares, credentials
+//! and the audit log (tables of migrations 0004 and 0006), through the one pool like everything
+//! else.
 //!
 //! Unique violations are told apart by constraint name (named in the migration) so each gets a
 //! message a user can act on. Lists sorted by name use `COLLATE "C"`: byte order, as SQLite and
 //! the memory store sort, whatever the database's collation.
 
+use apg_core::account::{KeyScope, RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
 	ApiKey, ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Role,
@@ -20,7 +22,9 @@ use super::read::{corrupt, get, json};
 use super::{PgStore, backend};
 
 const USER_COLUMNS: &str = "id, username, password_hash, role, active, created_at, updated_at";
-const KEY_COLUMNS: &str = "id, user_id, name, prefix, hash, created_at, expires_at, revoked_at";
+const KEY_COLUMNS: &str =
+	"id, user_id, name, prefix, hash, created_at, expires_at, revoked_at, scopes";
+const FAMILY_COLUMNS: &str = "id, user_id, current_token, created_at, expires_at, revoked_at";
 const CREDENTIAL_COLUMNS: &str = "id, owner, name, description, token, created_at, updated_at";
 const SHARE_COLUMNS: &str = "workflow_id, user_id, actions, created_at";
 const AUDIT_COLUMNS: &str = "id, at, actor_id, actor, action, resource, outcome, details";
@@ -37,6 +41,18 @@ fn taken(e: sqlx::Error, constraint: &str, message: impl FnOnce() -> String) -> 
 	backend(e)
 }
 
+/// A taken username, whichever of its two unique rules was broken: the exact one of 0004 or the
+/// case-insensitive index of 0006.
+fn username_taken(e: sqlx::Error, username: &str) -> StoreError {
+	let message = || format!("username '{username}' is taken");
+	match taken(e, "users_username_key", message) {
+		StoreError::Conflict(m) if m.contains("users_username_lower_key") => {
+			StoreError::Conflict(message())
+		}
+		other => other,
+	}
+}
+
 fn user(row: &PgRow) -> StoreResult<User> {
 	let role: String = get(row, "role")?;
 	Ok(User {
@@ -50,13 +66,27 @@ fn user(row: &PgRow) -> StoreResult<User> {
 	})
 }
 
-fn api_key(row: &PgRow) -> StoreResult<ApiKey> {
-	Ok(ApiKey {
-		id: ApiKeyId(get::<Uuid>(row, "id")?),
+fn api_key(row: &PgRow) -> StoreResult<ScopedKey> {
+	Ok(ScopedKey {
+		key: ApiKey {
+			id: ApiKeyId(get::<Uuid>(row, "id")?),
+			user_id: UserId(get::<Uuid>(row, "user_id")?),
+			name: get(row, "name")?,
+			prefix: get(row, "prefix")?,
+			hash: get(row, "hash")?,
+			created_at: get(row, "created_at")?,
+			expires_at: get(row, "expires_at")?,
+			revoked_at: get(row, "revoked_at")?,
+		},
+		scopes: json::<Vec<KeyScope>>(row, "scopes")?,
+	})
+}
+
+fn family(row: &PgRow) -> StoreResult<RefreshFamily> {
+	Ok(RefreshFamily {
+		id: get(row, "id")?,
 		user_id: UserId(get::<Uuid>(row, "user_id")?),
-		name: get(row, "name")?,
-		prefix: get(row, "prefix")?,
-		hash: get(row, "hash")?,
+		current: get(row, "current_token")?,
 		created_at: get(row, "created_at")?,
 		expires_at: get(row, "expires_at")?,
 		revoked_at: get(row, "revoked_at")?,
@@ -122,11 +152,7 @@ impl AuthStore for PgStore {
 		.bind(u.updated_at)
 		.execute(&self.pool)
 		.await
-		.map_err(|e| {
-			taken(e, "users_username_key", || {
-				format!("username '{}' is taken", u.username)
-			})
-		})?;
+		.map_err(|e| username_taken(e, &u.username))?;
 		Ok(())
 	}
 
@@ -141,7 +167,8 @@ impl AuthStore for PgStore {
 	}
 
 	async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
-		let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+		// lower() on both sides: the unique index of 0006 answers it.
+		let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)");
 		let row = sqlx::query(&sql)
 			.bind(username)
 			.fetch_optional(&self.pool)
@@ -167,6 +194,18 @@ impl AuthStore for PgStore {
 	}
 
 	async fn update_user(&self, u: &User) -> StoreResult<bool> {
+		let mut tx = self.pool.begin().await.map_err(backend)?;
+		// Before the user row changes, while the old hash is there to compare with.
+		sqlx::query(
+			"UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+			 AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND password_hash <> $3)",
+		)
+		.bind(u.updated_at)
+		.bind(u.id.0)
+		.bind(&u.password_hash)
+		.execute(&mut *tx)
+		.await
+		.map_err(backend)?;
 		let done = sqlx::query(
 			"UPDATE users SET username = $1, password_hash = $2, role = $3, active = $4, \
 			 updated_at = $5 WHERE id = $6",
@@ -177,13 +216,10 @@ impl AuthStore for PgStore {
 		.bind(u.active)
 		.bind(u.updated_at)
 		.bind(u.id.0)
-		.execute(&self.pool)
+		.execute(&mut *tx)
 		.await
-		.map_err(|e| {
-			taken(e, "users_username_key", || {
-				format!("username '{}' is taken", u.username)
-			})
-		})?;
+		.map_err(|e| username_taken(e, &u.username))?;
+		tx.commit().await.map_err(backend)?;
 		Ok(done.rows_affected() > 0)
 	}
 
@@ -191,6 +227,7 @@ impl AuthStore for PgStore {
 		let mut tx = self.pool.begin().await.map_err(backend)?;
 		for sql in [
 			"DELETE FROM api_keys WHERE user_id = $1",
+			"DELETE FROM refresh_families WHERE user_id = $1",
 			"DELETE FROM workflow_shares WHERE user_id = $1",
 			"DELETE FROM credentials WHERE owner = $1",
 		] {
@@ -209,10 +246,17 @@ impl AuthStore for PgStore {
 		Ok(done.rows_affected() > 0)
 	}
 
-	async fn create_api_key(&self, k: &ApiKey) -> StoreResult<()> {
+	async fn create_scoped_api_key(&self, key: &ScopedKey) -> StoreResult<()> {
+		let k = &key.key;
+		let scopes = Value::Array(
+			key.scopes
+				.iter()
+				.map(|s| Value::String(s.as_str().to_owned()))
+				.collect(),
+		);
 		sqlx::query(
 			"INSERT INTO api_keys (id, user_id, name, prefix, hash, created_at, expires_at, \
-			 revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			 revoked_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		)
 		.bind(k.id.0)
 		.bind(k.user_id.0)
@@ -222,6 +266,7 @@ impl AuthStore for PgStore {
 		.bind(k.created_at)
 		.bind(k.expires_at)
 		.bind(k.revoked_at)
+		.bind(scopes)
 		.execute(&self.pool)
 		.await
 		.map_err(|e| {
@@ -232,7 +277,7 @@ impl AuthStore for PgStore {
 		Ok(())
 	}
 
-	async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+	async fn find_scoped_api_key(&self, hash: &str) -> StoreResult<Option<ScopedKey>> {
 		let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = $1");
 		let row = sqlx::query(&sql)
 			.bind(hash)
@@ -242,7 +287,7 @@ impl AuthStore for PgStore {
 		row.as_ref().map(api_key).transpose()
 	}
 
-	async fn list_api_keys(&self, user: UserId) -> StoreResult<Vec<ApiKey>> {
+	async fn list_scoped_api_keys(&self, user: UserId) -> StoreResult<Vec<ScopedKey>> {
 		let sql = format!(
 			"SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 \
 			 ORDER BY created_at DESC, id DESC"
@@ -267,6 +312,80 @@ impl AuthStore for PgStore {
 		.await
 		.map_err(backend)?;
 		Ok(done.rows_affected() > 0)
+	}
+
+	async fn create_refresh_family(&self, f: &RefreshFamily) -> StoreResult<()> {
+		let mut tx = self.pool.begin().await.map_err(backend)?;
+		sqlx::query("DELETE FROM refresh_families WHERE expires_at < $1")
+			.bind(f.created_at)
+			.execute(&mut *tx)
+			.await
+			.map_err(backend)?;
+		sqlx::query(
+			"INSERT INTO refresh_families (id, user_id, current_token, created_at, expires_at, \
+			 revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		)
+		.bind(f.id)
+		.bind(f.user_id.0)
+		.bind(f.current)
+		.bind(f.created_at)
+		.bind(f.expires_at)
+		.bind(f.revoked_at)
+		.execute(&mut *tx)
+		.await
+		.map_err(backend)?;
+		tx.commit().await.map_err(backend)
+	}
+
+	async fn rotate_refresh(
+		&self,
+		family: Uuid,
+		presented: Uuid,
+		next: Uuid,
+		expires_at: Millis,
+		at: Millis,
+	) -> StoreResult<Rotation> {
+		// The compare-and-set is one statement, so of two concurrent uses of one token exactly
+		// one matches `current_token`; the other finds it changed and revokes the family.
+		let rotated = sqlx::query(
+			"UPDATE refresh_families SET current_token = $1, expires_at = $2 \
+			 WHERE id = $3 AND current_token = $4 AND revoked_at IS NULL",
+		)
+		.bind(next)
+		.bind(expires_at)
+		.bind(family)
+		.bind(presented)
+		.execute(&self.pool)
+		.await
+		.map_err(backend)?;
+		if rotated.rows_affected() > 0 {
+			return Ok(Rotation::Rotated);
+		}
+		let revoked = sqlx::query(
+			"UPDATE refresh_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+		)
+		.bind(at)
+		.bind(family)
+		.execute(&self.pool)
+		.await
+		.map_err(backend)?;
+		if revoked.rows_affected() > 0 {
+			return Ok(Rotation::Reused);
+		}
+		Ok(match self.get_refresh_family(family).await? {
+			Some(_) => Rotation::Revoked,
+			None => Rotation::Unknown,
+		})
+	}
+
+	async fn get_refresh_family(&self, id: Uuid) -> StoreResult<Option<RefreshFamily>> {
+		let sql = format!("SELECT {FAMILY_COLUMNS} FROM refresh_families WHERE id = $1");
+		let row = sqlx::query(&sql)
+			.bind(id)
+			.fetch_optional(&self.pool)
+			.await
+			.map_err(backend)?;
+		row.as_ref().map(family).transpose()
 	}
 
 	async fn set_shares(&self, workflow: WorkflowId, shares: &[Share]) -> StoreResult<()> {

@@ -1,5 +1,5 @@
-//! [`AuthStore`] on SQLite: users, API keys, workflow shares, credentials and the audit log
-//! (tables of migration 0005).
+//! [`AuthStore`] on SQLite: users, API keys, refresh families, workflow shares, credentials and
+//! the audit log (tables of migrations 0005 and 0007).
 //!
 //! Writes go through the one writer thread like every other write ([`super::writer`]). Account
 //! writes are rare, so speed is not why: SQLite has one writer at a time, and a second writing
@@ -7,21 +7,25 @@
 //! writer thread in SQLite's lock and wait out `busy_timeout` behind a burst of checkpoints,
 //! where the writer's queue orders them for free. Reads use the reader pool, as elsewhere.
 
+use apg_core::account::{KeyScope, RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
 	ApiKey, ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Role,
 	Share, User, UserId, WorkflowAction, WorkflowId,
 };
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
+use uuid::Uuid;
 
 use super::read::{corrupt, get, id, json};
 use super::{SqliteStore, backend};
 
 const USER_COLUMNS: &str = "id, username, password_hash, role, active, created_at, updated_at";
-const KEY_COLUMNS: &str = "id, user_id, name, prefix, hash, created_at, expires_at, revoked_at";
+const KEY_COLUMNS: &str =
+	"id, user_id, name, prefix, hash, created_at, expires_at, revoked_at, scopes";
+const FAMILY_COLUMNS: &str = "id, user_id, current_token, created_at, expires_at, revoked_at";
 const CREDENTIAL_COLUMNS: &str = "id, owner, name, description, token, created_at, updated_at";
 const AUDIT_COLUMNS: &str = "id, at, actor_id, actor, action, resource, outcome, details";
 
@@ -30,6 +34,19 @@ const AUDIT_COLUMNS: &str = "id, at, actor_id, actor, action, resource, outcome,
 fn taken(e: StoreError, column: &str, message: impl FnOnce() -> String) -> StoreError {
 	match e {
 		StoreError::Conflict(m) if m.contains(column) => StoreError::Conflict(message()),
+		other => other,
+	}
+}
+
+/// A taken username, whichever of its two unique rules SQLite reports: the exact column of 0005
+/// (`users.username`) or the case-insensitive index of 0007 (`index 'users_username_lower_key'`).
+/// Either way the client reads our message, never SQLite's.
+fn username_taken(e: StoreError, username: &str) -> StoreError {
+	let message = || format!("username '{username}' is taken");
+	match taken(e, "users.username", message) {
+		StoreError::Conflict(m) if m.contains("users_username_lower_key") => {
+			StoreError::Conflict(message())
+		}
 		other => other,
 	}
 }
@@ -52,13 +69,27 @@ fn user(row: &SqliteRow) -> StoreResult<User> {
 	})
 }
 
-fn api_key(row: &SqliteRow) -> StoreResult<ApiKey> {
-	Ok(ApiKey {
+fn api_key(row: &SqliteRow) -> StoreResult<ScopedKey> {
+	Ok(ScopedKey {
+		key: ApiKey {
+			id: id(row, "id")?,
+			user_id: id(row, "user_id")?,
+			name: get(row, "name")?,
+			prefix: get(row, "prefix")?,
+			hash: get(row, "hash")?,
+			created_at: get(row, "created_at")?,
+			expires_at: get(row, "expires_at")?,
+			revoked_at: get(row, "revoked_at")?,
+		},
+		scopes: json::<Vec<KeyScope>>(row, "scopes")?,
+	})
+}
+
+fn family(row: &SqliteRow) -> StoreResult<RefreshFamily> {
+	Ok(RefreshFamily {
 		id: id(row, "id")?,
 		user_id: id(row, "user_id")?,
-		name: get(row, "name")?,
-		prefix: get(row, "prefix")?,
-		hash: get(row, "hash")?,
+		current: id(row, "current_token")?,
 		created_at: get(row, "created_at")?,
 		expires_at: get(row, "expires_at")?,
 		revoked_at: get(row, "revoked_at")?,
@@ -140,11 +171,7 @@ impl AuthStore for SqliteStore {
 				Ok(())
 			})
 			.await
-			.map_err(|e| {
-				taken(e, "users.username", || {
-					format!("username '{}' is taken", user.username)
-				})
-			})
+			.map_err(|e| username_taken(e, &user.username))
 	}
 
 	async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -153,7 +180,8 @@ impl AuthStore for SqliteStore {
 	}
 
 	async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
-		let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
+		// lower() on both sides: the unique index of 0007 answers it.
+		let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower(?)");
 		self.fetch_optional(&sql, username.to_owned(), user).await
 	}
 
@@ -177,7 +205,15 @@ impl AuthStore for SqliteStore {
 		let u = user.clone();
 		self.writer
 			.run(move |conn| {
-				let changed = conn
+				let tx = conn.transaction()?;
+				let id = u.id.to_string();
+				// Before the user row changes, while the old hash is there to compare with.
+				tx.prepare_cached(
+					"UPDATE api_keys SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL \
+					 AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash <> ?3)",
+				)?
+				.execute(params![u.updated_at, id, u.password_hash])?;
+				let changed = tx
 					.prepare_cached(
 						"UPDATE users SET username = ?1, password_hash = ?2, role = ?3, \
 						 active = ?4, updated_at = ?5 WHERE id = ?6",
@@ -188,16 +224,13 @@ impl AuthStore for SqliteStore {
 						u.role.as_str(),
 						u.active,
 						u.updated_at,
-						u.id.to_string()
+						id
 					])?;
+				tx.commit()?;
 				Ok(changed > 0)
 			})
 			.await
-			.map_err(|e| {
-				taken(e, "users.username", || {
-					format!("username '{}' is taken", user.username)
-				})
-			})
+			.map_err(|e| username_taken(e, &user.username))
 	}
 
 	async fn delete_user(&self, id: UserId) -> StoreResult<bool> {
@@ -206,6 +239,8 @@ impl AuthStore for SqliteStore {
 			.run(move |conn| {
 				let tx = conn.transaction()?;
 				tx.prepare_cached("DELETE FROM api_keys WHERE user_id = ?1")?
+					.execute([&id])?;
+				tx.prepare_cached("DELETE FROM refresh_families WHERE user_id = ?1")?
 					.execute([&id])?;
 				tx.prepare_cached("DELETE FROM workflow_shares WHERE user_id = ?1")?
 					.execute([&id])?;
@@ -220,13 +255,14 @@ impl AuthStore for SqliteStore {
 			.await
 	}
 
-	async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-		let k = key.clone();
+	async fn create_scoped_api_key(&self, key: &ScopedKey) -> StoreResult<()> {
+		let scopes = to_json(&key.scopes)?;
+		let k = key.key.clone();
 		self.writer
 			.run(move |conn| {
 				conn.prepare_cached(
 					"INSERT INTO api_keys (id, user_id, name, prefix, hash, created_at, \
-					 expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+					 expires_at, revoked_at, scopes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 				)?
 				.execute(params![
 					k.id.to_string(),
@@ -236,7 +272,8 @@ impl AuthStore for SqliteStore {
 					k.hash,
 					k.created_at,
 					k.expires_at,
-					k.revoked_at
+					k.revoked_at,
+					scopes
 				])?;
 				Ok(())
 			})
@@ -248,12 +285,12 @@ impl AuthStore for SqliteStore {
 			})
 	}
 
-	async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+	async fn find_scoped_api_key(&self, hash: &str) -> StoreResult<Option<ScopedKey>> {
 		let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = ?");
 		self.fetch_optional(&sql, hash.to_owned(), api_key).await
 	}
 
-	async fn list_api_keys(&self, user: UserId) -> StoreResult<Vec<ApiKey>> {
+	async fn list_scoped_api_keys(&self, user: UserId) -> StoreResult<Vec<ScopedKey>> {
 		let sql = format!(
 			"SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = ? \
 			 ORDER BY created_at DESC, id DESC"
@@ -279,6 +316,80 @@ impl AuthStore for SqliteStore {
 				Ok(changed > 0)
 			})
 			.await
+	}
+
+	async fn create_refresh_family(&self, f: &RefreshFamily) -> StoreResult<()> {
+		let f = f.clone();
+		self.writer
+			.run(move |conn| {
+				let tx = conn.transaction()?;
+				tx.prepare_cached("DELETE FROM refresh_families WHERE expires_at < ?1")?
+					.execute([f.created_at])?;
+				tx.prepare_cached(
+					"INSERT INTO refresh_families (id, user_id, current_token, created_at, \
+					 expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				)?
+				.execute(params![
+					f.id.to_string(),
+					f.user_id.to_string(),
+					f.current.to_string(),
+					f.created_at,
+					f.expires_at,
+					f.revoked_at
+				])?;
+				tx.commit()
+			})
+			.await
+	}
+
+	async fn rotate_refresh(
+		&self,
+		family: Uuid,
+		presented: Uuid,
+		next: Uuid,
+		expires_at: Millis,
+		at: Millis,
+	) -> StoreResult<Rotation> {
+		let (family, presented, next) =
+			(family.to_string(), presented.to_string(), next.to_string());
+		// One job on the one writer: nothing else writes between the steps.
+		self.writer
+			.run(move |conn| {
+				let tx = conn.transaction()?;
+				let rotated = tx
+					.prepare_cached(
+						"UPDATE refresh_families SET current_token = ?1, expires_at = ?2 \
+						 WHERE id = ?3 AND current_token = ?4 AND revoked_at IS NULL",
+					)?
+					.execute(params![next, expires_at, family, presented])?;
+				let outcome = if rotated > 0 {
+					Rotation::Rotated
+				} else {
+					let revoked: Option<Option<Millis>> = tx
+						.prepare_cached("SELECT revoked_at FROM refresh_families WHERE id = ?1")?
+						.query_row([&family], |r| r.get(0))
+						.optional()?;
+					match revoked {
+						None => Rotation::Unknown,
+						Some(Some(_)) => Rotation::Revoked,
+						Some(None) => {
+							tx.prepare_cached(
+								"UPDATE refresh_families SET revoked_at = ?1 WHERE id = ?2",
+							)?
+							.execute(params![at, family])?;
+							Rotation::Reused
+						}
+					}
+				};
+				tx.commit()?;
+				Ok(outcome)
+			})
+			.await
+	}
+
+	async fn get_refresh_family(&self, id: Uuid) -> StoreResult<Option<RefreshFamily>> {
+		let sql = format!("SELECT {FAMILY_COLUMNS} FROM refresh_families WHERE id = ?");
+		self.fetch_optional(&sql, id.to_string(), family).await
 	}
 
 	async fn set_shares(&self, workflow: WorkflowId, shares: &[Share]) -> StoreResult<()> {
