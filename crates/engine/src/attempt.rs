@@ -116,7 +116,11 @@ impl Job {
 					.await
 					.map_err(ComponentError::Fatal)?;
 				}
-				Redactor::new(revealed)
+				// A config's credentials are often sent as `user:password` (basic auth), whose
+				// base64 masks whole only if the pair itself is a secret; each revealed value
+				// is masked in its derived forms by the redactor itself.
+				let pairs = apg_core::redact::credential_pairs(&config, &revealed);
+				Redactor::new(revealed.into_iter().chain(pairs))
 			}
 		};
 		let token = ctx.cancel.clone();
