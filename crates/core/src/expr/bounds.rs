@@ -101,7 +101,8 @@ fn find_close(body: &str, close: &str) -> Option<usize> {
 			Some(q) if b == q => quote = None,
 			Some(_) => {}
 			None if b == b'"' || b == b'\'' => quote = Some(b),
-			None if body[i..].starts_with(close) => return Some(i),
+			// Bytes, not `str`: `i` may be inside a multi-byte character.
+			None if bytes[i..].starts_with(close.as_bytes()) => return Some(i),
 			None => {}
 		}
 		i += 1;
@@ -206,6 +207,13 @@ mod tests {
 		assert!(check(&"x".repeat(MAX_TEMPLATE_BYTES + 1), false).is_err());
 		assert!(check("{% for x in y recursive %}{% endfor %}", false).is_err());
 		assert!(check(&"a and ".repeat(300), true).is_err());
+	}
+
+	/// Found by fuzzing: a tag holding multi-byte characters was sliced inside one.
+	#[test]
+	fn multi_byte_characters_inside_tags_are_fine() {
+		check("{{{ stepsEE$EEEEEE-\0\0\0EEE\u{53a}EEE\0\0 + ", false).unwrap();
+		check("{{ 'é' ~ \"ü\" }}{% if 'ß' %}ø{% endif %}", false).unwrap();
 	}
 
 	#[test]
