@@ -1,11 +1,22 @@
-//! Who is calling: login with a password (throttled), refresh, and turning a bearer credential
-//! (an access JWT or an `apg_` API key) into a [`Principal`]. Every request reloads the user, so
-//! a disabled user or a changed role takes effect at once, whatever token they hold.
+//! Who is calling: login with a password (throttled), refresh (rotating), and turning a bearer
+//! credential (an access JWT or an `apg_` API key) into an [`Identity`]. Every request reloads
+//! the user, so a disabled user or a changed role takes effect at once, whatever token they
+//! hold.
+//!
+//! Refresh tokens are single-use. A login starts a family in the store; each refresh replaces
+//! the family's current token with a new one (a compare-and-set, so two uses of one token
+//! cannot both win); presenting a token that was already used means a copy exists, so the whole
+//! family is revoked and its holder, rightful or not, logs in again (OAuth 2.0 Security BCP,
+//! refresh token rotation). Access tokens already issued to the family live out their minutes:
+//! checking the family on every request would cost a read per request for a window the short
+//! access lifetime already bounds.
 
 use std::sync::Arc;
 
 use serde::Serialize;
+use uuid::Uuid;
 
+use apg_core::account::{KeyScope, RefreshFamily, Rotation};
 use apg_core::{AuthStore, Principal, User, UserId, now_millis};
 
 use crate::api_key::{API_KEY_PREFIX, hash_api_key};
@@ -26,6 +37,26 @@ pub struct Tokens {
 	/// Seconds the access token lives.
 	pub expires_in: i64,
 }
+
+/// Who a bearer credential is, and what it may be used for.
+#[derive(Clone, Debug)]
+pub struct Identity {
+	/// The user, as the account stands now.
+	pub principal: Principal,
+	/// `None` for a session (a password login: everything the role allows); an API key's
+	/// scopes otherwise.
+	pub scopes: Option<Vec<KeyScope>>,
+}
+
+impl Identity {
+	/// Whether the credential may be used for `scope` (a session may for every one).
+	pub fn allows(&self, scope: KeyScope) -> bool {
+		self.scopes.as_ref().is_none_or(|s| s.contains(&scope))
+	}
+}
+
+/// Usernames longer than this cannot exist (64 at most), so they are not looked up.
+const LONGEST_NAME: usize = 64;
 
 /// Authenticates callers.
 #[derive(Clone)]
@@ -54,16 +85,20 @@ impl Authenticator {
 		&self.tokens
 	}
 
-	/// Checks a password; `client` (the peer address) and the username key the throttle.
+	/// Checks a password; `client` (the peer address) and the username key the throttle (see
+	/// [`LoginLimiter`]). The username is matched ignoring case.
 	pub async fn login(
 		&self,
 		username: &str,
 		password: &str,
 		client: &str,
 	) -> Result<(User, Tokens), AuthError> {
-		self.limiter
-			.attempt(&format!("{client}|{}", username.to_lowercase()))?;
-		let user = self.accounts.find_user(username).await?;
+		self.limiter.admit(client, username)?;
+		let user = if username.chars().count() <= LONGEST_NAME {
+			self.accounts.find_user(username).await?
+		} else {
+			None
+		};
 		let hash = user
 			.as_ref()
 			.map_or_else(|| self.decoy.to_string(), |u| u.password_hash.clone());
@@ -71,32 +106,72 @@ impl Authenticator {
 		let ok = crate::password::off_thread(move || verify_password(&hash, &password)).await;
 		match user {
 			Some(user) if ok && user.active => {
-				let tokens = self.tokens_for(&user);
+				self.limiter.succeeded(client, username);
+				let tokens = self.session(&user).await?;
 				Ok((user, tokens))
 			}
-			_ => Err(AuthError::Unauthenticated(
-				"invalid username or password".to_owned(),
-			)),
+			_ => {
+				self.limiter.failed(client, username);
+				Err(AuthError::Unauthenticated(
+					"invalid username or password".to_owned(),
+				))
+			}
 		}
 	}
 
-	/// New tokens for the holder of a valid refresh token whose user is still active.
+	/// New tokens, a new refresh token among them, for the holder of the current refresh token
+	/// of a live login whose user is still active. An already used refresh token revokes its
+	/// whole login (see the module comment).
 	pub async fn refresh(&self, refresh_token: &str) -> Result<(User, Tokens), AuthError> {
 		let claims = self.tokens.verify(refresh_token, TokenKind::Refresh)?;
 		let user = self.active_user(&claims.sub).await?;
 		current(&claims, &user)?;
-		let tokens = self.tokens_for(&user);
-		Ok((user, tokens))
+		let parse = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<Uuid>().ok());
+		let (Some(family), Some(presented)) = (parse(&claims.fam), parse(&claims.jti)) else {
+			return Err(AuthError::Unauthenticated(
+				"this refresh token belongs to no login (it predates rotation): log in again"
+					.to_owned(),
+			));
+		};
+		let now = now_millis();
+		let next = Uuid::now_v7();
+		let expires_at = (now / 1000 + self.tokens.refresh_ttl) * 1000;
+		let refused = |m: &str| Err(AuthError::Unauthenticated(m.to_owned()));
+		match self
+			.accounts
+			.rotate_refresh(family, presented, next, expires_at, now)
+			.await?
+		{
+			Rotation::Rotated => {
+				let tokens = self.tokens_for(&user, family, next, now / 1000);
+				Ok((user, tokens))
+			}
+			Rotation::Reused => refused(
+				"this refresh token was already used, so a copy of it exists: every token of its \
+				 login is revoked; log in again",
+			),
+			Rotation::Revoked => refused(
+				"this login was revoked because one of its refresh tokens was used twice: log in \
+				 again",
+			),
+			Rotation::Unknown => refused("the refresh token's login has ended: log in again"),
+		}
 	}
 
 	/// The caller behind a bearer credential.
 	pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
-		let user = if bearer.starts_with(API_KEY_PREFIX) {
-			let key = self
+		self.identify(bearer).await.map(|i| i.principal)
+	}
+
+	/// The caller behind a bearer credential, with what the credential may be used for.
+	pub async fn identify(&self, bearer: &str) -> Result<Identity, AuthError> {
+		let (user, scopes) = if bearer.starts_with(API_KEY_PREFIX) {
+			let scoped = self
 				.accounts
-				.find_api_key(&hash_api_key(bearer))
+				.find_scoped_api_key(&hash_api_key(bearer))
 				.await?
 				.ok_or_else(|| AuthError::Unauthenticated("unknown API key".to_owned()))?;
+			let key = scoped.key;
 			if key.revoked_at.is_some() {
 				return Err(AuthError::Unauthenticated(
 					"the API key was revoked".to_owned(),
@@ -107,14 +182,18 @@ impl Authenticator {
 					"the API key has expired".to_owned(),
 				));
 			}
-			self.active_user(&key.user_id.to_string()).await?
+			let user = self.active_user(&key.user_id.to_string()).await?;
+			(user, Some(scoped.scopes))
 		} else {
 			let claims = self.tokens.verify(bearer, TokenKind::Access)?;
 			let user = self.active_user(&claims.sub).await?;
 			current(&claims, &user)?;
-			user
+			(user, None)
 		};
-		Ok(principal_of(user))
+		Ok(Identity {
+			principal: principal_of(user),
+			scopes,
+		})
 	}
 
 	/// The caller `id` as the account stands now: what a long-lived connection (a WebSocket, a
@@ -124,9 +203,25 @@ impl Authenticator {
 		self.active_user(&id.to_string()).await.map(principal_of)
 	}
 
-	fn tokens_for(&self, user: &User) -> Tokens {
+	/// The tokens of a new login: its refresh family is stored first, so its refresh token
+	/// works on every node.
+	async fn session(&self, user: &User) -> Result<Tokens, AuthError> {
+		let now = now_millis();
+		let family = RefreshFamily {
+			id: Uuid::now_v7(),
+			user_id: user.id,
+			current: Uuid::now_v7(),
+			created_at: now,
+			expires_at: (now / 1000 + self.tokens.refresh_ttl) * 1000,
+			revoked_at: None,
+		};
+		self.accounts.create_refresh_family(&family).await?;
+		Ok(self.tokens_for(user, family.id, family.current, now / 1000))
+	}
+
+	fn tokens_for(&self, user: &User, family: Uuid, jti: Uuid, now: i64) -> Tokens {
 		let (access_token, expires_in) = self.tokens.issue(user, TokenKind::Access);
-		let (refresh_token, _) = self.tokens.issue(user, TokenKind::Refresh);
+		let refresh_token = self.tokens.issue_refresh(user, family, jti, now);
 		Tokens {
 			access_token,
 			refresh_token,

@@ -25,7 +25,7 @@ mod vault;
 
 pub use api_key::{API_KEY_PREFIX, ApiKeyIssued, hash_api_key, issue_api_key};
 pub use audit::Auditor;
-pub use authn::{Authenticator, Tokens};
+pub use authn::{Authenticator, Identity, Tokens};
 pub use bootstrap::ensure_admin;
 pub use connections::{Connection, Connections};
 pub use error::AuthError;

@@ -22,7 +22,9 @@ pub struct SecurityConfig {
 	pub access_ttl: i64,
 	/// Seconds a refresh token lives.
 	pub refresh_ttl: i64,
-	/// Login attempts per minute per client and username.
+	/// Failed logins allowed per client and username, per username and (twice as many) per
+	/// client before a lock-out with back-off; also attempts a minute per client and username
+	/// (see [`LoginLimiter`]).
 	pub login_attempts_per_minute: u32,
 	/// Refuse definitions with hard-coded secrets (422) instead of warning.
 	pub reject_hardcoded_secrets: bool,

@@ -1,12 +1,15 @@
 //! Access and refresh tokens: HS256 JWTs. The access token is short-lived (15 minutes by
 //! default) so a role change or a disabled user takes effect quickly even for a stolen token;
 //! every request still reloads the user, so disabling is immediate. The refresh token (7 days)
-//! is only accepted by the refresh endpoint.
+//! is only accepted by the refresh endpoint, and only once: it names its login's family (`fam`)
+//! and itself (`jti`), and the store keeps which one of a family is current (see
+//! [`crate::Authenticator::refresh`]).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use apg_core::{User, now_millis};
+use uuid::Uuid;
 
 use crate::error::AuthError;
 
@@ -36,6 +39,12 @@ pub struct Claims {
 	/// The account's version (`updated_at`) when issued.
 	#[serde(default)]
 	pub ver: i64,
+	/// A refresh token's own id.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub jti: Option<String>,
+	/// A refresh token's family: the login it descends from.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub fam: Option<String>,
 }
 
 /// Signs and checks tokens with one secret.
@@ -70,7 +79,8 @@ impl TokenIssuer {
 		self.issue_at(user, kind, now, now + ttl)
 	}
 
-	/// A token with explicit times (tests make expired ones with it).
+	/// A token with explicit times (tests make expired ones with it). A refresh token made
+	/// here belongs to no family, so the refresh endpoint refuses it.
 	pub fn issue_at(&self, user: &User, kind: TokenKind, iat: i64, exp: i64) -> (String, i64) {
 		let claims = Claims {
 			sub: user.id.to_string(),
@@ -79,10 +89,29 @@ impl TokenIssuer {
 			iat,
 			exp,
 			ver: user.updated_at,
+			jti: None,
+			fam: None,
 		};
-		let token =
-			encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
-		(token, exp - iat)
+		(self.sign(&claims), exp - iat)
+	}
+
+	/// Refresh token `jti` of `family` for `user`, living `refresh_ttl` from `now` (seconds).
+	pub fn issue_refresh(&self, user: &User, family: Uuid, jti: Uuid, now: i64) -> String {
+		self.sign(&Claims {
+			sub: user.id.to_string(),
+			name: user.username.clone(),
+			typ: TokenKind::Refresh,
+			iat: now,
+			exp: now + self.refresh_ttl,
+			ver: user.updated_at,
+			jti: Some(jti.to_string()),
+			fam: Some(family.to_string()),
+		})
+	}
+
+	fn sign(&self, claims: &Claims) -> String {
+		// HS256 over serde-serialisable claims cannot fail.
+		encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
 	}
 
 	/// Checks signature, expiry and kind.
