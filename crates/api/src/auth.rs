@@ -3,13 +3,25 @@
 //! or, for WebSocket upgrades only (browsers cannot set headers there), `?access_token=`. A
 //! request without valid credentials gets 401 and an audit entry; an authenticated one carries
 //! its [`Principal`] to the handler through [`Caller`].
+//!
+//! API keys carry scopes ([`KeyScope`]); this middleware holds every route but `/metrics` to the
+//! `api` scope and `/metrics` to `metrics`, so a key made for scraping can do nothing else and
+//! no key reaches metrics by accident. Handlers that need more (`keys`, to mint keys) check
+//! [`Scopes`] themselves.
+//!
+//! The client address is the TCP peer's. `X-Forwarded-For` and its kin are ignored: anyone can
+//! send them, and there is no trusted-proxy setting to say whose to believe, so honouring them
+//! would let every request pick the address the login throttle and the audit log see.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use apg_core::Principal;
+use apg_core::account::KeyScope;
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -32,6 +44,46 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 			.get::<Caller>()
 			.cloned()
 			.ok_or_else(|| ApiError::Unauthorized("authentication required".to_owned()))
+	}
+}
+
+/// What the caller's credential may be used for: `None` for a session (a password login), an
+/// API key's scopes otherwise.
+#[derive(Clone, Debug)]
+pub(crate) struct Scopes(pub(crate) Option<Vec<KeyScope>>);
+
+impl Scopes {
+	/// Whether the credential may be used for `scope`.
+	pub(crate) fn allows(&self, scope: KeyScope) -> bool {
+		self.0.as_ref().is_none_or(|s| s.contains(&scope))
+	}
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Scopes {
+	type Rejection = ApiError;
+
+	async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+		parts
+			.extensions
+			.get::<Scopes>()
+			.cloned()
+			.ok_or_else(|| ApiError::Unauthorized("authentication required".to_owned()))
+	}
+}
+
+/// The peer address of a request, or `unknown` when the server did not record it.
+pub(crate) fn client_of(extensions: &Extensions) -> String {
+	extensions
+		.get::<ConnectInfo<SocketAddr>>()
+		.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// The scope an API key needs for `path` (before what its handler may ask).
+fn scope_for(path: &str) -> KeyScope {
+	if path == "/metrics" {
+		KeyScope::Metrics
+	} else {
+		KeyScope::Api
 	}
 }
 
@@ -76,18 +128,43 @@ pub(crate) async fn authenticate(
 		None => Err(apg_auth::AuthError::Unauthenticated(
 			"authentication required: send Authorization: Bearer <token or API key>".to_owned(),
 		)),
-		Some(c) => security.authn.authenticate(&c).await,
+		Some(c) => security.authn.identify(&c).await,
 	};
 	match result {
-		Ok(principal) => {
+		Ok(identity) => {
+			let scopes = Scopes(identity.scopes);
+			let principal = identity.principal;
+			let needed = scope_for(&path);
+			if !scopes.allows(needed) {
+				let why = format!("the API key lacks the '{needed}' scope");
+				security
+					.guard
+					.deny(&principal, "apikey.scope", &path, &why)
+					.await;
+				return ApiError::Forbidden(format!(
+					"{why}: use a key made with it, or log in with a password"
+				))
+				.into_response();
+			}
 			// The bare principal too, for edges that do not know this crate (GraphQL).
 			request.extensions_mut().insert(principal.clone());
 			request.extensions_mut().insert(Caller(principal));
+			request.extensions_mut().insert(scopes);
 			next.run(request).await
 		}
 		Err(e) => {
-			let details =
-				serde_json::json!({"method": request.method().as_str(), "reason": e.to_string()});
+			// The audit log cuts and aggregates these (apg_auth::Auditor): they cost an
+			// anonymous caller nothing to send.
+			let agent = request
+				.headers()
+				.get(header::USER_AGENT)
+				.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+			let details = serde_json::json!({
+				"method": request.method().as_str(),
+				"reason": e.to_string(),
+				"client": client_of(request.extensions()),
+				"user_agent": agent,
+			});
 			security
 				.audit
 				.record(None, "auth.authenticate", &path, false, details)

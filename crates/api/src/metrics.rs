@@ -3,10 +3,15 @@
 //! engine's events (a task that falls behind skips events rather than buffering them, so a
 //! counter can under-count under extreme load but memory stays bounded); gauges are read from
 //! the engine when scraped.
+//!
+//! Reading them needs `metrics.read` (admins): queue depths, throughput and worker counts tell
+//! an outsider how the system is used. A scraper uses an admin's API key made with the `metrics`
+//! scope, which the authentication middleware requires of keys here (and such a key can do
+//! nothing else).
 
 use std::sync::Arc;
 
-use apg_core::EventKind;
+use apg_core::{EventKind, Permission};
 use apg_engine::Engine;
 use axum::extract::State;
 use axum::http::header;
@@ -19,6 +24,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::Caller;
 use crate::state::AppState;
 
 type Labels = Vec<(String, String)>;
@@ -127,8 +133,16 @@ impl Metrics {
 	}
 }
 
-/// The Prometheus text exposition.
-pub(crate) async fn serve(State(state): State<AppState>) -> Response {
+/// The Prometheus text exposition (`metrics.read`; 403 in the envelope otherwise).
+pub(crate) async fn serve(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+	let allowed = state
+		.security
+		.guard
+		.require(&caller, Permission::MetricsRead)
+		.await;
+	if let Err(e) = allowed {
+		return crate::error::ApiError::from(e).into_response();
+	}
 	let m = &state.metrics;
 	if let Ok(stats) = state.engine.stats().await {
 		for (i, depth) in stats.ready_by_priority.iter().enumerate() {

@@ -1,11 +1,14 @@
-//! `/auth`: login (password → access and refresh tokens, throttled), refresh, the caller's own
-//! account, and their API keys (shown once, stored hashed, revocable).
+//! `/auth`: login (password → access and refresh tokens, throttled), refresh (single-use
+//! refresh tokens), the caller's own account, and their API keys (shown once, stored hashed,
+//! scoped, revocable).
+//!
+//! Minting keys is for password sessions, and for keys made with the `keys` scope; a key never
+//! gives a new key scopes it does not have, and `metrics` only to owners who hold
+//! `metrics.read`. So a leaked key cannot be turned into more, longer-lived or stronger keys.
 
-use std::net::SocketAddr;
-
-use apg_auth::{Tokens, issue_api_key};
-use apg_core::{ApiKey, ApiKeyId, now_millis};
-use axum::extract::connect_info::ConnectInfo;
+use apg_auth::{AuthError, Tokens, issue_api_key};
+use apg_core::account::{KeyScope, ScopedKey};
+use apg_core::{ApiKey, ApiKeyId, Permission, Principal, now_millis};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -15,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Scopes, client_of};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, parse_id, typed};
 use crate::rest::users::UserView;
@@ -33,18 +36,24 @@ pub(crate) fn router() -> Router<AppState> {
 		.route("/auth/tokens/{id}", delete(revoke_key))
 }
 
-/// The peer address, when the server knows it (throttling key).
+/// The peer address, when the server knows it (throttling key). `X-Forwarded-For` is ignored
+/// (see [`crate::auth`]).
 pub(crate) struct ClientAddr(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 	type Rejection = ApiError;
 
 	async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-		let addr = parts
-			.extensions
-			.get::<ConnectInfo<SocketAddr>>()
-			.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-		Ok(Self(addr))
+		Ok(Self(client_of(&parts.extensions)))
+	}
+}
+
+/// Why a login or refresh failed, for the audit log: without the seconds of a lock-out, so the
+/// refusals of one lock-out aggregate into one row.
+fn reason(e: &AuthError) -> String {
+	match e {
+		AuthError::TooManyAttempts(_) => "too many login attempts".to_owned(),
+		other => other.to_string(),
 	}
 }
 
@@ -87,7 +96,8 @@ impl TokensView {
 	}
 }
 
-/// Exchanges a username and password for tokens (429 after too many attempts in a minute).
+/// Exchanges a username (matched ignoring case) and password for tokens; 429 while a lock-out
+/// after repeated failures lasts (per account, per client address, and both together).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody, security(()),
 	responses((status = 200, body = Envelope<TokensView>), (status = 400, body = crate::views::ErrorBody),
 		(status = 401, body = crate::views::ErrorBody), (status = 429, body = crate::views::ErrorBody)))]
@@ -122,7 +132,7 @@ pub(crate) async fn login(
 		}
 		Err(e) => {
 			let details =
-				json!({"username": body.username, "client": client, "reason": e.to_string()});
+				json!({"username": body.username, "client": client, "reason": reason(&e)});
 			security
 				.audit
 				.record(None, "auth.login", "auth/login", false, details)
@@ -132,19 +142,21 @@ pub(crate) async fn login(
 	}
 }
 
-/// New tokens for a valid refresh token.
+/// New tokens, a new refresh token among them, for the current refresh token of a login. The
+/// one sent is used up; sending a used one again revokes every refresh token of its login.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody, security(()),
 	responses((status = 200, body = Envelope<TokensView>), (status = 400, body = crate::views::ErrorBody),
 		(status = 401, body = crate::views::ErrorBody)))]
 pub(crate) async fn refresh(
 	State(state): State<AppState>,
+	ClientAddr(client): ClientAddr,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<TokensView> {
 	let body: RefreshBody = typed(body)?;
 	match state.security.authn.refresh(&body.refresh_token).await {
 		Ok((user, tokens)) => Ok(Json(Envelope::new(TokensView::new(tokens, &user), None))),
 		Err(e) => {
-			let details = json!({"reason": e.to_string()});
+			let details = json!({"client": client, "reason": reason(&e)});
 			state
 				.security
 				.audit
@@ -181,13 +193,16 @@ pub(crate) struct ApiKeyView {
 	created_at: String,
 	expires_at: Option<String>,
 	revoked_at: Option<String>,
+	/// What it may be used for: `api`, `keys`, `metrics`.
+	scopes: Vec<String>,
 	/// Only in the response that created it: the whole key, shown once.
 	#[serde(skip_serializing_if = "Option::is_none")]
 	key: Option<String>,
 }
 
 impl ApiKeyView {
-	fn new(k: &ApiKey, key: Option<String>) -> Self {
+	fn new(scoped: &ScopedKey, key: Option<String>) -> Self {
+		let k: &ApiKey = &scoped.key;
 		Self {
 			id: k.id.to_string(),
 			name: k.name.clone(),
@@ -195,6 +210,11 @@ impl ApiKeyView {
 			created_at: iso(k.created_at),
 			expires_at: k.expires_at.map(iso),
 			revoked_at: k.revoked_at.map(iso),
+			scopes: scoped
+				.scopes
+				.iter()
+				.map(|s| s.as_str().to_owned())
+				.collect(),
 			key,
 		}
 	}
@@ -208,6 +228,60 @@ pub(crate) struct NewKeyBody {
 	name: String,
 	/// Days until it stops working (1–3650); none: until revoked.
 	expires_in_days: Option<i64>,
+	/// What it may be used for (default `["api"]`): `api` (the API as you, except minting
+	/// keys), `keys` (also create and revoke keys; needs `api`), `metrics` (`GET /metrics`;
+	/// needs `metrics.read`). A key creating a key cannot give it scopes it lacks.
+	scopes: Option<Vec<String>>,
+}
+
+/// Refuses an API key without the `keys` scope (a session may always manage its keys).
+async fn may_manage_keys(
+	state: &AppState,
+	caller: &Principal,
+	scopes: &Scopes,
+	action: &str,
+) -> Result<(), ApiError> {
+	if scopes.allows(KeyScope::Keys) {
+		return Ok(());
+	}
+	let why = "the API key lacks the 'keys' scope";
+	state
+		.security
+		.guard
+		.deny(caller, action, "auth/tokens", why)
+		.await;
+	Err(ApiError::Forbidden(format!(
+		"{why}: log in with a password, or use a key made with it, to manage API keys"
+	)))
+}
+
+/// The scopes asked for: known, sorted, without duplicates, `keys` only with `api`.
+fn requested_scopes(asked: Option<Vec<String>>) -> Result<Vec<KeyScope>, ApiError> {
+	let Some(asked) = asked else {
+		return Ok(KeyScope::DEFAULT.to_vec());
+	};
+	let mut scopes = Vec::with_capacity(asked.len());
+	for (i, s) in asked.iter().enumerate() {
+		let scope = s
+			.parse::<KeyScope>()
+			.map_err(|e| ApiError::bad_request(&format!("scopes[{i}]"), e))?;
+		scopes.push(scope);
+	}
+	scopes.sort();
+	scopes.dedup();
+	if scopes.is_empty() {
+		return Err(ApiError::bad_request(
+			"scopes",
+			"at least one of api, keys, metrics",
+		));
+	}
+	if scopes.contains(&KeyScope::Keys) && !scopes.contains(&KeyScope::Api) {
+		return Err(ApiError::bad_request(
+			"scopes",
+			"'keys' needs 'api' (a key that mints keys also calls the API)",
+		));
+	}
+	Ok(scopes)
 }
 
 /// The caller's API keys.
@@ -220,7 +294,7 @@ pub(crate) async fn list_keys(
 	let keys = state
 		.security
 		.accounts
-		.list_api_keys(caller.user_id)
+		.list_scoped_api_keys(caller.user_id)
 		.await?;
 	Ok(Json(Envelope::new(
 		keys.iter().map(|k| ApiKeyView::new(k, None)).collect(),
@@ -228,15 +302,38 @@ pub(crate) async fn list_keys(
 	)))
 }
 
-/// Creates an API key acting as the caller; the key is in this response only.
+/// Creates an API key acting as the caller; the key is in this response only. An API key may
+/// do it only with the `keys` scope (403 otherwise).
 #[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth", request_body = NewKeyBody,
-	responses((status = 201, body = Envelope<ApiKeyView>), (status = 400, body = crate::views::ErrorBody)))]
+	responses((status = 201, body = Envelope<ApiKeyView>), (status = 400, body = crate::views::ErrorBody),
+		(status = 403, body = crate::views::ErrorBody)))]
 pub(crate) async fn create_key(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
+	scopes: Scopes,
 	JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Envelope<ApiKeyView>>), ApiError> {
+	may_manage_keys(&state, &caller, &scopes, "apikey.create").await?;
 	let body: NewKeyBody = typed(body)?;
+	let wanted = requested_scopes(body.scopes)?;
+	if let Some(own) = &scopes.0
+		&& let Some(extra) = wanted.iter().find(|s| !own.contains(s))
+	{
+		let why = format!("the API key cannot give a new key the '{extra}' scope it lacks");
+		state
+			.security
+			.guard
+			.deny(&caller, "apikey.create", "auth/tokens", &why)
+			.await;
+		return Err(ApiError::Forbidden(why));
+	}
+	if wanted.contains(&KeyScope::Metrics) {
+		state
+			.security
+			.guard
+			.require(&caller, Permission::MetricsRead)
+			.await?;
+	}
 	let name = body.name.trim().to_owned();
 	if name.is_empty() || name.chars().count() > 100 {
 		return Err(ApiError::bad_request("name", "1–100 characters"));
@@ -252,18 +349,27 @@ pub(crate) async fn create_key(
 	}
 	let issued = issue_api_key();
 	let now = now_millis();
-	let key = ApiKey {
-		id: ApiKeyId::new(),
-		user_id: caller.user_id,
-		name,
-		prefix: issued.prefix,
-		hash: issued.hash,
-		created_at: now,
-		expires_at: body.expires_in_days.map(|d| now + d * 86_400_000),
-		revoked_at: None,
+	let scoped = ScopedKey {
+		key: ApiKey {
+			id: ApiKeyId::new(),
+			user_id: caller.user_id,
+			name,
+			prefix: issued.prefix,
+			hash: issued.hash,
+			created_at: now,
+			expires_at: body.expires_in_days.map(|d| now + d * 86_400_000),
+			revoked_at: None,
+		},
+		scopes: wanted,
 	};
-	state.security.accounts.create_api_key(&key).await?;
-	let details = json!({"name": key.name, "prefix": key.prefix});
+	state
+		.security
+		.accounts
+		.create_scoped_api_key(&scoped)
+		.await?;
+	let key = &scoped.key;
+	let details = json!({"name": key.name, "prefix": key.prefix,
+		"scopes": scoped.scopes, "by_api_key": scopes.0.is_some()});
 	state
 		.audit(
 			&caller,
@@ -272,7 +378,7 @@ pub(crate) async fn create_key(
 			details,
 		)
 		.await;
-	let view = ApiKeyView::new(&key, Some(issued.key));
+	let view = ApiKeyView::new(&scoped, Some(issued.key));
 	Ok((
 		StatusCode::CREATED,
 		Json(Envelope::new(
@@ -282,15 +388,18 @@ pub(crate) async fn create_key(
 	))
 }
 
-/// Revokes one of the caller's API keys.
+/// Revokes one of the caller's API keys (an API key may do it only with the `keys` scope).
 #[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",
 	params(("id" = String, Path, description = "API key id")),
-	responses((status = 200, body = Envelope<Option<String>>), (status = 404, body = crate::views::ErrorBody)))]
+	responses((status = 200, body = Envelope<Option<String>>), (status = 403, body = crate::views::ErrorBody),
+		(status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn revoke_key(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
+	scopes: Scopes,
 	Path(id): Path<String>,
 ) -> ApiResult<Option<String>> {
+	may_manage_keys(&state, &caller, &scopes, "apikey.revoke").await?;
 	let id: ApiKeyId = parse_id(&id, "API key")?;
 	let accounts = &state.security.accounts;
 	if !accounts

@@ -1,5 +1,10 @@
 //! `/users` (accounts, for `user.*`) and `/roles` (what each role may do). A user may always
 //! change their own password at `PUT /users/me/password`.
+//!
+//! A new password ends everything issued under the old one: tokens carry the account's version,
+//! and the store revokes the user's API keys in the same write (`AuthStore::update_user`), so
+//! a key made by whoever knew the old password does not survive the change. Usernames are
+//! unique ignoring case; a taken one is a 409 with the store's message.
 
 use apg_auth::{NewUser, check_password, hash_password, new_user, off_thread, verify_password};
 use apg_core::{Permission, Role, User, UserId, now_millis};
@@ -234,13 +239,19 @@ pub(crate) async fn update_user(
 	user.updated_at = now_millis();
 	state.security.accounts.update_user(&user).await?;
 	let details = json!({"role": user.role.as_str(), "active": user.active,
-		"password_changed": patch.password.is_some()});
+		"password_changed": patch.password.is_some(),
+		"api_keys_revoked": patch.password.is_some()});
 	state
 		.audit(&caller, "user.update", format!("user/{}", user.id), details)
 		.await;
+	let message = if patch.password.is_some() {
+		"User updated; the new password revoked their API keys and signed them out"
+	} else {
+		"User updated"
+	};
 	Ok(Json(Envelope::new(
 		UserView::new(&user),
-		"User updated".to_owned(),
+		message.to_owned(),
 	)))
 }
 
@@ -271,7 +282,8 @@ pub(crate) async fn delete_user(
 	Ok(Json(Envelope::new(None, "User deleted".to_owned())))
 }
 
-/// Changes the caller's own password (the current one is required).
+/// Changes the caller's own password (the current one is required); revokes the caller's API
+/// keys and invalidates their tokens.
 #[utoipa::path(put, path = "/api/v1/users/me/password", tag = "users", request_body = PasswordBody,
 	responses((status = 200, body = Envelope<Option<String>>), (status = 400, body = crate::views::ErrorBody),
 		(status = 403, body = crate::views::ErrorBody)))]
@@ -308,10 +320,15 @@ pub(crate) async fn change_own_password(
 			&caller,
 			"user.password",
 			format!("user/{}", user.id),
-			json!({}),
+			json!({"api_keys_revoked": true}),
 		)
 		.await;
-	Ok(Json(Envelope::new(None, "Password changed".to_owned())))
+	Ok(Json(Envelope::new(
+		None,
+		"Password changed: your API keys are revoked and every token issued before is \
+		 invalid; log in again"
+			.to_owned(),
+	)))
 }
 
 /// Every role with its permissions.
