@@ -18,7 +18,9 @@
 //!   fully-escaped encodings without guessing which characters an encoder chose to escape.
 //!
 //! [`credential_pairs`] adds the `user:password` strings a config's credentials build, so the
-//! basic-auth form is masked whole, user included.
+//! basic-auth form is masked whole, user included. A text cut short with [`truncate`] ends in
+//! [`CUT`]; the head of a secret the cut split in two is masked too, which no search for the
+//! whole secret could find.
 
 use std::borrow::Cow;
 
@@ -30,6 +32,23 @@ use crate::secrets::{MASK, is_sensitive_field};
 /// data by chance, while six (36 bits) practically never do. A secret's complete encodings are
 /// masked whatever their length, as the secret itself is.
 const MIN_FRAGMENT: usize = 6;
+
+/// What a text cut short by [`truncate`] ends with.
+pub const CUT: &str = "\u{2026}";
+
+/// The head of a secret shorter than this is left before a [`CUT`]: one character says almost
+/// nothing, and masking it would eat the last character of most cut texts.
+const MIN_CUT_HEAD: usize = 2;
+
+/// `text` cut to its first `max` characters followed by [`CUT`], or whole when it fits. Cut
+/// text shown anywhere a secret could be should be cut with this, so [`Redactor::text`] knows
+/// where a secret may have been split.
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+	match text.char_indices().nth(max) {
+		Some((i, _)) => Cow::Owned(format!("{}{CUT}", &text[..i])),
+		None => Cow::Borrowed(text),
+	}
+}
 
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -81,7 +100,45 @@ impl Redactor {
 				}
 			}
 		}
+		if out.contains(CUT)
+			&& let Some(masked) = self.mask_cut_heads(&out)
+		{
+			out = Cow::Owned(masked);
+		}
 		out
+	}
+
+	/// `text` with the longest head of a secret's form that ends right before each [`CUT`]
+	/// masked, or `None` when there is none.
+	fn mask_cut_heads(&self, text: &str) -> Option<String> {
+		let mut out = String::with_capacity(text.len());
+		let mut changed = false;
+		let mut pieces = text.split(CUT).peekable();
+		while let Some(piece) = pieces.next() {
+			let head = pieces.peek().and_then(|_| {
+				self.needles
+					.iter()
+					.filter_map(|n| {
+						(MIN_CUT_HEAD..n.len())
+							.rev()
+							.filter(|k| n.is_char_boundary(*k))
+							.find(|k| piece.ends_with(&n[..*k]))
+					})
+					.max()
+			});
+			match head {
+				Some(k) => {
+					out.push_str(&piece[..piece.len() - k]);
+					out.push_str(MASK);
+					changed = true;
+				}
+				None => out.push_str(piece),
+			}
+			if pieces.peek().is_some() {
+				out.push_str(CUT);
+			}
+		}
+		changed.then_some(out)
 	}
 
 	/// Masks every string (and object key) in `value`.
@@ -422,6 +479,31 @@ mod tests {
 		assert_eq!(r.text("%61%62%63%64 %2561bcd"), "*** %2561bcd");
 		let none = Redactor::new([String::new()]);
 		assert!(none.is_empty());
+	}
+
+	#[test]
+	fn a_secret_cut_in_two_by_truncate_is_masked() {
+		let secret = "tail-of-a-long-token";
+		let r = Redactor::new([secret.to_owned()]);
+		for keep in [2, 5, secret.len() - 1] {
+			let text = format!("x{}", &secret[..keep]);
+			let whole = format!("{text}{}", &secret[keep..]);
+			let cut = truncate(&whole, text.len());
+			assert!(cut.ends_with(CUT), "{cut}");
+			assert_eq!(r.text(&cut), format!("x***{CUT}"), "{keep}");
+			// The cut text wrapped in something longer.
+			assert_eq!(
+				r.text(&format!("failed: {cut} (attempt 2)")),
+				format!("failed: x***{CUT} (attempt 2)")
+			);
+		}
+		assert_eq!(truncate("short", 10), "short");
+		// One character is left, and an ellipsis after nothing secret changes nothing.
+		assert_eq!(r.text(&format!("xt{CUT}")), format!("xt{CUT}"));
+		assert_eq!(
+			r.text(&format!("and so on{CUT}")),
+			format!("and so on{CUT}")
+		);
 	}
 
 	#[test]
