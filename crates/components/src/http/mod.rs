@@ -1,6 +1,12 @@
 //! `http_request`: calls an HTTP(S) endpoint and outputs `{status, headers, body}`.
 //!
 //! Decisions:
+//! - **Output**: the response's status, headers and body, never the request's headers. A peer
+//!   can still reflect the request (a debugging endpoint, a hostile server): whatever the
+//!   credential-bearing headers sent held (the `Authorization` value, the token or the
+//!   `user:password` inside it, cookies, API keys) is masked to `***` in the output and in
+//!   error text, in their derived forms too (`sent`), on top of the engine masking every secret
+//!   it revealed.
 //! - **SSRF guard** (DESIGN §6): the host is resolved first, and a host that resolves to
 //!   anything but ordinary public unicast (every range of the IANA special-purpose registries,
 //!   an IPv6 address as internal as the IPv4 one it embeds: `ranges`) is refused unless
@@ -16,6 +22,7 @@
 
 mod guard;
 mod ranges;
+mod sent;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -24,7 +31,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use apg_core::{Component, ComponentError, Outcome, RunContext};
+use apg_core::{Component, ComponentError, Outcome, Redactor, RunContext, redact};
 
 /// The largest response body read.
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -186,72 +193,87 @@ impl Component for HttpRequest {
 			Some(Value::String(text)) => request.body(text.clone()),
 			Some(other) => request.body(other.to_string()),
 		};
-		let response = request
-			.send()
+		let request = request.build().map_err(fatal)?;
+		// Taken from the request as built, so credentials written any way (the `auth` field, a
+		// literal header, `user:pass@` in the URL) are covered.
+		let redactor = sent::redactor(request.headers());
+		respond(&client, request, config, &redactor)
 			.await
-			.map_err(|e| retryable(format!("request failed: {e}")))?;
-		let status = response.status().as_u16();
-		let is_json = response
-			.headers()
-			.get(reqwest::header::CONTENT_TYPE)
-			.and_then(|v| v.to_str().ok())
-			.is_some_and(|t| t.contains("json"));
-		let mut headers = Map::new();
-		for (k, v) in response.headers() {
-			headers.insert(
-				k.as_str().to_owned(),
-				Value::String(v.to_str().unwrap_or_default().to_owned()),
-			);
-		}
-		let mut body = Vec::new();
-		let mut stream = response.bytes_stream();
-		while let Some(chunk) = stream.next().await {
-			let chunk =
-				chunk.map_err(|e| retryable(format!("reading the response failed: {e}")))?;
-			if body.len() + chunk.len() > MAX_BODY {
-				return Err(fatal("the response is larger than 10 MiB"));
-			}
-			body.extend_from_slice(&chunk);
-		}
-		let text = String::from_utf8_lossy(&body).into_owned();
-		let format = config
-			.get("response_format")
-			.and_then(Value::as_str)
-			.unwrap_or("auto");
-		let body = match format {
-			"text" => Value::String(text),
-			"json" => serde_json::from_str(&text)
-				.map_err(|e| fatal(format!("the response is not JSON: {e}")))?,
-			_ if is_json => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-			_ => Value::String(text),
-		};
-		let expected = match config.get("expected_status").and_then(Value::as_array) {
-			Some(list) => list
-				.iter()
-				.filter_map(Value::as_u64)
-				.any(|s| s == u64::from(status)),
-			None => (200..300).contains(&status),
-		};
-		let output = json!({"status": status, "headers": headers, "body": body});
-		if expected {
-			return Ok(Outcome::output(output));
-		}
-		let message = format!(
-			"unexpected status {status}: {}",
-			truncate(&output["body"].to_string(), 500)
-		);
-		if status == 429 || status >= 500 {
-			Err(retryable(message))
-		} else {
-			Err(fatal(message))
-		}
+			.map(Outcome::output)
+			.map_err(|e| match e {
+				ComponentError::Retryable(m) => ComponentError::Retryable(redactor.text(&m)),
+				ComponentError::Fatal(m) => ComponentError::Fatal(redactor.text(&m)),
+			})
 	}
 }
 
-fn truncate(text: &str, max: usize) -> &str {
-	match text.char_indices().nth(max) {
-		Some((i, _)) => &text[..i],
-		None => text,
+/// Sends `request` and reads the response into `{status, headers, body}` with what `redactor`
+/// knows masked, or the error its status or a failure means.
+async fn respond(
+	client: &reqwest::Client,
+	request: reqwest::Request,
+	config: &Value,
+	redactor: &Redactor,
+) -> Result<Value, ComponentError> {
+	let response = client
+		.execute(request)
+		.await
+		.map_err(|e| retryable(format!("request failed: {e}")))?;
+	let status = response.status().as_u16();
+	let is_json = response
+		.headers()
+		.get(reqwest::header::CONTENT_TYPE)
+		.and_then(|v| v.to_str().ok())
+		.is_some_and(|t| t.contains("json"));
+	let mut headers = Map::new();
+	for (k, v) in response.headers() {
+		headers.insert(
+			k.as_str().to_owned(),
+			Value::String(v.to_str().unwrap_or_default().to_owned()),
+		);
+	}
+	let mut body = Vec::new();
+	let mut stream = response.bytes_stream();
+	while let Some(chunk) = stream.next().await {
+		let chunk = chunk.map_err(|e| retryable(format!("reading the response failed: {e}")))?;
+		if body.len() + chunk.len() > MAX_BODY {
+			return Err(fatal("the response is larger than 10 MiB"));
+		}
+		body.extend_from_slice(&chunk);
+	}
+	let text = String::from_utf8_lossy(&body).into_owned();
+	let format = config
+		.get("response_format")
+		.and_then(Value::as_str)
+		.unwrap_or("auto");
+	let body = match format {
+		"text" => Value::String(text),
+		"json" => serde_json::from_str(&text)
+			.map_err(|e| fatal(format!("the response is not JSON: {e}")))?,
+		_ if is_json => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+		_ => Value::String(text),
+	};
+	let expected = match config.get("expected_status").and_then(Value::as_array) {
+		Some(list) => list
+			.iter()
+			.filter_map(Value::as_u64)
+			.any(|s| s == u64::from(status)),
+		None => (200..300).contains(&status),
+	};
+	let mut output = json!({"status": status, "headers": headers, "body": body});
+	redactor.value(&mut output);
+	if expected {
+		return Ok(output);
+	}
+	// Cut with the shared marker, so the engine also masks a secret the cut split in two.
+	let message = format!(
+		"unexpected status {status}: {}",
+		redact::truncate(&output["body"].to_string(), 500)
+	);
+	if status == 429 || status >= 500 {
+		Err(retryable(message))
+	} else {
+		Err(fatal(message))
 	}
 }
 

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
@@ -17,6 +17,11 @@ async fn server() -> SocketAddr {
 			get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down") }),
 		)
 		.route("/missing", get(|| async { (StatusCode::NOT_FOUND, "no") }))
+		.route("/reflect", get(reflect))
+		.route(
+			"/reflect-400",
+			get(|h: HeaderMap| async move { (StatusCode::BAD_REQUEST, reflect(h).await) }),
+		)
 		.route(
 			"/away",
 			get(|| async {
@@ -30,6 +35,18 @@ async fn server() -> SocketAddr {
 	let addr = listener.local_addr().unwrap();
 	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 	addr
+}
+
+/// Answers with every request header, as sent and in base64 and hex: a peer that hands back
+/// what it was given.
+async fn reflect(headers: HeaderMap) -> String {
+	let mut out = String::new();
+	for (k, v) in &headers {
+		let v = v.as_bytes();
+		let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+		out.push_str(&format!("{k}: {} | {hex}\n", String::from_utf8_lossy(v)));
+	}
+	out
 }
 
 fn loopback_allowed() -> HttpRequest {
@@ -196,5 +213,52 @@ fn only_http_urls_validate() {
 				.unwrap()
 		)
 		.is_empty()
+	);
+}
+
+/// The request's credential-bearing headers never come back: not in the output of a peer that
+/// reflects them, nor in the error text of one that fails with them, in clear or derived.
+#[tokio::test]
+async fn credentials_sent_are_not_handed_back() {
+	let addr = server().await;
+	let password = "open-sesame-4711";
+	let token = "tok-1234567890abcdef";
+	let pair = format!("alice:{password}");
+	let hex = |s: &str| -> String { s.bytes().map(|b| format!("{b:02x}")).collect() };
+	let c = loopback_allowed();
+	let configs = [
+		json!({"url": format!("http://{addr}/reflect"),
+			"auth": {"username": "alice", "password": password}}),
+		json!({"url": format!("http://alice:{password}@{addr}/reflect")}),
+		json!({"url": format!("http://{addr}/reflect"), "auth": {"token": token},
+			"headers": {"Cookie": format!("sid={token}"), "X-Api-Key": password}}),
+	];
+	for config in configs {
+		let out = c.run(&ctx(), &config, Value::Null).await.unwrap();
+		let text = out.output.to_string();
+		assert!(text.contains("***"), "{text}");
+		for secret in [password, token, pair.as_str()] {
+			assert!(!text.contains(secret), "{secret} in {text}");
+			assert!(!text.contains(&hex(secret)), "{secret} in {text}");
+		}
+		assert!(!text.contains("YWxpY2U6b3Blbi1zZXNhbWUtNDcxMQ"), "{text}");
+	}
+	let err = c
+		.run(
+			&ctx(),
+			&json!({"url": format!("http://{addr}/reflect-400"),
+				"auth": {"username": "alice", "password": password}}),
+			Value::Null,
+		)
+		.await
+		.unwrap_err()
+		.to_string();
+	assert!(
+		err.contains("unexpected status 400") && err.contains("***"),
+		"{err}"
+	);
+	assert!(
+		!err.contains(password) && !err.contains("YWxpY2U6b3Blbi1zZXNhbWUtNDcxMQ"),
+		"{err}"
 	);
 }
