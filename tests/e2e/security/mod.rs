@@ -18,6 +18,7 @@ use crate::util::{ENCRYPTION_KEY, admin_client, client_with, token};
 
 mod access;
 mod bad_input;
+mod derived;
 mod secrets;
 mod sharee;
 mod tokens;
