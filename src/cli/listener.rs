@@ -1,5 +1,6 @@
 //! The HTTP server loop: the router on hyper with the limits `axum::serve` does not offer.
 //!
+//! - HTTP/1.1 only (see `serve`), with WebSocket upgrades.
 //! - A deadline for a request's headers (`header_timeout`): a client that sends nothing, or its
 //!   headers a byte at a time (slowloris), is cut off. hyper starts the same deadline again when
 //!   a kept-alive connection waits for its next request, so it is also the idle timeout.
@@ -44,16 +45,14 @@ pub(crate) async fn serve(
 ) {
 	let open = Arc::new(Open::default());
 	let graceful = GracefulShutdown::new();
-	let mut builder = auto::Builder::new(TokioExecutor::new());
+	// HTTP/1 only: detecting HTTP/2 (cleartext, prior knowledge) means waiting for the first 24
+	// bytes with no deadline, which is exactly what a silent client exploits; browsers speak
+	// HTTP/2 only over TLS, which a proxy in front of this server terminates.
+	let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
 	builder
 		.http1()
 		.timer(TokioTimer::new())
 		.header_read_timeout(limits.header_timeout);
-	builder
-		.http2()
-		.timer(TokioTimer::new())
-		.keep_alive_interval(Some(limits.header_timeout))
-		.keep_alive_timeout(limits.header_timeout);
 	tokio::pin!(shutdown);
 	loop {
 		let (stream, peer) = tokio::select! {
@@ -80,12 +79,23 @@ pub(crate) async fn serve(
 			request.extensions_mut().insert(ConnectInfo(peer));
 			app.clone().oneshot(request)
 		});
-		let connection = builder
-			.serve_connection_with_upgrades(TokioIo::new(stream), service)
-			.into_owned();
-		let connection = graceful.watch(connection);
+		let builder = builder.clone();
+		let watcher = graceful.watcher();
+		let header_timeout = limits.header_timeout;
 		tokio::spawn(async move {
-			if let Err(e) = connection.await {
+			// hyper's header deadline starts with the first byte; a client that sends none is
+			// given the same time to start.
+			// (`peek`, not `readable`: readiness may be reported before any byte arrived.)
+			let mut first = [0u8; 1];
+			if tokio::time::timeout(header_timeout, stream.peek(&mut first))
+				.await
+				.is_err()
+			{
+				tracing::debug!(%peer, "connection closed: nothing sent");
+				return;
+			}
+			let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+			if let Err(e) = watcher.watch(connection).await {
 				tracing::debug!(%peer, error = %e, "connection ended with an error");
 			}
 			drop(slot);

@@ -117,6 +117,16 @@ impl Server {
 		}
 	}
 
+	/// The server's process id (to read its memory use).
+	pub(crate) fn pid(&self) -> u32 {
+		self.child.id()
+	}
+
+	/// Whether the server process is still running.
+	pub(crate) fn alive(&mut self) -> bool {
+		matches!(self.child.try_wait(), Ok(None))
+	}
+
 	pub(crate) fn url(&self, path: &str) -> String {
 		format!("{}{path}", self.base)
 	}

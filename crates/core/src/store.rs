@@ -173,7 +173,8 @@ pub trait Store: Send + Sync {
 
 	/// One execution.
 	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>>;
-	/// Executions, newest first, as summaries: without their variables and results, so a list of
+	/// Executions, newest first, as summaries: without their parameters, variables and results
+	/// (empty), so a list of
 	/// fifty costs fifty small rows however large the outputs (read one for them).
 	async fn list_executions(&self, filter: &ExecutionFilter) -> StoreResult<Vec<Execution>>;
 	/// The execution of `workflow` created with the idempotency key `key`, if any.

@@ -238,7 +238,7 @@ impl WorkflowExecution {
 		i32::from(self.0.priority.get())
 	}
 
-	/// The resolved parameters (a JSON object).
+	/// The resolved parameters (a JSON object). Empty in lists (`executions`).
 	async fn parameters(&self) -> Value {
 		Value::Object(self.0.parameters.clone())
 	}

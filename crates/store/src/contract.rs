@@ -365,6 +365,7 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 		e.status = status;
 		e.results = Some(serde_json::json!({"big": "output"}));
 		e.vars.insert("v".into(), serde_json::json!(1));
+		e.parameters.insert("p".into(), serde_json::json!("large"));
 		ids.push(e.id);
 		writes.push(Write::Execution(Box::new(e)));
 	}
@@ -391,12 +392,12 @@ pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 	assert_eq!(of_w[0].id, ids[5], "newest first");
 	assert!(
 		of_w.iter()
-			.all(|e| e.results.is_none() && e.vars.is_empty()),
+			.all(|e| e.results.is_none() && e.vars.is_empty() && e.parameters.is_empty()),
 		"lists are summaries"
 	);
 	let one = store.get_execution(ids[5]).await.unwrap().unwrap();
 	assert!(
-		one.results.is_some() && !one.vars.is_empty(),
+		one.results.is_some() && !one.vars.is_empty() && !one.parameters.is_empty(),
 		"one execution has everything"
 	);
 	let failed = store

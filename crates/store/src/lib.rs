@@ -12,9 +12,9 @@
 //!
 //! All three pass the one [`contract`] suite (feature `test-util`).
 
+mod conflict;
 #[cfg(feature = "test-util")]
 pub mod contract;
-mod conflict;
 mod dedup;
 mod memory;
 mod postgres;

@@ -272,6 +272,7 @@ impl Store for MemoryStore {
 				})
 			})
 			.map(|e| Execution {
+				parameters: Default::default(),
 				vars: Default::default(),
 				results: None,
 				..e.clone()

@@ -19,8 +19,10 @@ use crate::util::{ENCRYPTION_KEY, admin_client, client_with, token};
 mod access;
 mod bad_input;
 mod derived;
+mod hostile;
 mod secrets;
 mod sharee;
+mod throttle;
 mod tokens;
 
 /// A user of the server, with a client that acts as them.

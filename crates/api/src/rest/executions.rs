@@ -61,8 +61,8 @@ async fn load(
 	Ok(state.security.guard.execution(caller, id, action).await?)
 }
 
-/// Executions, newest first, as summaries: `results` is null and `variables` empty however large
-/// they are; `GET /api/v1/executions/{id}` has them.
+/// Executions, newest first, as summaries: `results` is null, `parameters` and `variables` empty
+/// however large they are; `GET /api/v1/executions/{id}` has them.
 #[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(ListQuery),
 	responses((status = 200, body = Envelope<Vec<ExecutionView>>), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list_executions(

@@ -135,9 +135,10 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key";
-/// [`EXECUTION_COLUMNS`] for lists: no variables or results (see [`Store::list_executions`]).
+/// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
+/// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
-	parameters, '{}' AS vars, NULL AS results, error_message, breakpoints, created_at, started_at, \
+	'{}' AS parameters, '{}' AS vars, NULL AS results, error_message, breakpoints, created_at, started_at, \
 	completed_at, idempotency_key";
 
 /// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
