@@ -23,7 +23,6 @@ mod hostile;
 mod secrets;
 mod sharee;
 mod throttle;
-mod throttle;
 mod tokens;
 
 /// A user of the server, with a client that acts as them.
