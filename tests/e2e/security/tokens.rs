@@ -586,6 +586,36 @@ async fn usernames_are_unique_ignoring_case(server: Server) {
 	assert_eq!(names, ["Carl", "admin"], "{listed}");
 }
 
+/// `apg-workflow user passwd` (run beside the server, on its data) revokes the user's keys too:
+/// the rule is the store's, so no path that sets a password can skip it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_password_reset_revokes_api_keys() {
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().join("data");
+	let server = Server::start_in(&data, &[]);
+	let admin = admin_client(&server.base).await;
+	let ada = account(&server, &admin, "ada", "editor").await;
+	let (code, body) = new_key(&server, &ada.client, json!({"name": "ci"})).await;
+	assert_eq!(code, 201, "{body}");
+	let ci = key_client(&body);
+	let me = server.url("/api/v1/auth/me");
+	assert_eq!(status(ci.get(&me)).await, 200);
+	let out = crate::util::run(&[
+		"user",
+		"passwd",
+		"ADA",
+		"--data-dir",
+		data.to_str().unwrap(),
+	]);
+	assert!(out.status.success(), "{}", crate::util::text(&out));
+	assert_eq!(
+		status(ci.get(&me)).await,
+		401,
+		"the key died with the password"
+	);
+	assert_eq!(status(ada.client.get(&me)).await, 401, "and the session");
+}
+
 crate::on_every_backend! {
 	every_route_refuses_missing_expired_and_foreign_tokens => super::unauthenticated_everywhere,
 	logins_are_throttled_and_api_keys_revocable => super::logins_are_throttled,
