@@ -29,10 +29,20 @@ pub(crate) fn check(
 		return Ok(outcome);
 	}
 	Err(ComponentError::Fatal(format!(
-		"the output is larger than the limit of {} (max_output_bytes): return less data, or \
-		 read and write it in pages (for example with offset/limit)",
-		human(limit)
+		"the output is larger than {}: return less data, or read and write it in pages (for example with \
+		 offset/limit)",
+		describe_limit(limit)
 	)))
+}
+
+/// Whether `value` serializes to at most `limit` bytes.
+pub(crate) fn fits(value: &impl serde::Serialize, limit: usize) -> bool {
+	serde_json::to_writer(&mut Counter { left: limit }, value).is_ok()
+}
+
+/// The limit, for errors.
+pub(crate) fn describe_limit(limit: usize) -> String {
+	format!("the limit of {} (max_output_bytes)", human(limit))
 }
 
 fn human(bytes: usize) -> String {

@@ -79,6 +79,7 @@ struct Inner {
 	task: Mutex<Option<JoinHandle<()>>>,
 	cluster: Option<ClusterMode>,
 	cache: Option<Arc<dyn apg_core::Cache>>,
+	max_output_bytes: usize,
 }
 
 impl Engine {
@@ -100,6 +101,7 @@ impl Engine {
 				task: Mutex::new(None),
 				cluster: config.cluster.clone(),
 				cache: config.cache.clone(),
+				max_output_bytes: config.max_output_bytes,
 			}),
 		};
 		// In a cluster, unfinished executions are taken over through their leases instead.
@@ -265,6 +267,16 @@ impl Engine {
 		let compiled = self.compiled(workflow.id, version).await?;
 		let parameters = params::resolve(&compiled.definition.parameters, request.parameters)
 			.map_err(EngineError::Invalid)?;
+		// The start component outputs the parameters, so larger ones could only fail it.
+		if !crate::output_cap::fits(&parameters, self.inner.max_output_bytes) {
+			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
+				"parameters",
+				format!(
+					"the parameters are larger than {}, which the start's output may not pass",
+					crate::output_cap::describe_limit(self.inner.max_output_bytes)
+				),
+			)]));
+		}
 		let unknown: Vec<apg_core::Issue> = request
 			.breakpoints
 			.iter()

@@ -76,6 +76,7 @@ async fn memory_attacks_fail_their_step_and_stay_bounded(
 			"{name}: {}",
 			&text[..text.len().min(400)]
 		);
+		eprintln!("after {name}: peak RSS {} MiB", peak_rss_mib(&server));
 		assert!(
 			text.len() < 100_000,
 			"{name}: a large value was stored ({} bytes)",
@@ -123,18 +124,26 @@ async fn memory_attacks_fail_their_step_and_stay_bounded(
 		error.contains("'say'") && error.contains("budget"),
 		"{error}"
 	);
-	let detail = run(
-		&server,
+	// 9 MiB of parameters could only fail the start (its output is the parameters): refused.
+	let (status, body) = post(
 		&admin,
-		"start 9 MiB",
-		definition,
-		json!({"p": "z".repeat(9 << 20)}),
+		server.url("/api/v1/workflows"),
+		&json!({"name": "start 9 MiB", "definition": definition}),
 	)
 	.await;
-	let error = error_of(&detail);
-	assert!(
-		error.contains("'start'") && error.contains("max_output_bytes"),
-		"{error}"
+	assert_eq!(status, 201, "{body}");
+	let wf = body["data"]["id"].as_str().unwrap().to_owned();
+	let (status, body) = post(
+		&admin,
+		server.url(&format!("/api/v1/workflows/{wf}/execute")),
+		&json!({"parameters": {"p": "z".repeat(9 << 20)}}),
+	)
+	.await;
+	assert!(matches!(status, 400 | 422), "{status}");
+	assert!(body.to_string().contains("max_output_bytes"), "{body}");
+	eprintln!(
+		"after the 9 MiB parameter: peak RSS {} MiB",
+		peak_rss_mib(&server)
 	);
 	// Twenty executions with 3 MiB outputs (under the cap): the list carries none of them.
 	let three = "{{ 'o' * 3000000 }}";
