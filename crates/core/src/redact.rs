@@ -291,10 +291,12 @@ fn decoded_at(hay: &[u8], at: usize) -> Option<u8> {
 /// `%XX`, or (a space) as `+`.
 fn encoded_match(hay: &[u8], at: usize, needle: &[u8]) -> Option<usize> {
 	// Only a literal `%` in the needle can match two ways (`%` or `%25`); the alternatives are
-	// tried in turn, each state once, so a crafted text cannot make this exponential.
-	let mut alternatives = vec![(0, at)];
+	// tried in turn, each state once, so a crafted text cannot make this exponential. Nothing
+	// is allocated until a second way exists: this runs at every `%` of a large body.
+	let mut alternatives = Vec::new();
 	let mut seen = std::collections::HashSet::new();
-	while let Some((mut i, mut p)) = alternatives.pop() {
+	let mut next = Some((0, at));
+	while let Some((mut i, mut p)) = next.take().or_else(|| alternatives.pop()) {
 		loop {
 			let Some(&b) = needle.get(i) else {
 				return Some(p);
