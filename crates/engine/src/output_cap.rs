@@ -46,9 +46,9 @@ pub(crate) fn describe_limit(limit: usize) -> String {
 }
 
 fn human(bytes: usize) -> String {
-	if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+	if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
 		format!("{} MiB", bytes >> 20)
-	} else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+	} else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
 		format!("{} KiB", bytes >> 10)
 	} else {
 		format!("{bytes} bytes")

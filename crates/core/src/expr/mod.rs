@@ -182,7 +182,7 @@ fn plain(error: &minijinja::Error) -> String {
 fn describe(error: minijinja::Error) -> Error {
 	if error.kind() == minijinja::ErrorKind::OutOfFuel {
 		return Error::Expression(format!(
-			"the expression used up its budget ({FUEL} instructions, or about {} MB of data); \
+			"the expression used up its fuel budget ({FUEL} instructions, or about {} MB of data); \
 			 work on less data at a time",
 			FUEL * 64 / 1_000_000
 		));
