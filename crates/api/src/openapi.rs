@@ -37,6 +37,7 @@ use crate::views;
 		executions::list_executions,
 		executions::get_execution,
 		executions::execution_logs,
+		executions::execution_component,
 		executions::cancel_execution,
 		executions::retry_execution,
 		executions::resume_execution,

@@ -211,6 +211,9 @@ pub(crate) struct ExecutionView {
 	/// Outputs of the completed components without outgoing connections.
 	#[schema(value_type = Option<Object>)]
 	results: Option<Value>,
+	/// Set when `results` was left out for its size (its JSON bytes, over 64 KiB): each sink's
+	/// output is at `GET /api/v1/executions/{id}/components/{component}`.
+	results_bytes: Option<usize>,
 	error_message: Option<String>,
 	breakpoints: Vec<String>,
 	#[schema(format = DateTime)]
@@ -225,6 +228,7 @@ pub(crate) struct ExecutionView {
 
 impl ExecutionView {
 	pub(crate) fn new(e: &Execution) -> Self {
+		let (results, results_bytes) = inline(e.results.as_ref(), Some(INLINE_DATA_BYTES));
 		Self {
 			id: e.id.to_string(),
 			workflow_id: e.workflow_id.to_string(),
@@ -233,7 +237,8 @@ impl ExecutionView {
 			priority: e.priority.get(),
 			parameters: Value::Object(e.parameters.clone()),
 			variables: Value::Object(e.vars.clone()),
-			results: e.results.clone(),
+			results,
+			results_bytes,
 			error_message: e.error_message.clone(),
 			breakpoints: e.breakpoints.clone(),
 			created_at: iso(e.created_at),
@@ -259,7 +264,10 @@ impl ExecutionDetailView {
 	pub(crate) fn new(e: &Execution, steps: &[StepRecord], attempts: &[AttemptRecord]) -> Self {
 		Self {
 			execution: ExecutionView::new(e),
-			components: steps.iter().map(ComponentView::new).collect(),
+			components: steps
+				.iter()
+				.map(|s| ComponentView::new(s, Some(INLINE_DATA_BYTES)))
+				.collect(),
 			attempts: attempts.iter().map(AttemptView::new).collect(),
 		}
 	}
@@ -273,10 +281,18 @@ pub(crate) struct ComponentView {
 	/// pending, running, retrying, completed, failed, skipped or cancelled.
 	status: String,
 	attempt: u32,
+	/// Null when larger than 64 KiB (see `input_bytes`).
 	#[schema(value_type = Option<Object>)]
 	input_data: Option<Value>,
+	/// Null when larger than 64 KiB (see `output_bytes`).
 	#[schema(value_type = Option<Object>)]
 	output_data: Option<Value>,
+	/// Set when the input was left out of an execution's detail for its size (its JSON bytes):
+	/// `GET /api/v1/executions/{id}/components/{component}` has it.
+	input_bytes: Option<usize>,
+	/// Set when the output was left out of an execution's detail for its size (its JSON bytes):
+	/// `GET /api/v1/executions/{id}/components/{component}` has it.
+	output_bytes: Option<usize>,
 	branch: Option<String>,
 	error_message: Option<String>,
 	/// When its durable timer (delay, retry back-off) fires.
@@ -289,15 +305,36 @@ pub(crate) struct ComponentView {
 	duration_ms: Option<i64>,
 }
 
+/// The largest input or output an execution's detail carries inline; a detail of a thousand
+/// components stays small however large their outputs (each up to `max_output_bytes`).
+pub(crate) const INLINE_DATA_BYTES: usize = 64 << 10;
+
+/// `value`, or nothing and its size when it is larger than `limit`.
+fn inline(value: Option<&Value>, limit: Option<usize>) -> (Option<Value>, Option<usize>) {
+	match (value, limit) {
+		(None, _) => (None, None),
+		(Some(v), None) => (Some(v.clone()), None),
+		(Some(v), Some(limit)) => match apg_core::size::json_len(v, limit) {
+			Some(_) => (Some(v.clone()), None),
+			None => (None, apg_core::size::json_len(v, usize::MAX)),
+		},
+	}
+}
+
 impl ComponentView {
-	pub(crate) fn new(s: &StepRecord) -> Self {
+	/// The view of a step; inputs and outputs over `limit` bytes (when given) are left out.
+	pub(crate) fn new(s: &StepRecord, limit: Option<usize>) -> Self {
+		let (input_data, input_bytes) = inline(s.input.as_ref(), limit);
+		let (output_data, output_bytes) = inline(s.output.as_ref(), limit);
 		Self {
 			component_id: s.component_id.clone(),
 			component_type: s.component_type.clone(),
 			status: s.status.to_string(),
 			attempt: s.attempt,
-			input_data: s.input.clone().map(masked),
-			output_data: s.output.clone(),
+			input_data: input_data.map(masked),
+			output_data,
+			input_bytes,
+			output_bytes,
 			branch: s.branch.clone(),
 			error_message: s.error_message.clone(),
 			run_at: iso_opt(s.run_at),

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod schema;
 pub mod secrets;
 pub mod security;
+pub mod size;
 pub mod status;
 pub mod store;
 pub mod text;

@@ -2,12 +2,11 @@
 //!
 //! Everything a component returns is checkpointed, sent to subscribers and shown by the API, so
 //! one echo of a 50 MB string would grow the database, every client's feed and the process. The
-//! size is measured by serializing into a counter that gives up at the limit, so an oversized
-//! output costs at most `limit` bytes of work, never a copy. The check runs where the attempt
-//! ran (its own task, or the coordinator for inline components) before the result is recorded.
+//! size is measured with `apg_core::size`, so an oversized output costs at most `limit` bytes of
+//! work, never a copy. The check runs where the attempt ran (its own task, or the coordinator
+//! for inline components) before the result is recorded.
 
-use std::io;
-
+use apg_core::size::json_fits;
 use apg_core::{ComponentError, Outcome};
 
 /// The default cap: 4 MiB.
@@ -19,13 +18,7 @@ pub(crate) fn check(
 	limit: usize,
 ) -> Result<Outcome, ComponentError> {
 	let outcome = result?;
-	let mut counter = Counter { left: limit };
-	let fits = serde_json::to_writer(&mut counter, &outcome.output).is_ok()
-		&& outcome
-			.vars
-			.values()
-			.all(|v| serde_json::to_writer(&mut counter, v).is_ok());
-	if fits {
+	if json_fits(&(&outcome.output, &outcome.vars), limit) {
 		return Ok(outcome);
 	}
 	Err(ComponentError::Fatal(format!(
@@ -33,11 +26,6 @@ pub(crate) fn check(
 		 offset/limit)",
 		describe_limit(limit)
 	)))
-}
-
-/// Whether `value` serializes to at most `limit` bytes.
-pub(crate) fn fits(value: &impl serde::Serialize, limit: usize) -> bool {
-	serde_json::to_writer(&mut Counter { left: limit }, value).is_ok()
 }
 
 /// The limit, for errors.
@@ -52,25 +40,6 @@ fn human(bytes: usize) -> String {
 		format!("{} KiB", bytes >> 10)
 	} else {
 		format!("{bytes} bytes")
-	}
-}
-
-/// A writer that only counts, and fails once `left` is used up.
-struct Counter {
-	left: usize,
-}
-
-impl io::Write for Counter {
-	fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-		self.left = self
-			.left
-			.checked_sub(buf.len())
-			.ok_or_else(|| io::Error::other("over the limit"))?;
-		Ok(buf.len())
-	}
-
-	fn flush(&mut self) -> io::Result<()> {
-		Ok(())
 	}
 }
 

@@ -17,7 +17,8 @@ use crate::extract::{ApiQuery, JsonBody, parse_id, typed};
 use crate::rest::workflows::page;
 use crate::state::AppState;
 use crate::views::{
-	BreakpointsBody, DebugView, Envelope, ExecutionDetailView, ExecutionView, LogView, ResumeBody,
+	BreakpointsBody, ComponentView, DebugView, Envelope, ExecutionDetailView, ExecutionView,
+	LogView, ResumeBody,
 };
 
 type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
@@ -27,6 +28,10 @@ pub(crate) fn router() -> Router<AppState> {
 		.route("/executions", get(list_executions))
 		.route("/executions/{id}", get(get_execution))
 		.route("/executions/{id}/logs", get(execution_logs))
+		.route(
+			"/executions/{id}/components/{component}",
+			get(execution_component),
+		)
 		.route("/executions/{id}/cancel", post(cancel_execution))
 		.route("/executions/{id}/retry", post(retry_execution))
 		.route("/executions/{id}/resume", post(resume_execution))
@@ -118,6 +123,26 @@ pub(crate) async fn get_execution(
 		ExecutionDetailView::new(&exec, &steps, &attempts),
 		None,
 	)))
+}
+
+/// One component of an execution with its whole input and output, however large (the detail
+/// leaves out those over 64 KiB).
+#[utoipa::path(get, path = "/api/v1/executions/{id}/components/{component}", tag = "executions",
+	params(("id" = String, Path, description = "Execution id"),
+		("component" = String, Path, description = "Component id")),
+	responses((status = 200, body = Envelope<ComponentView>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn execution_component(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	Path((id, component)): Path<(String, String)>,
+) -> ApiResult<ComponentView> {
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
+	let steps = state.engine.store().steps(exec.id).await?;
+	let step = steps
+		.iter()
+		.find(|s| s.component_id == component)
+		.ok_or_else(|| ApiError::NotFound(format!("component '{component}' of execution {id}")))?;
+	Ok(Json(Envelope::new(ComponentView::new(step, None), None)))
 }
 
 /// The execution's log, oldest first.

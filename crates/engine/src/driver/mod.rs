@@ -268,7 +268,7 @@ impl Engine {
 		let parameters = params::resolve(&compiled.definition.parameters, request.parameters)
 			.map_err(EngineError::Invalid)?;
 		// The start component outputs the parameters, so larger ones could only fail it.
-		if !crate::output_cap::fits(&parameters, self.inner.max_output_bytes) {
+		if !apg_core::size::json_fits(&parameters, self.inner.max_output_bytes) {
 			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
 				"parameters",
 				format!(

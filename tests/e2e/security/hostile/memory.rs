@@ -157,6 +157,31 @@ async fn memory_attacks_fail_their_step_and_stay_bounded(
 		)
 		.await;
 		assert_eq!(detail["status"], "completed", "3 MB is under the cap");
+		// The detail leaves the large output (and the next step's input) out, sized; the
+		// component's own route has it.
+		let text = detail.to_string();
+		assert!(text.len() < 100_000, "a detail is {} bytes", text.len());
+		let say = detail["components"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|c| c["component_id"] == "say")
+			.unwrap();
+		assert!(say["output_data"].is_null());
+		assert!(say["output_bytes"].as_u64().unwrap() > 3_000_000, "{say}");
+		if i == 0 {
+			let id = detail["id"].as_str().unwrap();
+			let url = server.url(&format!("/api/v1/executions/{id}/components/say"));
+			let one = get_json(&admin, url).await;
+			let output = one["data"]["output_data"].to_string();
+			assert!(
+				output.len() > 3_000_000,
+				"{}",
+				&output[..output.len().min(200)]
+			);
+			let url = server.url(&format!("/api/v1/executions/{id}/components/nope"));
+			assert_eq!(admin.get(url).send().await.unwrap().status(), 404);
+		}
 	}
 	let list = get_text(&admin, server.url("/api/v1/executions?limit=50")).await;
 	assert!(list.len() < 200_000, "a list of 50 is {} bytes", list.len());
