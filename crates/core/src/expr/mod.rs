@@ -88,6 +88,12 @@ pub fn render_str(text: &str, ctx: &minijinja::Value) -> Result<Value> {
 		if value.is_undefined() {
 			return Err(Error::Expression(format!("'{source}' is undefined")));
 		}
+		// Measured before it is built: a lazy value (a repeated list, a range) is only walked here.
+		if !crate::size::json_fits(&value, (FUEL * 64) as usize) {
+			return Err(describe(minijinja::Error::from(
+				minijinja::ErrorKind::OutOfFuel,
+			)));
+		}
 		return serde_json::to_value(&value).map_err(|e| Error::Expression(e.to_string()));
 	}
 	bounds::check(text, false).map_err(Error::Expression)?;
@@ -351,6 +357,35 @@ mod tests {
 			render_str("{{ big|length }}", &ctx).unwrap(),
 			json!(4 << 20)
 		);
+	}
+
+	/// Found by fuzzing: a repeated list is lazy, and what formats, compares or serializes it
+	/// walked every item without fuel (7 GB for the first form). Each is now charged, at compile
+	/// time too (folding), and so stops at the budget at once.
+	#[test]
+	fn a_repeated_list_is_charged_as_if_it_were_built() {
+		for text in [
+			"{{ (9999 * [1]) * 9999 }}",
+			"{{ (9999 * [1]) * 9999 ~ 'x' }}",
+			"{{ ((9999 * [1]) * 9999)|string|length }}",
+			"x{{ (9999 * [1]) * 9999 }}",
+			"{{ ((9999 * [1]) * 9999)|tojson|length }}",
+			"{{ (9999 * [1]) * 9999 == (9999 * [1]) * 9999 }}",
+			"{{ steps.a.output.items * 99999999 }}",
+			"{{ 99999999 * [22] }}",
+		] {
+			let started = std::time::Instant::now();
+			let error = render_str(text, &ctx()).unwrap_err().to_string();
+			assert!(
+				error.contains("fuel budget") || error.contains("too large"),
+				"{text}: {error}"
+			);
+			// Not a timing test: a walk of a hundred million items takes seconds, a refusal none.
+			assert!(started.elapsed().as_secs() < 2, "{text} was walked");
+			let started = std::time::Instant::now();
+			let _ = references(text);
+			assert!(started.elapsed().as_secs() < 2, "{text} was folded");
+		}
 	}
 
 	#[test]
