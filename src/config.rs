@@ -86,6 +86,8 @@ pub(crate) struct Config {
 	/// Connections open at once, in total and from one client address.
 	pub(crate) max_connections: usize,
 	pub(crate) max_connections_per_address: usize,
+	/// Proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses; empty: none.
+	pub(crate) trusted_proxies: String,
 }
 
 impl Default for Config {
@@ -125,6 +127,7 @@ impl Default for Config {
 			header_timeout_seconds: 10,
 			max_connections: 4096,
 			max_connections_per_address: 512,
+			trusted_proxies: String::new(),
 		}
 	}
 }

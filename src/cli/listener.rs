@@ -23,6 +23,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::ServiceExt;
 
+use super::client_addr::TrustedProxies;
+
 /// The server's connection limits.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
@@ -41,6 +43,7 @@ pub(crate) async fn serve(
 	listener: tokio::net::TcpListener,
 	app: Router,
 	limits: Limits,
+	proxies: TrustedProxies,
 	shutdown: impl Future<Output = ()>,
 ) {
 	let open = Arc::new(Open::default());
@@ -73,10 +76,12 @@ pub(crate) async fn serve(
 			continue;
 		};
 		let app = app.clone();
+		let proxies = proxies.clone();
 		let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
 			// What `into_make_service_with_connect_info` would add: the login throttle and the
-			// audit read the peer from it.
-			request.extensions_mut().insert(ConnectInfo(peer));
+			// audit read the client from it (the peer, or whom a trusted proxy forwarded).
+			let client = proxies.client(peer, request.headers());
+			request.extensions_mut().insert(ConnectInfo(client));
 			app.clone().oneshot(request)
 		});
 		let builder = builder.clone();

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_auth;
+mod client_addr;
 mod debug;
 mod listener;
 mod load;

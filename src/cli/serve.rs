@@ -195,7 +195,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_per_address: config.max_connections_per_address.max(1),
 		drain: Duration::from_secs(config.shutdown_drain_seconds),
 	};
-	super::listener::serve(listener, app, limits, shutdown_signal()).await;
+	let proxies = super::client_addr::TrustedProxies::parse(&config.trusted_proxies)?;
+	super::listener::serve(listener, app, limits, proxies, shutdown_signal()).await;
 	tracing::info!(
 		seconds = config.shutdown_drain_seconds,
 		"shutting down: draining running attempts"

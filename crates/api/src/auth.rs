@@ -9,9 +9,9 @@
 //! no key reaches metrics by accident. Handlers that need more (`keys`, to mint keys) check
 //! [`Scopes`] themselves.
 //!
-//! The client address is the TCP peer's. `X-Forwarded-For` and its kin are ignored: anyone can
-//! send them, and there is no trusted-proxy setting to say whose to believe, so honouring them
-//! would let every request pick the address the login throttle and the audit log see.
+//! The client address is what the server recorded as `ConnectInfo`: the TCP peer's, or, when the
+//! peer is a configured trusted proxy, the client it forwarded for (the binary's `client_addr`
+//! decides). Headers are never read here: anyone can send them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -27,8 +27,8 @@
 //! an argon2 verification).
 //!
 //! IPv6 clients are counted by their /64 (one host commonly holds a whole /64). Client
-//! addresses are the TCP peer's: `X-Forwarded-For` is ignored, since anyone can send it (see the
-//! README); behind a reverse proxy every client shares the proxy's address.
+//! addresses are the TCP peer's, or the forwarded client's behind a configured trusted proxy
+//! (see the README); `X-Forwarded-For` from anyone else is ignored.
 //!
 //! State is in memory per node, bounded (about 100,000 entries per table): behind a load
 //! balancer each node counts alone, which multiplies the guesses by the number of nodes at most.

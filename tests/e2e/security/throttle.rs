@@ -245,3 +245,67 @@ crate::on_every_backend! {
 	one_address_against_many_accounts_is_locked_out => super::one_address_against_many_accounts,
 	a_flood_of_refusals_adds_few_small_rows => super::a_flood_of_refusals_adds_few_small_rows,
 }
+
+/// Behind a configured proxy (127.0.0.70), the client it forwards for is the address that is
+/// counted: one client of the proxy is locked out, another is not. A peer that is not the proxy
+/// claims an address in vain.
+async fn a_trusted_proxy_names_the_client(server: Server) {
+	let proxy = from("127.0.0.70");
+	let forwarded = |who: &'static str| {
+		let proxy = proxy.clone();
+		let url = server.url("/api/v1/auth/login");
+		move |name: String| {
+			proxy
+				.post(url.clone())
+				.header("x-forwarded-for", format!("198.51.100.1, {who}"))
+				.json(&json!({"username": name, "password": "Summer2024!"}))
+				.send()
+		}
+	};
+	let sprayer = forwarded("203.0.113.7");
+	let mut codes = Vec::new();
+	for i in 0..21 {
+		codes.push(sprayer(format!("user{i}")).await.unwrap().status().as_u16());
+	}
+	assert_eq!(&codes[..20], &[401; 20], "{codes:?}");
+	assert_eq!(codes[20], 429, "the forwarded client is locked: {codes:?}");
+	let other = forwarded("203.0.113.8")("user99".to_owned()).await.unwrap();
+	assert_eq!(other.status(), 401, "another client of the proxy is not");
+	// An untrusted peer's claim is ignored: it is counted as itself.
+	let stranger = from("127.0.0.71");
+	let mut codes = Vec::new();
+	for i in 0..21 {
+		let r = stranger
+			.post(server.url("/api/v1/auth/login"))
+			.header("x-forwarded-for", format!("203.0.113.{}", 100 + i))
+			.json(&json!({"username": format!("user{i}"), "password": "Summer2024!"}))
+			.send()
+			.await
+			.unwrap();
+		codes.push(r.status().as_u16());
+	}
+	assert_eq!(
+		codes[20], 429,
+		"a claimed address does not reset the count: {codes:?}"
+	);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_proxy_names_the_client_on_sqlite() {
+	let dir = tempfile::tempdir().unwrap();
+	let server = Server::start_in(
+		&dir.path().join("data"),
+		&[("APG_TRUSTED_PROXIES", "127.0.0.70")],
+	);
+	a_trusted_proxy_names_the_client(server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trusted_proxy_names_the_client_on_postgres() {
+	let Some(server) = Server::start_postgres_with(&[("APG_TRUSTED_PROXIES", "127.0.0.70")]).await
+	else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	a_trusted_proxy_names_the_client(server).await;
+}

@@ -36,8 +36,7 @@ pub(crate) fn router() -> Router<AppState> {
 		.route("/auth/tokens/{id}", delete(revoke_key))
 }
 
-/// The peer address, when the server knows it (throttling key). `X-Forwarded-For` is ignored
-/// (see [`crate::auth`]).
+/// The client address, when the server knows it (throttling key; see [`crate::auth`]).
 pub(crate) struct ClientAddr(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
