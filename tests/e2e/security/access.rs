@@ -71,27 +71,9 @@ async fn roles_and_operations(server: Server) {
 	let mut edited = workflow("shared");
 	assert_eq!(status(eve.client.put(&wf_url).json(&edited)).await, 200);
 	edited["definition"]["components"][1]["config"]["message"] = json!("{{secrets.x}}");
-	let saved: Value = eve
-		.client
-		.put(&wf_url)
-		.json(&edited)
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let saved = put_json(&eve.client, &wf_url, &edited).await;
 	assert_eq!(saved["data"]["secrets_allowed"], false, "{saved}");
-	let saved: Value = editor
-		.client
-		.put(&wf_url)
-		.json(&edited)
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let saved = put_json(&editor.client, &wf_url, &edited).await;
 	assert_eq!(
 		saved["data"]["secrets_allowed"], true,
 		"the owner's save approves: {saved}"

@@ -12,25 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 
-fn occurrences(haystack: &[u8], needle: &str) -> usize {
-	haystack
-		.windows(needle.len())
-		.filter(|w| *w == needle.as_bytes())
-		.count()
-}
-
-/// Files of the SQLite database under a data dir (main file, WAL, shared memory).
-fn sqlite_bytes(data: &std::path::Path) -> Vec<u8> {
-	let mut all = Vec::new();
-	for entry in std::fs::read_dir(data).unwrap().flatten() {
-		let name = entry.file_name().to_string_lossy().to_string();
-		if name.contains(".db") || name.contains("sqlite") {
-			all.extend(std::fs::read(entry.path()).unwrap_or_default());
-		}
-	}
-	all
-}
-
 const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

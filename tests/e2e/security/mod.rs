@@ -81,6 +81,38 @@ pub(super) fn echo_server() -> (String, std::sync::Arc<std::sync::Mutex<String>>
 	(url, seen)
 }
 
+/// How often `needle` occurs in `haystack`.
+pub(super) fn occurrences(haystack: &[u8], needle: &str) -> usize {
+	haystack
+		.windows(needle.len())
+		.filter(|w| *w == needle.as_bytes())
+		.count()
+}
+
+/// Files of the SQLite database under a data dir (main file, WAL, shared memory).
+pub(super) fn sqlite_bytes(data: &std::path::Path) -> Vec<u8> {
+	let mut all = Vec::new();
+	for entry in std::fs::read_dir(data).unwrap().flatten() {
+		let name = entry.file_name().to_string_lossy().to_string();
+		if name.contains(".db") || name.contains("sqlite") {
+			all.extend(std::fs::read(entry.path()).unwrap_or_default());
+		}
+	}
+	all
+}
+
+/// PUTs `body` to `url` as `who` and reads the JSON answer.
+pub(super) async fn put_json(who: &reqwest::Client, url: &str, body: &Value) -> Value {
+	who.put(url)
+		.json(body)
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap()
+}
+
 pub(super) fn workflow(name: &str) -> Value {
 	json!({"name": name, "definition": {
 		"components": [

@@ -3,25 +3,6 @@
 
 use super::*;
 
-fn occurrences(haystack: &[u8], needle: &str) -> usize {
-	haystack
-		.windows(needle.len())
-		.filter(|w| *w == needle.as_bytes())
-		.count()
-}
-
-/// Files of the SQLite database under a data dir (main file, WAL, shared memory).
-fn sqlite_bytes(data: &std::path::Path) -> Vec<u8> {
-	let mut all = Vec::new();
-	for entry in std::fs::read_dir(data).unwrap().flatten() {
-		let name = entry.file_name().to_string_lossy().to_string();
-		if name.contains(".db") || name.contains("sqlite") {
-			all.extend(std::fs::read(entry.path()).unwrap_or_default());
-		}
-	}
-	all
-}
-
 async fn secrets_stay_secret(
 	server: &Server,
 	admin: &reqwest::Client,
