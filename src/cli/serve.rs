@@ -75,6 +75,8 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let config = Config::load(args.config.as_deref(), args.development, &args)?;
+	// Checked before anything is opened, so a typo stops the start with a clear message.
+	let proxies = super::client_addr::TrustedProxies::parse(&config.trusted_proxies)?;
 	let _logs = super::logging::init_server(&config)?;
 	let mut cluster = None;
 	let (store, accounts): (Arc<dyn Store>, Arc<dyn AuthStore>) = match &config.database_url {
@@ -195,7 +197,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_per_address: config.max_connections_per_address.max(1),
 		drain: Duration::from_secs(config.shutdown_drain_seconds),
 	};
-	let proxies = super::client_addr::TrustedProxies::parse(&config.trusted_proxies)?;
 	super::listener::serve(listener, app, limits, proxies, shutdown_signal()).await;
 	tracing::info!(
 		seconds = config.shutdown_drain_seconds,

@@ -374,17 +374,14 @@ mod tests {
 			"{{ steps.a.output.items * 99999999 }}",
 			"{{ 99999999 * [22] }}",
 		] {
-			let started = std::time::Instant::now();
 			let error = render_str(text, &ctx()).unwrap_err().to_string();
 			assert!(
 				error.contains("fuel budget") || error.contains("too large"),
 				"{text}: {error}"
 			);
-			// Not a timing test: a walk of a hundred million items takes seconds, a refusal none.
-			assert!(started.elapsed().as_secs() < 2, "{text} was walked");
-			let started = std::time::Instant::now();
+			// Compiling folds constants; without the patch this walked the list too. It must
+			// return (a hang is the failure); the fuzz corpus keeps the input that found it.
 			let _ = references(text);
-			assert!(started.elapsed().as_secs() < 2, "{text} was folded");
 		}
 	}
 

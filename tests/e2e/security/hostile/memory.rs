@@ -179,6 +179,19 @@ async fn memory_attacks_fail_their_step_and_stay_bounded(
 				"{}",
 				&output[..output.len().min(200)]
 			);
+			// Another user may not read it (404, as if it did not exist).
+			let stranger = account(&server, &admin, "stranger", "editor").await;
+			let url = server.url(&format!("/api/v1/executions/{id}/components/say"));
+			let r = stranger.client.get(url).send().await.unwrap();
+			assert_eq!(r.status(), 404);
+			let body: Value = r.json().await.unwrap();
+			assert!(
+				!body.to_string().contains("ooo"),
+				"nothing of the output: {body}"
+			);
+			// A malformed id is a 404, as everywhere in the API.
+			let url = server.url("/api/v1/executions/not-an-id/components/say");
+			assert_eq!(admin.get(url).send().await.unwrap().status(), 404);
 			let url = server.url(&format!("/api/v1/executions/{id}/components/nope"));
 			assert_eq!(admin.get(url).send().await.unwrap().status(), 404);
 		}
