@@ -88,6 +88,8 @@ pub(crate) struct Config {
 	pub(crate) max_connections_per_address: usize,
 	/// Proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses; empty: none.
 	pub(crate) trusted_proxies: String,
+	/// Settings of the components (file roots, SMTP, the script sandbox).
+	pub(crate) components: crate::cli::ComponentSettings,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Default for Config {
 			max_connections: 4096,
 			max_connections_per_address: 512,
 			trusted_proxies: String::new(),
+			components: crate::cli::ComponentSettings::default(),
 		}
 	}
 }
@@ -161,7 +164,7 @@ impl Config {
 			figment = figment.merge(Serialized::default("env", "development"));
 		}
 		figment = figment
-			.merge(Env::prefixed("APG_"))
+			.merge(Env::prefixed("APG_").split("__"))
 			.merge(
 				Env::raw()
 					.only(&["DEBUG", "LOG_LEVEL", "DATABASE_URL", "REDIS_URL"])
@@ -261,5 +264,25 @@ mod tests {
 		.unwrap();
 		assert!(config.development() && config.load_examples);
 		assert_eq!(config.log_level, "debug");
+	}
+
+	#[test]
+	fn each_component_crate_reads_its_own_section() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = dir.path().join("config.yaml");
+		let yaml = "components:\n  http_allow: [intranet]\n  files:\n    roots: [/srv/files]\n  \
+			script:\n    allow_network: true\n";
+		std::fs::write(&file, yaml).unwrap();
+		let config = Config::load(Some(&file), false, &Flags { port: None }).unwrap();
+		let components = &config.components;
+		assert_eq!(components.core.http_allow, ["intranet"]);
+		assert_eq!(components.files.roots, [PathBuf::from("/srv/files")]);
+		assert!(components.script.allow_network);
+		std::fs::write(&file, "components:\n  files:\n    rots: [/x]\n").unwrap();
+		let refused = Config::load(Some(&file), false, &Flags { port: None });
+		assert!(
+			refused.is_err(),
+			"a misspelt key of a crate's own section is refused"
+		);
 	}
 }

@@ -95,7 +95,7 @@ async fn fresh_engine(dir: &Path, args: &BenchArgs, inline: bool) -> anyhow::Res
 		inline,
 		..Default::default()
 	};
-	Ok(Engine::start(store, Arc::new(apg_components::builtins()), config).await?)
+	Ok(Engine::start(store, Arc::new(super::registry::local()), config).await?)
 }
 
 /// A fresh store (see [`fresh_engine`]) through both of its seams.
@@ -193,7 +193,7 @@ pub(crate) async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 	let quick = if args.quick { ", quick" } else { "" };
 	println!("apg-workflow bench: {cores} cores, {backend}{quick}");
 	let mut report = Report { rows: Vec::new() };
-	let registry = apg_components::builtins();
+	let registry = super::registry::local();
 	reset_peak_rss();
 
 	let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);

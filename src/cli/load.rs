@@ -101,7 +101,7 @@ pub(crate) async fn start_engine(
 	store: Arc<dyn Store>,
 	config: EngineConfig,
 ) -> anyhow::Result<Engine> {
-	Engine::start(store, Arc::new(apg_components::builtins()), config)
+	Engine::start(store, Arc::new(super::registry::local()), config)
 		.await
 		.context("cannot start the engine")
 }

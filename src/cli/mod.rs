@@ -8,6 +8,7 @@ mod debug;
 mod listener;
 mod load;
 mod logging;
+mod registry;
 mod run;
 mod serve;
 mod users;
@@ -17,6 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+pub(crate) use registry::ComponentSettings;
 
 /// APG Workflow Orchestration: durable workflows from one binary.
 #[derive(Parser, Debug)]

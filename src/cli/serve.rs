@@ -153,7 +153,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	};
 	let engine = Engine::start(
 		store.clone(),
-		Arc::new(apg_components::builtins()),
+		Arc::new(super::registry::registry(&config.components)),
 		engine_config,
 	)
 	.await

@@ -20,7 +20,7 @@ pub(crate) struct ValidateArgs {
 
 pub(crate) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 	let value = load::read_json(&args.file)?;
-	let registry = apg_components::builtins();
+	let registry = super::registry::local();
 	let (mut errors, definition) = match load::as_new_workflow(&args.file, value) {
 		Ok(new) => (Vec::new(), new.definition),
 		Err(issues) => (issues, serde_json::Value::Null),

@@ -26,6 +26,7 @@ mod condition;
 mod delay;
 mod end;
 mod http;
+mod settings;
 mod start;
 mod switch;
 mod task;
@@ -35,13 +36,20 @@ pub use condition::Condition;
 pub use delay::Delay;
 pub use end::End;
 pub use http::HttpRequest;
+pub use settings::Settings;
 pub use start::Start;
 pub use switch::Switch;
 pub use task::Task;
 pub use transform::Transform;
 
-/// A registry holding every built-in component.
+/// A registry holding every built-in component of this crate, configured from the environment
+/// (tests and tools that read no configuration file).
 pub fn builtins() -> Registry {
+	with_settings(&Settings::from_env())
+}
+
+/// A registry holding every built-in component of this crate, configured by `settings`.
+pub fn with_settings(settings: &Settings) -> Registry {
 	let mut registry = Registry::new();
 	registry.register(Arc::new(Start));
 	registry.register(Arc::new(End));
@@ -50,7 +58,9 @@ pub fn builtins() -> Registry {
 	registry.register(Arc::new(Transform));
 	registry.register(Arc::new(Condition));
 	registry.register(Arc::new(Switch));
-	registry.register(Arc::new(HttpRequest::from_env()));
+	registry.register(Arc::new(HttpRequest::new(
+		settings.http_allow.iter().cloned(),
+	)));
 	registry
 }
 

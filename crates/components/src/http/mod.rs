@@ -52,12 +52,6 @@ impl HttpRequest {
 				.collect(),
 		}
 	}
-
-	/// The allow-list from `APG_HTTP_ALLOW` (comma-separated).
-	pub fn from_env() -> Self {
-		let list = std::env::var("APG_HTTP_ALLOW").unwrap_or_default();
-		Self::new(list.split(',').map(str::to_owned))
-	}
 }
 
 fn retryable(e: impl std::fmt::Display) -> ComponentError {
