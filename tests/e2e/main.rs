@@ -6,6 +6,8 @@ mod chaos;
 mod cli;
 mod cluster;
 mod crash;
+mod pipeline;
+mod sandbox;
 mod security;
 mod server;
 mod util;

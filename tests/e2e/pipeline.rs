@@ -1,0 +1,2 @@
+//! The seed's Data Processing Pipeline (http_request → transform → file_operation) through the
+//! binary.
