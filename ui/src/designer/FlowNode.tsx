@@ -1,0 +1,74 @@
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import type { FNode } from './graph';
+import { ms } from '../lib/format';
+
+const ICON: Record<string, string> = {
+  start: '▶',
+  end: '■',
+  task: '✓',
+  delay: '⏱',
+  transform: '⇄',
+  http_request: '⇅',
+  condition: '◆',
+  switch: '⑂',
+  script_execution: '{}',
+  database_query: '⛁',
+  email: '✉',
+  file_operation: '🗎',
+  for_each: '↻',
+  sub_workflow: '⧉',
+  approval: '✋',
+};
+
+export const kindIcon = (k: string) => ICON[k] ?? '●';
+
+function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
+  const c = data.comp;
+  const errs = data.errors?.length ?? 0;
+  const warns = data.warnings?.length ?? 0;
+  const status = data.status;
+  const name = c.config?.name && c.config.name !== c.id ? c.config.name : null;
+  return (
+    <div
+      className={`fnode k-${c.type} ${status ? `st-${status}` : ''} ${errs ? 'has-error' : ''} ${selected ? 'sel' : ''} ${data.paused ? 'paused' : ''}`}
+      data-testid={`node-${c.id}`}
+      data-status={status ?? ''}
+      data-errors={errs}
+      title={[...(data.errors ?? []), ...(data.warnings ?? [])].map((p) => p.message).join('\n') || undefined}
+    >
+      {c.type !== 'start' && <Handle type="target" position={Position.Left} aria-label={`Input of ${c.id}`} />}
+      {data.breakpoint && <span className="bp-dot" title="Breakpoint" aria-label="Breakpoint" />}
+      <span className="fnode-icon" aria-hidden="true">
+        {kindIcon(c.type)}
+      </span>
+      <span className="fnode-text">
+        <span className="fnode-title">{name ?? c.id}</span>
+        <span className="fnode-sub">
+          {c.type}
+          {c.config?.task_type ? ` · ${c.config.task_type}` : ''}
+          {name ? ` · ${c.id}` : ''}
+        </span>
+      </span>
+      {status && (
+        <span className="fnode-status" aria-label={`status ${status}`}>
+          {data.duration !== undefined && data.duration !== null ? ms(data.duration) : status}
+        </span>
+      )}
+      {errs > 0 && (
+        <span className="fnode-err" aria-label={`${errs} problems`} data-testid={`node-error-${c.id}`}>
+          {errs}
+        </span>
+      )}
+      {!errs && warns > 0 && (
+        <span className="fnode-warn" aria-label={`${warns} warnings`}>
+          !
+        </span>
+      )}
+      {c.type !== 'end' && <Handle type="source" position={Position.Right} aria-label={`Output of ${c.id}`} />}
+    </div>
+  );
+}
+
+export const FlowNode = memo(FlowNodeImpl);
+export const nodeTypes = { apg: FlowNode };

@@ -1,0 +1,33 @@
+export function ago(iso?: string | null) {
+  if (!iso) return '—';
+  const s = (Date.now() - Date.parse(iso)) / 1000;
+  if (s < 60) return `${Math.max(0, Math.round(s))}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+export function ms(n?: number | null) {
+  if (n === null || n === undefined) return '—';
+  if (n < 1000) return `${Math.round(n)} ms`;
+  if (n < 60000) return `${(n / 1000).toFixed(n < 10000 ? 2 : 1)} s`;
+  return `${Math.floor(n / 60000)}m ${Math.round((n % 60000) / 1000)}s`;
+}
+export function pct(r?: number | null) {
+  if (r === null || r === undefined) return '—';
+  const v = r > 1 ? r : r * 100;
+  return `${v.toFixed(v >= 99.95 || v === 0 ? 0 : 1)}%`;
+}
+export function json(v: unknown) {
+  return JSON.stringify(v, null, 2);
+}
+export function download(name: string, text: string) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => {
+    URL.revokeObjectURL(a.href);
+    a.remove();
+  }, 1000);
+}

@@ -1,0 +1,445 @@
+// The live execution view and the visual debugger: the workflow's graph coloured by status as
+// events arrive over /ws, a node's input, output, attempts and logs, a Gantt timeline, and
+// cancel / retry / resume / step behind buttons.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { api, token, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
+import { can, useAuth } from '../lib/auth';
+import { ms } from '../lib/format';
+import { ErrorBox, JsonView, Spinner, StatusBadge, useToast } from '../lib/ui';
+import { nodeTypes } from '../designer/FlowNode';
+import { toGraph, type FNode } from '../designer/graph';
+import { autoLayout, quickLayout } from '../designer/layout';
+import RunDialog from './RunDialog';
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+interface Live {
+  status: string;
+  attempt?: number;
+  duration?: number | null;
+  error?: string | null;
+}
+
+interface Detail extends Execution {
+  attempts?: { component_id: string; attempt: number; status: string; error_message: string | null; started_at: string; finished_at: string | null }[];
+}
+
+function useExecutionFeed(id: string, onEvent: (d: any) => void) {
+  const [connected, setConnected] = useState(false);
+  const cb = useRef(onEvent);
+  cb.current = onEvent;
+  useEffect(() => {
+    let ws: WebSocket | null = null;
+    let closed = false;
+    let retry: ReturnType<typeof setTimeout>;
+    const open = () => {
+      const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+      ws = new WebSocket(`${proto}://${location.host}/ws?access_token=${encodeURIComponent(token() ?? '')}`);
+      ws.onopen = () => {
+        setConnected(true);
+        ws!.send(JSON.stringify({ action: 'subscribe', execution_id: id }));
+      };
+      ws.onmessage = (m) => {
+        try {
+          const msg = JSON.parse(m.data);
+          if (msg.type === 'workflow_update') cb.current(msg.data);
+        } catch {
+          /* not JSON */
+        }
+      };
+      ws.onclose = () => {
+        setConnected(false);
+        if (!closed) retry = setTimeout(open, 1500);
+      };
+    };
+    open();
+    return () => {
+      closed = true;
+      clearTimeout(retry);
+      ws?.close();
+    };
+  }, [id]);
+  return connected;
+}
+
+function Gantt({ comps, exec }: { comps: ComponentRun[]; exec: Execution }) {
+  const runs = comps.filter((c) => c.started_at);
+  if (!runs.length) return <p className="muted small">No component has started yet.</p>;
+  const t0 = Math.min(...runs.map((c) => Date.parse(c.started_at!)), Date.parse(exec.started_at ?? exec.created_at));
+  const t1 = Math.max(...runs.map((c) => Date.parse(c.completed_at ?? new Date().toISOString())), t0 + 1);
+  const span = t1 - t0;
+  return (
+    <div className="gantt" role="table" aria-label="Timeline">
+      {runs
+        .sort((a, b) => Date.parse(a.started_at!) - Date.parse(b.started_at!))
+        .map((c) => {
+          const s = Date.parse(c.started_at!) - t0;
+          const e = Date.parse(c.completed_at ?? new Date().toISOString()) - t0;
+          return (
+            <div className="gantt-row" role="row" key={c.component_id}>
+              <span className="gantt-label" role="cell">
+                {c.component_id}
+              </span>
+              <span className="gantt-track" role="cell">
+                <span className={`gantt-bar st-${c.status}`} style={{ left: `${(s / span) * 100}%`, width: `max(3px, ${((e - s) / span) * 100}%)` }} title={`${c.component_id}: ${ms(c.duration_ms ?? e - s)}`} />
+              </span>
+              <span className="gantt-dur" role="cell">
+                {ms(c.duration_ms ?? e - s)}
+              </span>
+            </div>
+          );
+        })}
+    </div>
+  );
+}
+
+function NodeDetail({ exec, cid, logs }: { exec: Detail; cid: string; logs: any[] }) {
+  const [tab, setTab] = useState<'output' | 'input' | 'attempts' | 'logs'>('output');
+  const q = useQuery({
+    queryKey: ['exec-comp', exec.id, cid, exec.status],
+    queryFn: () => api<ComponentRun>(`executions/${exec.id}/components/${encodeURIComponent(cid)}`),
+    retry: false,
+  });
+  const comp = q.data ?? exec.components?.find((c) => c.component_id === cid);
+  const attempts = (exec.attempts ?? []).filter((a) => a.component_id === cid);
+  const mine = logs.filter((l) => l.component_id === cid);
+  const tabs = ['output', 'input', 'attempts', 'logs'] as const;
+  return (
+    <div className="panel-section" data-testid="exec-node-panel">
+      <h2>
+        {cid} {comp && <StatusBadge status={comp.status} />}
+      </h2>
+      {comp?.error_message && <div className="field-error">{comp.error_message}</div>}
+      <div className="tabs" role="tablist" aria-label="Component details">
+        {tabs.map((t) => (
+          <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
+            {t}
+            {t === 'attempts' ? ` (${attempts.length || comp?.attempt || 0})` : t === 'logs' ? ` (${mine.length})` : ''}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" aria-label={tab}>
+        {q.isLoading && <Spinner />}
+        {tab === 'output' && <JsonView label="Output" value={comp?.output_data ?? null} />}
+        {tab === 'input' && <JsonView label="Input" value={comp?.input_data ?? null} />}
+        {tab === 'attempts' && (
+          <table className="table compact">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>Status</th>
+                <th>Took</th>
+                <th>Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {attempts.map((a) => (
+                <tr key={a.attempt}>
+                  <td>{a.attempt}</td>
+                  <td>
+                    <StatusBadge status={a.status} />
+                  </td>
+                  <td>{a.finished_at ? ms(Date.parse(a.finished_at) - Date.parse(a.started_at)) : '…'}</td>
+                  <td className="small">{a.error_message ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {tab === 'logs' && (
+          <ul className="logs" data-testid="node-logs">
+            {mine.length === 0 && <li className="muted">No log lines.</li>}
+            {mine.map((l, i) => (
+              <li key={i} className={`log-${l.level}`}>
+                <time>{l.timestamp?.slice(11, 23)}</time> <span className="lvl">{l.level}</span> {l.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Inner() {
+  const { id = '' } = useParams();
+  const nav = useNavigate();
+  const toast = useToast();
+  const qc = useQueryClient();
+  const { user } = useAuth();
+  const operate = can(user, 'run');
+  const rf = useReactFlow();
+  const [live, setLive] = useState<Record<string, Live>>({});
+  const [execStatus, setExecStatus] = useState<string | null>(null);
+  const [pausedAt, setPausedAt] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [bottom, setBottom] = useState<'timeline' | 'logs'>('timeline');
+  const [rerun, setRerun] = useState(false);
+  const exec = useQuery({
+    queryKey: ['execution', id],
+    queryFn: () => api<Detail>(`executions/${id}`),
+    refetchInterval: (q) => (q.state.data && TERMINAL.has(q.state.data.status) ? false : 2000),
+  });
+  const wfId = exec.data?.workflow_id;
+  const wf = useQuery({ queryKey: ['workflow', wfId], queryFn: () => api<Workflow>(`workflows/${wfId}`), enabled: !!wfId });
+  const needVersions = !!wf.data && !!exec.data && wf.data.version !== exec.data.workflow_version;
+  const versions = useQuery({ queryKey: ['versions', wfId], queryFn: () => api<any[]>(`workflows/${wfId}/versions`), enabled: needVersions });
+  const status = execStatus && exec.data && !TERMINAL.has(exec.data.status) ? execStatus : exec.data?.status;
+  const isPaused = status === 'paused';
+  const debug = useQuery({ queryKey: ['debug', id, pausedAt, exec.data?.status], queryFn: () => api<any>(`executions/${id}/debug`), enabled: isPaused });
+  const logs = useQuery({ queryKey: ['logs', id, exec.dataUpdatedAt], queryFn: () => api<any[]>(`executions/${id}/logs`) });
+
+  const connected = useExecutionFeed(id, (d) => {
+    if (d.type === 'component') {
+      setLive((l) => ({ ...l, [d.component_id]: { status: d.status, attempt: d.attempt, duration: d.duration_ms, error: d.error } }));
+      if (d.status === 'running') setPausedAt(null);
+    } else if (d.type === 'execution') {
+      setExecStatus(d.status);
+      if (d.status !== 'paused') setPausedAt(null);
+      if (TERMINAL.has(d.status) || d.status === 'paused') qc.invalidateQueries({ queryKey: ['execution', id] });
+    } else if (d.type === 'paused') {
+      setPausedAt(d.component_id);
+      setExecStatus('paused');
+      qc.invalidateQueries({ queryKey: ['execution', id] });
+    }
+  });
+
+  const definition: Definition | null = useMemo(() => {
+    if (!wf.data || !exec.data) return null;
+    if (!needVersions) return wf.data.definition;
+    return versions.data?.find((v) => v.version === exec.data!.workflow_version)?.definition ?? null;
+  }, [wf.data, exec.data?.workflow_version, versions.data, needVersions]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const [baseNodes, setBaseNodes] = useState<FNode[] | null>(null);
+  const graph = useMemo(() => (definition ? toGraph(definition) : null), [definition]);
+  useEffect(() => {
+    if (!graph) return;
+    const done = (ns: FNode[]) => {
+      setBaseNodes(ns);
+      requestAnimationFrame(() => rf.fitView({ padding: 0.15 }));
+    };
+    if (graph.positioned) done(graph.nodes);
+    else if (graph.nodes.length > 300) done(quickLayout(graph.nodes, graph.edges));
+    else autoLayout(graph.nodes, graph.edges).then(done, () => done(graph.nodes));
+  }, [graph, rf]);
+
+  const comps = exec.data?.components ?? [];
+  const stored = useMemo(() => new Map(comps.map((c) => [c.component_id, c])), [comps]);
+  const bps = new Set(exec.data?.breakpoints ?? []);
+  const paused = isPaused ? (debug.data?.paused_at?.[0] ?? pausedAt) : null;
+  const nodes = useMemo(
+    () =>
+      (baseNodes ?? []).map((n) => {
+        const s = stored.get(n.id);
+        const l = live[n.id];
+        const st = (s && TERMINAL.has(s.status) || s?.status === 'skipped') ? s.status : l?.status ?? s?.status;
+        return {
+          ...n,
+          selected: n.id === selected,
+          draggable: false,
+          data: {
+            ...n.data,
+            status: n.id === paused ? 'paused' : st && st !== 'pending' ? st : undefined,
+            duration: s?.duration_ms ?? l?.duration,
+            breakpoint: bps.has(n.id),
+            paused: n.id === paused,
+          },
+        };
+      }),
+    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+
+  const act = async (path: string, body: unknown = {}, done = 'Done') => {
+    try {
+      const r = await api<any>(`executions/${id}/${path}`, { body });
+      toast(done);
+      setExecStatus(null);
+      qc.invalidateQueries({ queryKey: ['execution', id] });
+      qc.invalidateQueries({ queryKey: ['debug', id] });
+      return r;
+    } catch (e) {
+      toast((e as Error).message, 'error');
+    }
+  };
+  const toggleBp = async (cid: string) => {
+    const next = new Set(bps);
+    if (next.has(cid)) next.delete(cid);
+    else next.add(cid);
+    try {
+      await api(`executions/${id}/breakpoints`, { method: 'PUT', body: { breakpoints: [...next] } });
+      qc.invalidateQueries({ queryKey: ['execution', id] });
+    } catch (e) {
+      toast((e as Error).message, 'error');
+    }
+  };
+
+  if (exec.error) return <div className="page"><ErrorBox error={exec.error} /></div>;
+  if (!exec.data) return <Spinner label="Loading the execution" />;
+  const e = exec.data;
+  const counts = comps.reduce<Record<string, number>>((m, c) => ((m[c.status] = (m[c.status] ?? 0) + 1), m), {});
+  const running = status && !TERMINAL.has(status);
+
+  return (
+    <div className="designer exec-view">
+      <header className="toolbar">
+        <div className="tb-title">
+          <Link to={`/workflows/${e.workflow_id}/design`} className="strong">
+            {wf.data?.name ?? 'Workflow'}
+          </Link>
+          <span className="muted small">
+            run {e.id.slice(-8)} · v{e.workflow_version} · priority {e.priority}
+          </span>
+        </div>
+        <div className="tb-group">
+          <span data-testid="exec-status">
+            <StatusBadge status={status ?? e.status} />
+          </span>
+          <span className="muted small">{ms(e.duration_ms)}</span>
+          <span className={`live-dot ${connected ? 'on' : ''}`} title={connected ? 'Live' : 'Reconnecting'} aria-label={connected ? 'Live updates connected' : 'Live updates disconnected'} />
+          {Object.entries(counts).map(([k, v]) => (
+            <span key={k} className={`count st-${k}`}>
+              {v} {k}
+            </span>
+          ))}
+        </div>
+        {operate && (
+          <div className="tb-group">
+            {running && (
+              <button className="btn danger" onClick={() => act('cancel', {}, 'Cancel requested')}>
+                Cancel
+              </button>
+            )}
+            {(status === 'failed' || status === 'cancelled') && (
+              <button className="btn" onClick={() => act('retry', {}, 'Retrying from the failed components')}>
+                Retry
+              </button>
+            )}
+            {TERMINAL.has(status ?? '') && wf.data && (
+              <button className="btn primary" onClick={() => setRerun(true)}>
+                ▶ Run again
+              </button>
+            )}
+          </div>
+        )}
+      </header>
+      {isPaused && (
+        <div className="debug-bar" role="region" aria-label="Debugger" data-testid="debugger">
+          <span className="debug-title">
+            ⏸ Paused before <strong data-testid="paused-at">{paused ?? '…'}</strong>
+          </span>
+          {operate && (
+            <>
+              <button className="btn sm" onClick={() => act('resume', { step: true }, 'Stepped')} data-testid="step">
+                Step ⤼
+              </button>
+              <button className="btn sm primary" onClick={() => act('resume', {}, 'Continuing')} data-testid="continue">
+                Continue ▶
+              </button>
+            </>
+          )}
+        </div>
+      )}
+      <div className="designer-body">
+        <div className="canvas">
+          {!baseNodes ? (
+            <Spinner label="Drawing the graph" />
+          ) : (
+            <ReactFlow
+              nodes={nodes}
+              edges={graph?.edges ?? []}
+              nodeTypes={nodeTypes}
+              nodesDraggable={false}
+              nodesConnectable={false}
+              onNodeClick={(_, n) => setSelected(n.id)}
+              onPaneClick={() => setSelected(null)}
+              onlyRenderVisibleElements={nodes.length > 200}
+              minZoom={0.05}
+              proOptions={{ hideAttribution: true }}
+              aria-label="Execution graph"
+            >
+              <Background gap={20} size={1} />
+              <Controls showInteractive={false} />
+              <MiniMap pannable zoomable ariaLabel="Mini map" nodeColor={(n) => `var(--st-${(n.data as any)?.status ?? 'none'})`} />
+            </ReactFlow>
+          )}
+        </div>
+        <aside className="side-panel" aria-label="Details">
+          {isPaused && (
+            <div className="panel-section debug-panel">
+              <h2>Debugger</h2>
+              <h3>Waiting input{paused ? ` of ${paused}` : ''}</h3>
+              <JsonView label="Waiting input" value={paused ? debug.data?.inputs?.[paused] : debug.data?.inputs} />
+              <h3>Variables</h3>
+              <JsonView label="Variables" value={debug.data?.variables ?? {}} />
+              <h3>Parameters</h3>
+              <JsonView label="Parameters" value={debug.data?.parameters ?? e.parameters} />
+            </div>
+          )}
+          {selected ? (
+            <>
+              {operate && running && (
+                <div className="panel-section">
+                  <button className={`btn sm ${bps.has(selected) ? 'bp-on' : ''}`} aria-pressed={bps.has(selected)} onClick={() => toggleBp(selected)}>
+                    ● {bps.has(selected) ? 'Remove breakpoint' : 'Break here'}
+                  </button>
+                </div>
+              )}
+              <NodeDetail exec={e} cid={selected} logs={logs.data ?? []} />
+            </>
+          ) : (
+            <div className="panel-section">
+              <h2>Run</h2>
+              {e.error_message && <div className="field-error">{e.error_message}</div>}
+              <p className="muted small">Click a node for its input, output, attempts and logs.</p>
+              <h3>Parameters</h3>
+              <JsonView label="Parameters" value={e.parameters} />
+              {e.results !== null && (
+                <>
+                  <h3>Result</h3>
+                  <JsonView label="Result" value={e.results} />
+                </>
+              )}
+            </div>
+          )}
+        </aside>
+      </div>
+      <section className="bottom-panel" aria-label="Timeline and logs">
+        <div className="tabs" role="tablist">
+          <button role="tab" aria-selected={bottom === 'timeline'} className={bottom === 'timeline' ? 'active' : ''} onClick={() => setBottom('timeline')}>
+            Timeline
+          </button>
+          <button role="tab" aria-selected={bottom === 'logs'} className={bottom === 'logs' ? 'active' : ''} onClick={() => setBottom('logs')}>
+            Logs ({logs.data?.length ?? 0})
+          </button>
+        </div>
+        <div className="bottom-body">
+          {bottom === 'timeline' ? (
+            <Gantt comps={comps} exec={e} />
+          ) : (
+            <ul className="logs">
+              {(logs.data ?? []).map((l, i) => (
+                <li key={i} className={`log-${l.level}`}>
+                  <time>{l.timestamp?.slice(11, 23)}</time> <span className="lvl">{l.level}</span> {l.component_id && <code>{l.component_id}</code>} {l.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      </section>
+      {rerun && wf.data && <RunDialog workflow={wf.data} breakpoints={e.breakpoints} onClose={() => setRerun(false)} onStarted={(x) => { setRerun(false); setLive({}); setExecStatus(null); nav(`/executions/${x.id}`); }} />}
+    </div>
+  );
+}
+
+export default function ExecutionView() {
+  const { id } = useParams();
+  return (
+    <ReactFlowProvider key={id}>
+      <Inner />
+    </ReactFlowProvider>
+  );
+}

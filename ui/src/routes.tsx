@@ -1,0 +1,20 @@
+// The route table: the shell builds its navigation from it, so a new page is one entry here.
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
+
+export interface RouteEntry {
+  path: string;
+  page: LazyExoticComponent<ComponentType<any>>;
+  nav?: { label: string; icon: string; admin?: boolean };
+}
+
+export const routes: RouteEntry[] = [
+  { path: '/workflows', page: lazy(() => import('./pages/Workflows')), nav: { label: 'Workflows', icon: '◇' } },
+  { path: '/workflows/:id/design', page: lazy(() => import('./designer/Designer')) },
+  { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: '▷' } },
+  { path: '/executions/:id', page: lazy(() => import('./pages/ExecutionView')) },
+  { path: '/dashboard', page: lazy(() => import('./pages/Dashboard')), nav: { label: 'Dashboard', icon: '▤' } },
+  { path: '/admin/credentials', page: lazy(() => import('./pages/admin/Credentials')), nav: { label: 'Credentials', icon: '⚿' } },
+  { path: '/admin/keys', page: lazy(() => import('./pages/admin/ApiKeys')), nav: { label: 'API keys', icon: '⌁' } },
+  { path: '/admin/users', page: lazy(() => import('./pages/admin/Users')), nav: { label: 'Users & roles', icon: '☺', admin: true } },
+  { path: '/admin/audit', page: lazy(() => import('./pages/admin/Audit')), nav: { label: 'Audit log', icon: '☰', admin: true } },
+];
