@@ -23,9 +23,11 @@ use serde_json::Value;
 use apg_core::{Registry, expr};
 
 mod condition;
+mod database;
 mod delay;
 mod end;
 mod http;
+mod net;
 mod settings;
 mod start;
 mod switch;
@@ -33,10 +35,11 @@ mod task;
 mod transform;
 
 pub use condition::Condition;
+pub use database::DatabaseQuery;
 pub use delay::Delay;
 pub use end::End;
 pub use http::HttpRequest;
-pub use settings::Settings;
+pub use settings::{DEFAULT_HTTP_MAX_RESPONSE_BYTES, Settings, SmtpSettings};
 pub use start::Start;
 pub use switch::Switch;
 pub use task::Task;
@@ -58,9 +61,8 @@ pub fn with_settings(settings: &Settings) -> Registry {
 	registry.register(Arc::new(Transform));
 	registry.register(Arc::new(Condition));
 	registry.register(Arc::new(Switch));
-	registry.register(Arc::new(HttpRequest::new(
-		settings.http_allow.iter().cloned(),
-	)));
+	registry.register(Arc::new(HttpRequest::new(settings)));
+	registry.register(Arc::new(DatabaseQuery::new(settings)));
 	registry
 }
 
@@ -143,6 +145,7 @@ mod tests {
 			builtins().kinds(),
 			[
 				"condition",
+				"database_query",
 				"delay",
 				"end",
 				"http_request",

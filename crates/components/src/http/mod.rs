@@ -1,55 +1,70 @@
-//! `http_request`: calls an HTTP(S) endpoint and outputs `{status, headers, body}`.
+//! `http_request`: calls an HTTP(S) endpoint and outputs `{status, headers, body, url}`.
 //!
 //! Decisions:
-//! - **Output**: the response's status, headers and body, never the request's headers. A peer
-//!   can still reflect the request (a debugging endpoint, a hostile server): whatever the
-//!   credential-bearing headers sent held (the `Authorization` value, the token or the
-//!   `user:password` inside it, cookies, API keys) is masked to `***` in the output and in
-//!   error text, in their derived forms too (`sent`), on top of the engine masking every secret
-//!   it revealed.
-//! - **SSRF guard** (DESIGN §6): the host is resolved first, and a host that resolves to
-//!   anything but ordinary public unicast (every range of the IANA special-purpose registries,
-//!   an IPv6 address as internal as the IPv4 one it embeds: `ranges`) is refused unless
-//!   allow-listed (`APG_HTTP_ALLOW=host,10.0.0.5,…`, or `*`). The URL parser has already
-//!   rewritten other spellings of an address (`2130706433`, `0177.0.0.1`, `127.1`) to the
-//!   canonical one the guard checks. The request then goes to exactly the addresses that were
-//!   checked (no second lookup, so DNS rebinding cannot slip past), and redirects are not
-//!   followed (a 3xx is the result), so no hop goes unchecked.
-//! - **Retries**: a connection failure, a timeout, 429 and 5xx are retryable; other 4xx and a
-//!   refused address are not.
-//! - **Limits**: the seed's `timeout` (seconds, default 30) per request; responses over 10 MiB
-//!   fail the attempt.
+//! - **Output**: the response's status, headers and body, and the URL that answered (after
+//!   redirects), never the request's headers. A peer can still reflect the request (a
+//!   debugging endpoint, a hostile server): whatever was sent that is credential-bearing (the
+//!   `Authorization` value, the token or the `user:password` inside it, cookies, API keys, the
+//!   `auth.header` token, a sensitive query parameter such as `api_key`) is masked to `***` in
+//!   the output and in error text, in derived forms too (`sent`), on top of the engine masking
+//!   every secret it revealed.
+//! - **Auth** (`request`): `auth.type` basic (`username`, `password`), bearer (`token`) or
+//!   header (`header` names it, `token` is its value). `password` and `token` are sealed at rest;
+//!   the intended source is a credential, `{{secrets.<name>}}`.
+//! - **Bodies**: `body_type` json (the default for objects and arrays), form
+//!   (`application/x-www-form-urlencoded` from an object) or raw (the text as given, the default
+//!   for strings); `content_type` overrides the type sent.
+//! - **SSRF guard** (DESIGN §6, `crate::net`): the host is resolved first, and a host that
+//!   resolves to anything but ordinary public unicast is refused unless allow-listed
+//!   (`APG_HTTP_ALLOW=host,10.0.0.5,…`, or `*`). The URL parser has already rewritten other
+//!   spellings of an address (`2130706433`, `0177.0.0.1`, `127.1`) to the canonical one the
+//!   guard checks. The request then goes to exactly the addresses that were checked (no second
+//!   lookup, so DNS rebinding cannot slip past).
+//! - **Redirects** are not followed unless `follow_redirects` is true, and then by this loop, not
+//!   the client's: each hop (at most `max_redirects`, default 5) is resolved and checked by the
+//!   guard like the first, so a public host cannot bounce the request to an internal one. 303 (and
+//!   301/302 after a POST) turn into a GET without body, as browsers do; a hop to another origin
+//!   drops the credential-bearing headers, so a token meant for one host is not handed to the
+//!   next.
+//! - **Retries**: a connection failure, a timeout, 429 and 5xx are retryable; other 4xx, a
+//!   refused address and too many redirects are not.
+//! - **Limits**: the seed's `timeout` (seconds, default 30) per hop; the body is read up to
+//!   `max_response_bytes`, at most the server's `components.http_max_response_bytes` (10 MiB by
+//!   default), and a larger one fails the attempt (fatal: it will not shrink).
+//! - **Body format** (`as`, or the seed's `response_format`): auto (JSON when the response says
+//!   so, else text), json, text, or base64 (for binary content).
 
-mod guard;
-mod ranges;
+mod request;
+mod response;
 mod sent;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
+use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION, PROXY_AUTHORIZATION};
+use reqwest::{Method, StatusCode, Url};
 use serde_json::{Map, Value, json};
 
-use apg_core::{Component, ComponentError, Outcome, Redactor, RunContext, redact};
+use apg_core::{Component, ComponentError, Outcome, Redactor, RunContext};
 
-/// The largest response body read.
-const MAX_BODY: usize = 10 * 1024 * 1024;
+use crate::Settings;
+use crate::net::{self, AllowList};
+
+/// The most redirects `max_redirects` may allow.
+const REDIRECT_CEILING: u64 = 20;
 
 /// The `http_request` component.
 pub struct HttpRequest {
-	allow: HashSet<String>,
+	allow: AllowList,
+	max_body: u64,
 }
 
 impl HttpRequest {
-	/// Allows internal addresses for the given hosts or IPs (`*` allows all).
-	pub fn new(allow: impl IntoIterator<Item = String>) -> Self {
+	/// A component with the allow-list and response ceiling of `settings`.
+	pub fn new(settings: &Settings) -> Self {
 		Self {
-			allow: allow
-				.into_iter()
-				.map(|h| h.trim().to_lowercase())
-				.filter(|h| !h.is_empty())
-				.collect(),
+			allow: AllowList::new(settings.http_allow.iter().cloned()),
+			max_body: settings.http_max_response_bytes,
 		}
 	}
 }
@@ -77,25 +92,54 @@ impl Component for HttpRequest {
 			"type": "object",
 			"properties": {
 				"url": {"type": "string", "minLength": 1, "description": "http:// or https:// URL"},
-				"method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"],
+				"method": {"type": "string",
+					"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
 					"default": "GET", "description": "HTTP method"},
 				"headers": {"type": "object", "additionalProperties": {"type": "string"},
 					"description": "Request headers"},
-				"query": {"type": "object", "description": "Query parameters"},
-				"body": {"description": "Request body: objects and arrays are sent as JSON, other values as text"},
+				"query": {"type": "object",
+					"description": "Query parameters added to the URL (a list repeats the \
+						parameter)"},
+				"body": {
+					"description": "Request body, encoded per body_type; may be an expression"},
+				"body_type": {"type": "string", "enum": ["json", "form", "raw"],
+					"description": "json (default for objects and arrays), form \
+						(application/x-www-form-urlencoded from an object) or raw (the text as \
+						given, default for strings)"},
+				"content_type": {"type": "string",
+					"description": "The Content-Type sent with the body (default per body_type)"},
 				"timeout": {"type": "number", "minimum": 1, "maximum": 300, "default": 30,
 					"description": "Seconds before the request fails (retryable)"},
-				"expected_status": {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599},
+				"expected_status": {"type": "array",
+					"items": {"type": "integer", "minimum": 100, "maximum": 599},
 					"description": "Statuses that count as success (default: any 2xx)"},
-				"response_format": {"type": "string", "enum": ["auto", "json", "text"], "default": "auto",
-					"description": "How to read the body (auto: JSON when the response says so)"},
+				"as": {"type": "string", "enum": ["auto", "json", "text", "base64"],
+					"description": "How to read the body: auto (JSON when the response says so), \
+						json, text, or base64 for binary content"},
+				"response_format": {"type": "string", "enum": ["auto", "json", "text", "base64"],
+					"default": "auto", "description": "The seed's name for `as`"},
+				"follow_redirects": {"type": "boolean", "default": false,
+					"description": "Follow 3xx responses, each hop checked by the SSRF guard \
+						again"},
+				"max_redirects": {"type": "integer", "minimum": 0, "maximum": REDIRECT_CEILING,
+					"default": 5, "description": "The most redirects followed"},
+				"max_response_bytes": {"type": "integer", "minimum": 1,
+					"description": "The largest response body read (at most the server's \
+						http_max_response_bytes, 10 MiB by default)"},
 				"auth": {"type": "object", "additionalProperties": false,
-					"description": "Authentication: `token` (Bearer) or `username` and `password` (Basic). \
-						Both are sealed at rest; prefer {{secrets.<name>}}",
+					"description": "Authentication: basic (username, password), bearer (token), or \
+						header (a header named by `header` carrying `token`). Secrets are sealed \
+						at rest; give them as {{secrets.<name>}}",
 					"properties": {
-						"username": {"type": "string"},
-						"password": {"type": "string"},
-						"token": {"type": "string"}
+						"type": {"type": "string", "enum": ["basic", "bearer", "header"],
+							"description": "The scheme (default: bearer with a token, basic with a \
+								username)"},
+						"username": {"type": "string", "description": "Basic: the user"},
+						"password": {"type": "string", "description": "Basic: the password"},
+						"token": {"type": "string",
+							"description": "Bearer: the token; header: the header's value"},
+						"header": {"type": "string",
+							"description": "Header: the header's name (X-API-Key, …)"}
 					}}
 			},
 			"required": ["url"]
@@ -103,20 +147,61 @@ impl Component for HttpRequest {
 	}
 
 	fn check_config(&self, config: &Map<String, Value>) -> Vec<(String, String)> {
+		let mut problems = Vec::new();
 		match config.get("url").and_then(Value::as_str) {
-			Some(url) if apg_core::expr::is_template(url) => Vec::new(),
-			Some(url) => match reqwest::Url::parse(url) {
-				Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-					Vec::new()
-				}
-				Ok(_) => vec![(
+			Some(url) if apg_core::expr::is_template(url) => {}
+			Some(url) => match Url::parse(url) {
+				Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+				Ok(_) => problems.push((
 					"url".to_owned(),
 					"must be an http:// or https:// URL with a host".to_owned(),
-				)],
-				Err(e) => vec![("url".to_owned(), format!("is not a URL: {e}"))],
+				)),
+				Err(e) => problems.push(("url".to_owned(), format!("is not a URL: {e}"))),
 			},
-			None => Vec::new(),
+			None => {}
 		}
+		if let Some(n) = config.get("max_response_bytes").and_then(Value::as_u64)
+			&& n > self.max_body
+		{
+			problems.push((
+				"max_response_bytes".to_owned(),
+				format!(
+					"must be at most the server's limit ({} bytes)",
+					self.max_body
+				),
+			));
+		}
+		if let Some(Value::Object(auth)) = config.get("auth") {
+			let kind = auth.get("type").and_then(Value::as_str);
+			let needs: &[&str] = match kind {
+				Some("basic") => &["username"],
+				Some("bearer") => &["token"],
+				Some("header") => &["header", "token"],
+				_ => &[],
+			};
+			for field in needs {
+				if !auth.contains_key(*field) {
+					problems.push((
+						format!("auth.{field}"),
+						format!(
+							"is required for {} authentication",
+							kind.unwrap_or_default()
+						),
+					));
+				}
+			}
+		}
+		if config.get("body_type").and_then(Value::as_str) == Some("form")
+			&& let Some(body) = config.get("body")
+			&& !body.is_object()
+			&& !crate::is_template(body)
+		{
+			problems.push((
+				"body".to_owned(),
+				"a form body must be an object of field names and values".to_owned(),
+			));
+		}
+		problems
 	}
 
 	async fn run(
@@ -125,75 +210,15 @@ impl Component for HttpRequest {
 		config: &Value,
 		_input: Value,
 	) -> Result<Outcome, ComponentError> {
-		let url = config
-			.get("url")
-			.and_then(Value::as_str)
-			.ok_or_else(|| fatal("url is required"))?;
-		let mut url = reqwest::Url::parse(url).map_err(|e| fatal(format!("invalid url: {e}")))?;
-		if !matches!(url.scheme(), "http" | "https") {
-			return Err(fatal("only http and https URLs are allowed"));
-		}
-		if let Some(Value::Object(query)) = config.get("query") {
-			let mut pairs = url.query_pairs_mut();
-			for (k, v) in query {
-				let v = v
-					.as_str()
-					.map(str::to_owned)
-					.unwrap_or_else(|| v.to_string());
-				pairs.append_pair(k, &v);
-			}
-		}
-		let host = url
-			.host_str()
-			.ok_or_else(|| fatal("the url has no host"))?
-			.to_owned();
-		let port = url.port_or_known_default().unwrap_or(80);
-		let addrs = guard::resolve_checked(&host, port, &self.allow).await?;
-		let timeout = Duration::from_secs_f64(
-			config
-				.get("timeout")
-				.and_then(Value::as_f64)
-				.unwrap_or(30.0)
-				.clamp(1.0, 300.0),
-		);
-		let client = reqwest::Client::builder()
-			.redirect(reqwest::redirect::Policy::none())
-			.timeout(timeout)
-			.resolve_to_addrs(&host, &addrs)
-			.build()
-			.map_err(fatal)?;
-		let method = config
-			.get("method")
-			.and_then(Value::as_str)
-			.unwrap_or("GET");
-		let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(fatal)?;
-		let mut request = client.request(method, url);
-		if let Some(Value::Object(headers)) = config.get("headers") {
-			for (k, v) in headers {
-				request = request.header(k.as_str(), v.as_str().unwrap_or_default());
-			}
-		}
-		if let Some(auth) = config.get("auth") {
-			let text = |k: &str| auth.get(k).and_then(Value::as_str);
-			if let Some(token) = text("token") {
-				request = request.bearer_auth(token);
-			} else if let Some(user) = text("username") {
-				request = request.basic_auth(user, text("password"));
-			}
-		}
-		request = match config.get("body") {
-			None | Some(Value::Null) => request,
-			Some(body @ (Value::Object(_) | Value::Array(_))) => request.json(body),
-			Some(Value::String(text)) => request.body(text.clone()),
-			Some(other) => request.body(other.to_string()),
-		};
-		let request = request.build().map_err(fatal)?;
-		// Taken from the request as built, so credentials written any way (the `auth` field, a
-		// literal header, `user:pass@` in the URL) are covered.
-		let redactor = sent::redactor(request.headers());
-		respond(&client, request, config, &redactor)
-			.await
-			.map(Outcome::output)
+		let prepared = request::prepare(config)?;
+		let mut sent = prepared.secrets.clone();
+		let result = self.fetch(config, prepared, &mut sent).await;
+		let redactor = Redactor::new(sent);
+		result
+			.map(|mut output| {
+				redactor.value(&mut output);
+				Outcome::output(output)
+			})
 			.map_err(|e| match e {
 				ComponentError::Retryable(m) => ComponentError::Retryable(redactor.text(&m)),
 				ComponentError::Fatal(m) => ComponentError::Fatal(redactor.text(&m)),
@@ -201,73 +226,120 @@ impl Component for HttpRequest {
 	}
 }
 
-/// Sends `request` and reads the response into `{status, headers, body}` with what `redactor`
-/// knows masked, or the error its status or a failure means.
-async fn respond(
-	client: &reqwest::Client,
-	request: reqwest::Request,
-	config: &Value,
-	redactor: &Redactor,
-) -> Result<Value, ComponentError> {
-	let response = client
-		.execute(request)
-		.await
-		.map_err(|e| retryable(format!("request failed: {e}")))?;
-	let status = response.status().as_u16();
-	let is_json = response
-		.headers()
-		.get(reqwest::header::CONTENT_TYPE)
-		.and_then(|v| v.to_str().ok())
-		.is_some_and(|t| t.contains("json"));
-	let mut headers = Map::new();
-	for (k, v) in response.headers() {
-		headers.insert(
-			k.as_str().to_owned(),
-			Value::String(v.to_str().unwrap_or_default().to_owned()),
+impl HttpRequest {
+	/// Sends `prepared`, following redirects when asked (each hop guarded), and reads the final
+	/// response. Every credential-bearing value sent on any hop is added to `sent`.
+	async fn fetch(
+		&self,
+		config: &Value,
+		prepared: request::Prepared,
+		sent: &mut Vec<String>,
+	) -> Result<Value, ComponentError> {
+		let timeout = Duration::from_secs_f64(
+			config
+				.get("timeout")
+				.and_then(Value::as_f64)
+				.unwrap_or(30.0)
+				.clamp(1.0, 300.0),
 		);
-	}
-	let mut body = Vec::new();
-	let mut stream = response.bytes_stream();
-	while let Some(chunk) = stream.next().await {
-		let chunk = chunk.map_err(|e| retryable(format!("reading the response failed: {e}")))?;
-		if body.len() + chunk.len() > MAX_BODY {
-			return Err(fatal("the response is larger than 10 MiB"));
+		let follow = config
+			.get("follow_redirects")
+			.and_then(Value::as_bool)
+			.unwrap_or(false);
+		let max_redirects = config
+			.get("max_redirects")
+			.and_then(Value::as_u64)
+			.unwrap_or(5)
+			.min(REDIRECT_CEILING);
+		let limit = config
+			.get("max_response_bytes")
+			.and_then(Value::as_u64)
+			.unwrap_or(self.max_body)
+			.min(self.max_body);
+		let request::Prepared {
+			mut url,
+			mut method,
+			mut headers,
+			mut body,
+			auth_header,
+			..
+		} = prepared;
+		let mut hops = 0;
+		loop {
+			let host = url
+				.host_str()
+				.ok_or_else(|| fatal("the url has no host"))?
+				.to_owned();
+			let port = url.port_or_known_default().unwrap_or(80);
+			let addrs = net::resolve_checked(&host, port, &self.allow).await?;
+			let client = reqwest::Client::builder()
+				.redirect(reqwest::redirect::Policy::none())
+				.timeout(timeout)
+				.resolve_to_addrs(&host, &addrs)
+				.build()
+				.map_err(fatal)?;
+			let mut builder = client
+				.request(method.clone(), url.clone())
+				.headers(headers.clone());
+			if let Some(bytes) = &body {
+				builder = builder.body(bytes.clone());
+			}
+			let built = builder.build().map_err(fatal)?;
+			// Taken from the request as built, so credentials written any way (the `auth`
+			// field, a literal header, `user:pass@` in the URL) are covered.
+			sent.extend(sent::credentials(built.headers()));
+			let response = client
+				.execute(built)
+				.await
+				.map_err(|e| retryable(format!("request to {host} failed: {e}")))?;
+			let status = response.status();
+			let next = response
+				.headers()
+				.get(LOCATION)
+				.and_then(|v| v.to_str().ok())
+				.filter(|_| follow && status.is_redirection());
+			let Some(location) = next else {
+				return response::read(response, config, limit, url.as_str()).await;
+			};
+			if hops == max_redirects {
+				return Err(fatal(format!(
+					"more than max_redirects ({max_redirects}) redirects"
+				)));
+			}
+			hops += 1;
+			let target = url
+				.join(location)
+				.map_err(|e| fatal(format!("redirect to an invalid location: {e}")))?;
+			if !matches!(target.scheme(), "http" | "https") {
+				return Err(fatal("redirect to a URL that is not http or https"));
+			}
+			if status == StatusCode::SEE_OTHER
+				|| (matches!(status.as_u16(), 301 | 302) && method == Method::POST)
+			{
+				if method != Method::HEAD {
+					method = Method::GET;
+				}
+				body = None;
+				headers.remove(reqwest::header::CONTENT_TYPE);
+			}
+			if target.origin() != url.origin() {
+				for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE]
+					.into_iter()
+					.chain(auth_header.clone())
+				{
+					headers.remove(name);
+				}
+				let sensitive: Vec<_> = headers
+					.keys()
+					.filter(|k| apg_core::secrets::is_sensitive_field(k.as_str()))
+					.cloned()
+					.collect();
+				for name in sensitive {
+					headers.remove(name);
+				}
+			}
+			url = target;
 		}
-		body.extend_from_slice(&chunk);
-	}
-	let text = String::from_utf8_lossy(&body).into_owned();
-	let format = config
-		.get("response_format")
-		.and_then(Value::as_str)
-		.unwrap_or("auto");
-	let body = match format {
-		"text" => Value::String(text),
-		"json" => serde_json::from_str(&text)
-			.map_err(|e| fatal(format!("the response is not JSON: {e}")))?,
-		_ if is_json => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-		_ => Value::String(text),
-	};
-	let expected = match config.get("expected_status").and_then(Value::as_array) {
-		Some(list) => list
-			.iter()
-			.filter_map(Value::as_u64)
-			.any(|s| s == u64::from(status)),
-		None => (200..300).contains(&status),
-	};
-	let mut output = json!({"status": status, "headers": headers, "body": body});
-	redactor.value(&mut output);
-	if expected {
-		return Ok(output);
-	}
-	// Cut with the shared marker, so the engine also masks a secret the cut split in two.
-	let message = format!(
-		"unexpected status {status}: {}",
-		redact::truncate(&output["body"].to_string(), 500)
-	);
-	if status == 429 || status >= 500 {
-		Err(retryable(message))
-	} else {
-		Err(fatal(message))
 	}
 }
 

@@ -9,7 +9,6 @@
 //! URL). A peer that echoes the request (a debugging endpoint, a hostile server) would otherwise
 //! hand those strings back into the output, and from there into checkpoints, logs and responses.
 
-use apg_core::Redactor;
 use apg_core::secrets::is_sensitive_field;
 use reqwest::header::{COOKIE, HeaderMap};
 
@@ -17,8 +16,8 @@ use reqwest::header::{COOKIE, HeaderMap};
 /// `lang=en` would otherwise mask every `en` in a response.
 const MIN_COOKIE_VALUE: usize = 6;
 
-/// A redactor for everything credential-bearing in `headers`.
-pub(super) fn redactor(headers: &HeaderMap) -> Redactor {
+/// Everything credential-bearing in `headers`, for a [`apg_core::Redactor`].
+pub(super) fn credentials(headers: &HeaderMap) -> Vec<String> {
 	let mut sent = Vec::new();
 	for (name, value) in headers {
 		let sensitive = value.is_sensitive() || is_sensitive_field(name.as_str()) || name == COOKIE;
@@ -47,7 +46,7 @@ pub(super) fn redactor(headers: &HeaderMap) -> Redactor {
 		}
 		sent.push(text);
 	}
-	Redactor::new(sent)
+	sent
 }
 
 /// Standard base64 (padding optional) as text, or `None` when it is not that.
@@ -79,6 +78,8 @@ fn decode_base64(text: &str) -> Option<String> {
 mod tests {
 	use reqwest::header::{AUTHORIZATION, HeaderValue};
 
+	use apg_core::Redactor;
+
 	use super::*;
 
 	#[test]
@@ -101,7 +102,7 @@ mod tests {
 		);
 		headers.insert("x-api-key", HeaderValue::from_static("key-0987654321"));
 		headers.insert("accept", HeaderValue::from_static("application/json"));
-		let r = redactor(&headers);
+		let r = Redactor::new(credentials(&headers));
 		let echo = "Basic YWxpY2U6b3Blbi1zZXNhbWU= alice:open-sesame open-sesame session-1234 \
 			key-0987654321 lang=en application/json";
 		assert_eq!(r.text(echo), "*** *** *** *** *** lang=en application/json");

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::Settings;
 use crate::testing::ctx;
 
 async fn server() -> SocketAddr {
@@ -49,8 +50,15 @@ async fn reflect(headers: HeaderMap) -> String {
 	out
 }
 
+fn allowing(host: &str) -> HttpRequest {
+	HttpRequest::new(&Settings {
+		http_allow: vec![host.to_owned()],
+		..Settings::default()
+	})
+}
+
 fn loopback_allowed() -> HttpRequest {
-	HttpRequest::new(["127.0.0.1".to_owned()])
+	allowing("127.0.0.1")
 }
 
 #[tokio::test]
@@ -106,7 +114,7 @@ async fn server_errors_are_retryable_and_client_errors_are_not() {
 #[tokio::test]
 async fn internal_addresses_are_refused_unless_allowed() {
 	let addr = server().await;
-	let err = HttpRequest::new([])
+	let err = HttpRequest::new(&Settings::default())
 		.run(
 			&ctx(),
 			&json!({"url": format!("http://{addr}/json")}),
@@ -116,7 +124,7 @@ async fn internal_addresses_are_refused_unless_allowed() {
 		.unwrap_err();
 	assert!(err.to_string().contains("refused"), "{err}");
 	assert!(!err.is_retryable());
-	let err = HttpRequest::new([])
+	let err = HttpRequest::new(&Settings::default())
 		.run(
 			&ctx(),
 			&json!({"url": "http://169.254.169.254/latest/meta-data"}),
@@ -158,14 +166,14 @@ async fn every_spelling_of_an_internal_address_is_refused() {
 		let url = format!("http://{host}:{port}/json");
 		let parsed = reqwest::Url::parse(&url).unwrap();
 		assert_eq!(parsed.host_str(), Some(normalised), "{url}");
-		let err = HttpRequest::new([])
+		let err = HttpRequest::new(&Settings::default())
 			.run(&ctx(), &json!({"url": url}), Value::Null)
 			.await
 			.unwrap_err();
 		assert!(err.to_string().contains("refused"), "{url}: {err}");
 		assert!(!err.is_retryable(), "{url}");
 		if reaches {
-			let out = HttpRequest::new(["*".to_owned()])
+			let out = allowing("*")
 				.run(&ctx(), &json!({"url": url}), Value::Null)
 				.await
 				.unwrap_or_else(|e| panic!("{url}: {e}"));

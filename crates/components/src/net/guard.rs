@@ -9,12 +9,36 @@ use apg_core::ComponentError;
 
 use super::ranges;
 
+/// Hosts or IP addresses that may be reached although internal (`*`: all), as configured in
+/// `components.http_allow` / `APG_HTTP_ALLOW` (the name predates the other network components;
+/// one list for every peer, so allowing a host is one decision).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AllowList(HashSet<String>);
+
+impl AllowList {
+	/// The list from configured entries (trimmed, lowercased, empty ones dropped).
+	pub(crate) fn new(entries: impl IntoIterator<Item = String>) -> Self {
+		Self(
+			entries
+				.into_iter()
+				.map(|h| h.trim().to_lowercase())
+				.filter(|h| !h.is_empty())
+				.collect(),
+		)
+	}
+
+	fn allows(&self, host_key: &str, addr: &SocketAddr) -> bool {
+		self.0.contains("*") || self.0.contains(host_key) || self.0.contains(&addr.ip().to_string())
+	}
+}
+
 /// Resolves `host` (as the URL parser wrote it) and returns its addresses, or refuses when one is
-/// internal and neither the host nor the address is allow-listed.
-pub(super) async fn resolve_checked(
+/// internal and neither the host nor the address is allow-listed. The caller connects to exactly
+/// these addresses (no second lookup, so DNS rebinding cannot slip past).
+pub(crate) async fn resolve_checked(
 	host: &str,
 	port: u16,
-	allow: &HashSet<String>,
+	allow: &AllowList,
 ) -> Result<Vec<SocketAddr>, ComponentError> {
 	let host_key = host
 		.trim_start_matches('[')
@@ -34,17 +58,14 @@ pub(super) async fn resolve_checked(
 	if addrs.is_empty() {
 		return Err(ComponentError::Retryable(format!("{host} has no address")));
 	}
-	let allowed = |a: &SocketAddr| {
-		allow.contains("*") || allow.contains(&host_key) || allow.contains(&a.ip().to_string())
-	};
 	for a in &addrs {
-		if allowed(a) {
+		if allow.allows(&host_key, a) {
 			continue;
 		}
 		if let Some(why) = ranges::refusal(a.ip()) {
 			return Err(ComponentError::Fatal(format!(
 				"refused: {host} resolves to an internal address: {why} (allow it with \
-				 APG_HTTP_ALLOW)"
+				 APG_HTTP_ALLOW or components.http_allow)"
 			)));
 		}
 	}

@@ -1,7 +1,8 @@
-//! Which IP addresses `http_request` may call: one table row per special-purpose range of the
-//! IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890), plus the few ranges outside
-//! them that matter here (multicast, deprecated site-local and IPv4-compatible forms), each with
-//! its registry name and what it means for a request.
+//! Which IP addresses a component may connect to (`http_request`, `database_query`, `email`):
+//! one table row per special-purpose range of the IANA IPv4 and IPv6 Special-Purpose Address
+//! Registries (RFC 6890), plus the few ranges outside them that matter here (multicast, deprecated
+//! site-local and IPv4-compatible forms), each with its registry name and what it means for a
+//! request.
 //!
 //! Why a table: the SSRF guard was a chain of `is_loopback() || is_private() || …` that missed
 //! whatever the chain did not name (`198.18.0.0/15`, `240.0.0.0/4`, NAT64, 6to4, …). With every
