@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::execution::LogLevel;
 use crate::ids::{ExecutionId, WorkflowId};
 use crate::options::{COMMON_FIELDS, common_schema_properties};
+use crate::schema::ConfigSchema;
 
 /// What a component sees of the execution it runs in.
 #[derive(Clone, Debug)]
@@ -137,7 +138,7 @@ pub trait Component: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Registry {
 	components: BTreeMap<&'static str, Arc<dyn Component>>,
-	schemas: BTreeMap<&'static str, Arc<Value>>,
+	schemas: BTreeMap<&'static str, Arc<ConfigSchema>>,
 }
 
 impl Registry {
@@ -147,9 +148,14 @@ impl Registry {
 	}
 
 	/// Adds a component; a later one of the same kind replaces the earlier.
+	///
+	/// # Panics
+	/// When the component's schema is not a valid JSON Schema: a bug in the component, which
+	/// `every_builtin_schema_compiles`-style tests catch before it ships.
 	pub fn register(&mut self, component: Arc<dyn Component>) {
 		let kind = component.kind();
-		let schema = full_schema(component.as_ref());
+		let schema = ConfigSchema::compile(full_schema(component.as_ref()))
+			.unwrap_or_else(|e| panic!("component {kind}: {e}"));
 		self.schemas.insert(kind, Arc::new(schema));
 		self.components.insert(kind, component);
 	}
@@ -160,7 +166,7 @@ impl Registry {
 	}
 
 	/// The complete config schema of `kind` (its own fields plus the common fields).
-	pub fn schema(&self, kind: &str) -> Option<&Arc<Value>> {
+	pub fn schema(&self, kind: &str) -> Option<&Arc<ConfigSchema>> {
 		self.schemas.get(kind)
 	}
 

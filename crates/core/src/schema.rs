@@ -1,188 +1,214 @@
-//! A checker for the subset of JSON Schema that component configs use (`type`, `enum`,
-//! `minimum`/`maximum`, `minLength`/`maxLength`, `minItems`/`maxItems`, `properties`, `required`,
-//! `additionalProperties`, `items`).
+//! Component config schemas: standard JSON Schema (draft 2020-12), checked by the `jsonschema`
+//! crate, so the server and the UI's form library read the same schema language.
 //!
-//! Why not a general JSON Schema crate: a config value may be a `{{ expression }}` whose type is
-//! only known when the execution runs (`"batch_size": "{{batch_size}}"` must validate against an
-//! integer schema). This checker treats such a string as deferred wherever a non-string is
-//! expected, reports problems with our dotted paths, and the engine checks the rendered config
-//! again against the same schema before the component runs.
+//! What this module adds to the crate, and why:
+//! - **Deferred values.** A config value may be a `{{ expression }}` whose type is only known when
+//!   the execution runs (`"batch_size": "{{batch_size}}"` must pass an integer schema). An error
+//!   whose value is such a string is dropped, as is a failed `oneOf`/`anyOf` that one of its
+//!   branches would pass but for deferred values; the engine checks the rendered config again
+//!   against the same schema before the component runs.
+//! - **Our paths and words.** Problems carry the definition's dotted paths
+//!   (`config.cases[0].when`) and the messages the API has always given (`is required`,
+//!   `unknown field`, `must be one of …`), so clients and the designer's field markers keep
+//!   working; a missing or unknown property is reported at the property's own path.
+//! - **Compiled once.** A [`ConfigSchema`] is compiled when a component is registered and shared
+//!   by validation and every attempt.
 
-use serde_json::{Map, Value};
+use std::fmt;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::LocationSegment;
+use jsonschema::{Draft, ValidationError, Validator};
+use serde_json::Value;
 
 use crate::expr;
 use crate::validate::Issue;
 
+/// A config schema document and its compiled validator.
+pub struct ConfigSchema {
+	document: Value,
+	validator: Validator,
+}
+
+impl ConfigSchema {
+	/// Compiles `document` as a draft 2020-12 schema.
+	pub fn compile(document: Value) -> Result<Self, String> {
+		let validator = jsonschema::options()
+			.with_draft(Draft::Draft202012)
+			.build(&document)
+			.map_err(|e| format!("invalid config schema: {e}"))?;
+		Ok(Self {
+			document,
+			validator,
+		})
+	}
+
+	/// The schema as JSON (served to clients at `/components`).
+	pub fn document(&self) -> &Value {
+		&self.document
+	}
+}
+
+impl Default for ConfigSchema {
+	/// The schema that accepts every value.
+	fn default() -> Self {
+		Self::compile(Value::Bool(true)).expect("`true` is a schema")
+	}
+}
+
+impl fmt::Debug for ConfigSchema {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		f.debug_tuple("ConfigSchema").field(&self.document).finish()
+	}
+}
+
 /// Appends to `issues` every way `value` breaks `schema`, with paths under `path`.
-pub fn check(schema: &Value, value: &Value, path: &str, issues: &mut Vec<Issue>) {
-	let Some(schema) = schema.as_object() else {
-		return;
-	};
-	if let Value::String(s) = value
-		&& expr::is_template(s)
-	{
-		// Deferred: the rendered value is checked when the execution runs.
-		return;
+pub fn check(schema: &ConfigSchema, value: &Value, path: &str, issues: &mut Vec<Issue>) {
+	for error in schema.validator.iter_errors(value) {
+		if !deferred(&error, value) {
+			describe(&error, value, path, issues);
+		}
 	}
-	if let Some(types) = schema.get("type")
-		&& !type_matches(types, value)
-	{
-		issues.push(Issue::new(
-			path,
-			format!("must be {}", describe_type(types)),
-		));
-		return;
+}
+
+/// Whether `error` only says that a deferred value (a template) is not yet of the right kind.
+fn deferred(error: &ValidationError<'_>, root: &Value) -> bool {
+	if instance(root, error).is_some_and(is_template) {
+		return true;
 	}
-	if let Some(Value::Array(options)) = schema.get("enum")
-		&& !options.contains(value)
-	{
-		let list: Vec<String> = options.iter().map(Value::to_string).collect();
-		issues.push(Issue::new(
-			path,
-			format!("must be one of {}", list.join(", ")),
-		));
+	match error.kind() {
+		ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+			context
+				.iter()
+				.any(|branch| branch.iter().all(|e| deferred(e, root)))
+		}
+		_ => false,
 	}
-	match value {
-		Value::Number(n) => check_number(schema, n.as_f64().unwrap_or(0.0), path, issues),
-		Value::String(s) => check_length(schema, s.chars().count(), "characters", path, issues),
-		Value::Array(items) => {
-			check_items(schema, items.len(), path, issues);
-			if let Some(item_schema) = schema.get("items") {
-				for (i, item) in items.iter().enumerate() {
-					check(item_schema, item, &format!("{path}[{i}]"), issues);
+}
+
+fn is_template(value: &Value) -> bool {
+	value.as_str().is_some_and(expr::is_template)
+}
+
+/// The value the error is about, found in `root` by the error's location.
+fn instance<'v>(root: &'v Value, error: &ValidationError<'_>) -> Option<&'v Value> {
+	let mut at = root;
+	for segment in error.instance_path().segments() {
+		at = match segment {
+			LocationSegment::Property(key) => at.get(key.as_ref())?,
+			LocationSegment::Index(i) => at.get(i)?,
+		};
+	}
+	Some(at)
+}
+
+/// `config.cases[0].when` for the error's location under `path`.
+fn dotted(path: &str, error: &ValidationError<'_>) -> String {
+	let mut out = path.to_owned();
+	for segment in error.instance_path().segments() {
+		match segment {
+			LocationSegment::Property(key) => push_key(&mut out, &key),
+			LocationSegment::Index(i) => out.push_str(&format!("[{i}]")),
+		}
+	}
+	out
+}
+
+fn push_key(out: &mut String, key: &str) {
+	if !out.is_empty() {
+		out.push('.');
+	}
+	out.push_str(key);
+}
+
+fn describe(error: &ValidationError<'_>, root: &Value, path: &str, issues: &mut Vec<Issue>) {
+	let at = dotted(path, error);
+	let message = match error.kind() {
+		ValidationErrorKind::Required { property } => {
+			let mut child = at;
+			push_key(&mut child, property.as_str().unwrap_or_default());
+			issues.push(Issue::new(child, "is required"));
+			return;
+		}
+		ValidationErrorKind::AdditionalProperties { unexpected }
+		| ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+			for key in unexpected {
+				let mut child = at.clone();
+				push_key(&mut child, key);
+				issues.push(Issue::new(child, "unknown field"));
+			}
+			return;
+		}
+		ValidationErrorKind::Type { kind } => format!("must be {}", describe_type(kind)),
+		ValidationErrorKind::Enum { options } => {
+			let list: Vec<String> = options
+				.as_array()
+				.map(|o| o.iter().map(Value::to_string).collect())
+				.unwrap_or_default();
+			format!("must be one of {}", list.join(", "))
+		}
+		ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}"),
+		ValidationErrorKind::Minimum { limit } => format!("must be at least {}", number(limit)),
+		ValidationErrorKind::Maximum { limit } => format!("must be at most {}", number(limit)),
+		ValidationErrorKind::ExclusiveMinimum { limit } => {
+			format!("must be greater than {}", number(limit))
+		}
+		ValidationErrorKind::ExclusiveMaximum { limit } => {
+			format!("must be less than {}", number(limit))
+		}
+		ValidationErrorKind::MinLength { limit } => {
+			format!("must have at least {limit} characters")
+		}
+		ValidationErrorKind::MaxLength { limit } => format!("must have at most {limit} characters"),
+		ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),
+		ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+		ValidationErrorKind::Pattern { pattern } => format!("must match the pattern {pattern}"),
+		ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+			// The branch that came closest says the most: its problems, at their own paths.
+			if let Some(best) = context.iter().min_by_key(|branch| branch.len())
+				&& !best.is_empty()
+			{
+				for e in best.iter().filter(|e| !deferred(e, root)) {
+					describe(e, root, path, issues);
 				}
+				return;
 			}
+			"matches none of the allowed forms".to_owned()
 		}
-		Value::Object(map) => check_object(schema, map, path, issues),
-		_ => {}
-	}
-}
-
-fn check_object(
-	schema: &Map<String, Value>,
-	map: &Map<String, Value>,
-	path: &str,
-	issues: &mut Vec<Issue>,
-) {
-	let empty = Map::new();
-	let properties = schema
-		.get("properties")
-		.and_then(Value::as_object)
-		.unwrap_or(&empty);
-	if let Some(Value::Array(required)) = schema.get("required") {
-		for name in required.iter().filter_map(Value::as_str) {
-			if !map.contains_key(name) {
-				issues.push(Issue::new(join(path, name), "is required"));
-			}
+		ValidationErrorKind::OneOfMultipleValid { .. } => {
+			"matches more than one of the allowed forms".to_owned()
 		}
-	}
-	for (key, value) in map {
-		let child = join(path, key);
-		match properties.get(key) {
-			Some(prop) => check(prop, value, &child, issues),
-			None => match schema.get("additionalProperties") {
-				Some(Value::Bool(false)) => issues.push(Issue::new(child, "unknown field")),
-				Some(extra @ Value::Object(_)) => check(extra, value, &child, issues),
-				_ => {}
-			},
-		}
+		_ => without_value(error),
+	};
+	issues.push(Issue::new(at, message));
+}
+
+/// The crate's message without the offending value it starts with (a value can be long, and a
+/// config may hold text the caller should not see echoed at length).
+fn without_value(error: &ValidationError<'_>) -> String {
+	error.masked_with("the value").to_string()
+}
+
+fn number(limit: &Value) -> String {
+	match limit.as_f64() {
+		Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+		_ => limit.to_string(),
 	}
 }
 
-fn join(path: &str, key: &str) -> String {
-	if path.is_empty() {
-		key.to_owned()
-	} else {
-		format!("{path}.{key}")
-	}
-}
-
-fn check_number(schema: &Map<String, Value>, n: f64, path: &str, issues: &mut Vec<Issue>) {
-	if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-		&& n < min
-	{
-		issues.push(Issue::new(path, format!("must be at least {min}")));
-	}
-	if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-		&& n > max
-	{
-		issues.push(Issue::new(path, format!("must be at most {max}")));
-	}
-}
-
-fn check_length(
-	schema: &Map<String, Value>,
-	len: usize,
-	unit: &str,
-	path: &str,
-	issues: &mut Vec<Issue>,
-) {
-	if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
-		&& (len as u64) < min
-	{
-		issues.push(Issue::new(path, format!("must have at least {min} {unit}")));
-	}
-	if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
-		&& (len as u64) > max
-	{
-		issues.push(Issue::new(path, format!("must have at most {max} {unit}")));
-	}
-}
-
-fn check_items(schema: &Map<String, Value>, len: usize, path: &str, issues: &mut Vec<Issue>) {
-	if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-		&& (len as u64) < min
-	{
-		issues.push(Issue::new(path, format!("must have at least {min} items")));
-	}
-	if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-		&& (len as u64) > max
-	{
-		issues.push(Issue::new(path, format!("must have at most {max} items")));
-	}
-}
-
-fn type_matches(types: &Value, value: &Value) -> bool {
-	match types {
-		Value::String(t) => one_type_matches(t, value),
-		Value::Array(ts) => ts
-			.iter()
-			.filter_map(Value::as_str)
-			.any(|t| one_type_matches(t, value)),
-		_ => true,
-	}
-}
-
-fn one_type_matches(t: &str, value: &Value) -> bool {
-	match t {
-		"string" => value.is_string(),
-		"integer" => {
-			value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
-		}
-		"number" => value.is_number(),
-		"boolean" => value.is_boolean(),
-		"object" => value.is_object(),
-		"array" => value.is_array(),
-		"null" => value.is_null(),
-		_ => true,
-	}
-}
-
-fn describe_type(types: &Value) -> String {
+fn describe_type(kind: &TypeKind) -> String {
 	let article = |t: &str| match t {
 		"integer" | "object" | "array" => format!("an {t}"),
 		"null" => "null".to_owned(),
 		_ => format!("a {t}"),
 	};
-	match types {
-		Value::String(t) => article(t),
-		Value::Array(ts) => ts
+	match kind {
+		TypeKind::Single(t) => article(&t.to_string()),
+		TypeKind::Multiple(set) => set
 			.iter()
-			.filter_map(Value::as_str)
-			.map(article)
+			.map(|t| article(&t.to_string()))
 			.collect::<Vec<_>>()
 			.join(" or "),
-		_ => "valid".to_owned(),
 	}
 }
 
@@ -193,6 +219,7 @@ mod tests {
 	use super::*;
 
 	fn problems(schema: Value, value: Value) -> Vec<String> {
+		let schema = ConfigSchema::compile(schema).unwrap();
 		let mut issues = Vec::new();
 		check(&schema, &value, "config", &mut issues);
 		issues.iter().map(ToString::to_string).collect()
@@ -206,27 +233,73 @@ mod tests {
 				"mode": {"type": "string", "enum": ["a", "b"]}}});
 		let found = problems(schema, json!({"mode": "c", "extra": 1}));
 		assert_eq!(found.len(), 3, "{found:?}");
-		assert!(
-			found
-				.iter()
-				.any(|p| p.starts_with("config.seconds: is required"))
-		);
-		assert!(
-			found
-				.iter()
-				.any(|p| p.starts_with("config.mode: must be one of"))
-		);
-		assert!(
-			found
-				.iter()
-				.any(|p| p.starts_with("config.extra: unknown field"))
-		);
+		for expected in [
+			"config.seconds: is required",
+			"config.mode: must be one of \"a\", \"b\"",
+			"config.extra: unknown field",
+		] {
+			assert!(
+				found.iter().any(|p| p.starts_with(expected)),
+				"{expected}: {found:?}"
+			);
+		}
 	}
 
 	#[test]
 	fn a_template_string_is_deferred_where_a_number_is_expected() {
 		let schema = json!({"type": "integer", "minimum": 1});
 		assert!(problems(schema.clone(), json!("{{batch_size}}")).is_empty());
-		assert_eq!(problems(schema, json!("many")).len(), 1);
+		assert_eq!(
+			problems(schema.clone(), json!("many")),
+			["config: must be an integer"]
+		);
+		assert_eq!(problems(schema, json!(0)), ["config: must be at least 1"]);
+	}
+
+	#[test]
+	fn nested_paths_use_dots_and_brackets() {
+		let schema = json!({"type": "object", "properties": {"cases": {"type": "array",
+			"items": {"type": "object", "required": ["name"],
+				"properties": {"name": {"type": "string", "minLength": 1}}}}}});
+		let found = problems(schema, json!({"cases": [{"name": "a"}, {"name": ""}, {}]}));
+		assert_eq!(
+			found,
+			[
+				"config.cases[1].name: must have at least 1 characters",
+				"config.cases[2].name: is required"
+			]
+		);
+	}
+
+	#[test]
+	fn a_one_of_passes_when_a_branch_fails_only_on_deferred_values() {
+		let schema = json!({"oneOf": [
+			{"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}},
+			{"type": "array"}]});
+		assert!(problems(schema.clone(), json!({"n": "{{ params.n }}"})).is_empty());
+		let found = problems(schema, json!({"n": "seven"}));
+		assert_eq!(
+			found,
+			["config.n: must be an integer"],
+			"the closest branch speaks"
+		);
+	}
+
+	#[test]
+	fn standard_keywords_the_old_subset_lacked_now_work() {
+		let schema = json!({"type": "object", "properties": {
+			"port": {"type": "integer", "exclusiveMinimum": 0, "maximum": 65535},
+			"mode": {"const": "fast"},
+			"code": {"type": "string", "pattern": "^[A-Z]+$"}}});
+		let found = problems(schema, json!({"port": 0, "mode": "slow", "code": "abc"}));
+		assert_eq!(found.len(), 3, "{found:?}");
+		assert!(found.contains(&"config.port: must be greater than 0".to_owned()));
+		assert!(found.contains(&"config.mode: must be \"fast\"".to_owned()));
+		assert!(found.contains(&"config.code: must match the pattern ^[A-Z]+$".to_owned()));
+	}
+
+	#[test]
+	fn an_invalid_schema_is_refused_at_compile_time() {
+		assert!(ConfigSchema::compile(json!({"type": "integr"})).is_err());
 	}
 }

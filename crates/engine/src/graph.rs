@@ -24,7 +24,7 @@ pub struct Node {
 	/// Engine options (timeout, retries, join).
 	pub options: StepOptions,
 	/// Its full config schema, to check the rendered config.
-	pub schema: Arc<Value>,
+	pub schema: Arc<apg_core::schema::ConfigSchema>,
 	/// Indices of incoming edges.
 	pub incoming: Vec<usize>,
 	/// Indices of outgoing edges.

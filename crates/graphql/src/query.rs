@@ -165,7 +165,7 @@ impl QueryRoot {
 				summary: component.summary().to_owned(),
 				config_schema: registry
 					.schema(kind)
-					.map(|s| (**s).clone())
+					.map(|s| s.document().clone())
 					.unwrap_or_default(),
 			})
 			.collect())

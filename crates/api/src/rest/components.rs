@@ -25,7 +25,7 @@ pub(crate) async fn list_components(
 			summary: c.summary().to_owned(),
 			config_schema: registry
 				.schema(kind)
-				.map(|s| (**s).clone())
+				.map(|s| s.document().clone())
 				.unwrap_or_default(),
 		})
 		.collect();
