@@ -54,7 +54,7 @@ function Shell() {
           <ul>
             {nav.map((r) => (
               <li key={r.path}>
-                <NavLink to={r.path} end={r.path === '/workflows'}>
+                <NavLink to={r.path} end={r.path === '/workflows'} aria-label={r.nav!.label}>
                   <span className="nav-icon" aria-hidden="true">
                     {r.nav!.icon}
                   </span>
@@ -63,7 +63,7 @@ function Shell() {
               </li>
             ))}
             <li>
-              <a href="/graphql" target="_blank" rel="noreferrer">
+              <a href="/graphql" target="_blank" rel="noreferrer" aria-label="GraphiQL (opens a new tab)">
                 <span className="nav-icon" aria-hidden="true">
                   ⬡
                 </span>

@@ -102,7 +102,6 @@ function Palette({ types, onAdd }: { types: ComponentType[]; onAdd: (kind: strin
                   }}
                   onClick={() => onAdd(t.kind)}
                   title={`${t.summary ?? ''} — drag onto the canvas, or press Enter to add`}
-                  aria-label={`Add ${t.kind}: ${t.summary ?? ''}`}
                 >
                   <span className={`pi-icon k-${t.kind}`} aria-hidden="true">
                     {kindIcon(t.kind)}
@@ -219,7 +218,7 @@ function DesignerInner() {
       setEdges(g.edges);
       setLoaded(true);
       requestAnimationFrame(() => {
-        rf.fitView({ padding: 0.15, duration: 0 });
+        rf.fitView({ padding: 0.15, duration: 0, maxZoom: 1 });
         requestAnimationFrame(() => setDrawnAt(performance.now()));
       });
     };
@@ -458,7 +457,7 @@ function DesignerInner() {
     const ns = state.current.nodes.length > 300 ? quickLayout(state.current.nodes, state.current.edges) : await autoLayout(state.current.nodes, state.current.edges);
     if (editable) commit();
     setNodes(ns);
-    requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 300 }));
+    requestAnimationFrame(() => rf.fitView({ padding: 0.15, duration: 300, maxZoom: 1.2 }));
   };
   const toggleBreakpoint = (nid: string) =>
     setBreakpoints((b) => {
@@ -524,7 +523,7 @@ function DesignerInner() {
       } else if (e.key === 'Delete' || e.key === 'Backspace') deleteSelection();
       else if (e.key === '?') setDialog('keys');
       else if (e.key === 'l' || e.key === 'L') layout();
-      else if (e.key === 'f' || e.key === 'F') rf.fitView({ padding: 0.15, duration: 300 });
+      else if (e.key === 'f' || e.key === 'F') rf.fitView({ padding: 0.15, duration: 300, maxZoom: 1.2 });
       else if ((e.key === 'b' || e.key === 'B') && sel) toggleBreakpoint(sel.id);
     };
     window.addEventListener('keydown', onKey);
@@ -593,7 +592,7 @@ function DesignerInner() {
           <button className="icon-btn" onClick={layout} aria-label="Auto-layout" title="Auto-layout (L)" disabled={!editable}>
             ⊞
           </button>
-          <button className="icon-btn" onClick={() => rf.fitView({ padding: 0.15, duration: 300 })} aria-label="Zoom to fit" title="Zoom to fit (F)">
+          <button className="icon-btn" onClick={() => rf.fitView({ padding: 0.15, duration: 300, maxZoom: 1.2 })} aria-label="Zoom to fit" title="Zoom to fit (F)">
             ⤢
           </button>
           <button className="icon-btn" onClick={() => setDialog('keys')} aria-label="Keyboard shortcuts" title="Shortcuts (?)">

@@ -37,8 +37,8 @@ function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
       data-errors={errs}
       title={[...(data.errors ?? []), ...(data.warnings ?? [])].map((p) => p.message).join('\n') || undefined}
     >
-      {c.type !== 'start' && <Handle type="target" position={Position.Left} aria-label={`Input of ${c.id}`} />}
-      {data.breakpoint && <span className="bp-dot" title="Breakpoint" aria-label="Breakpoint" />}
+      {c.type !== 'start' && <Handle type="target" position={Position.Left} />}
+      {data.breakpoint && <span className="bp-dot" title="Breakpoint"><span className="sr-only">breakpoint</span></span>}
       <span className="fnode-icon" aria-hidden="true">
         {kindIcon(c.type)}
       </span>
@@ -51,21 +51,21 @@ function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
         </span>
       </span>
       {status && (
-        <span className="fnode-status" aria-label={`status ${status}`}>
+        <span className="fnode-status">
           {data.duration !== undefined && data.duration !== null ? ms(data.duration) : status}
         </span>
       )}
       {errs > 0 && (
-        <span className="fnode-err" aria-label={`${errs} problems`} data-testid={`node-error-${c.id}`}>
-          {errs}
+        <span className="fnode-err" data-testid={`node-error-${c.id}`}>
+          {errs}<span className="sr-only"> problems</span>
         </span>
       )}
       {!errs && warns > 0 && (
-        <span className="fnode-warn" aria-label={`${warns} warnings`}>
-          !
+        <span className="fnode-warn">
+          !<span className="sr-only"> warnings</span>
         </span>
       )}
-      {c.type !== 'end' && <Handle type="source" position={Position.Right} aria-label={`Output of ${c.id}`} />}
+      {c.type !== 'end' && <Handle type="source" position={Position.Right} />}
     </div>
   );
 }

@@ -120,7 +120,13 @@ export async function login(username: string, password: string): Promise<void> {
     headers,
     body,
   });
-  if (res.status === 404 || res.status === 405) {
+  let missing = res.status === 404 || res.status === 405;
+  if (res.status === 401) {
+    // A server without the session route answers 401 for any unknown path.
+    const peek = await res.clone().json().catch(() => null);
+    missing = typeof peek?.error === 'string' && peek.error.startsWith('authentication required');
+  }
+  if (missing) {
     // A server without cookie sessions: the bearer login, kept in memory only.
     const d: SessionData = await envelope(
       await fetch('/api/v1/auth/login', { method: 'POST', headers, body }),

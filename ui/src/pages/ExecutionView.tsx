@@ -220,7 +220,7 @@ function Inner() {
     if (!graph) return;
     const done = (ns: FNode[]) => {
       setBaseNodes(ns);
-      requestAnimationFrame(() => rf.fitView({ padding: 0.15 }));
+      requestAnimationFrame(() => rf.fitView({ padding: 0.15, maxZoom: 1.1 }));
     };
     if (graph.positioned) done(graph.nodes);
     else if (graph.nodes.length > 300) done(quickLayout(graph.nodes, graph.edges));
@@ -299,7 +299,9 @@ function Inner() {
             <StatusBadge status={status ?? e.status} />
           </span>
           <span className="muted small">{ms(e.duration_ms)}</span>
-          <span className={`live-dot ${connected ? 'on' : ''}`} title={connected ? 'Live' : 'Reconnecting'} aria-label={connected ? 'Live updates connected' : 'Live updates disconnected'} />
+          <span className={`live-dot ${connected ? 'on' : ''}`} title={connected ? 'Live' : 'Reconnecting'}>
+            <span className="sr-only">{connected ? 'Live updates connected' : 'Live updates disconnected'}</span>
+          </span>
           {Object.entries(counts).map(([k, v]) => (
             <span key={k} className={`count st-${k}`}>
               {v} {k}

@@ -15,7 +15,7 @@ export default function Login() {
     try {
       await login(username, password);
     } catch (err) {
-      setError(err);
+      setError((err as any)?.status === 401 ? new Error('Wrong username or password.') : err);
     } finally {
       setBusy(false);
     }

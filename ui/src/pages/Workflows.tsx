@@ -159,10 +159,19 @@ export default function Workflows() {
     try {
       const doc = JSON.parse(await f.text());
       const body = doc.definition ? doc : { name: f.name.replace(/\.json$/, ''), definition: doc };
-      const w = await create.mutateAsync(body);
+      let w: Workflow;
+      try {
+        w = await api<Workflow>('workflows', { body });
+      } catch (e) {
+        // The name is taken (the file was exported from here): keep everything else as it is.
+        if ((e as any)?.status !== 409) throw e;
+        w = await api<Workflow>('workflows', { body: { ...body, name: `${body.name} (imported ${new Date().toISOString().slice(0, 16).replace('T', ' ')})`.slice(0, 255) } });
+      }
+      refresh();
+      toast(`Imported “${w.name}”`);
       nav(`/workflows/${w.id}/design`);
     } catch (e) {
-      if (e instanceof SyntaxError) toast('That file is not valid JSON', 'error');
+      toast(e instanceof SyntaxError ? 'That file is not valid JSON' : (e as Error).message, 'error');
     }
   };
   return (
