@@ -66,6 +66,11 @@ test('build a three-component workflow by dragging from the palette, configure i
   await page.locator('#f-seconds').fill('1');
   await page.getByTestId('node-error-delay_1').waitFor({ state: 'detached' });
   await page.getByTestId('validity').filter({ hasText: 'Valid' }).waitFor();
+  // Auto-layout (L) and a look at the result.
+  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
+  await page.keyboard.press('l');
+  await page.waitForTimeout(700);
+  await node('end').click();
   await shot(page, 'designer');
   await page.getByTestId('save').click();
   await page.waitForURL(/\/workflows\/[0-9a-f-]{36}\/design/);

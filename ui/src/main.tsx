@@ -8,6 +8,7 @@ import { ErrorBox, Spinner, ToastProvider } from './lib/ui';
 import { applyTheme, systemTheme, type Theme } from './lib/theme';
 import { routes } from './routes';
 import Login from './pages/Login';
+import { Icon } from './lib/Icon';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -56,7 +57,7 @@ function Shell() {
               <li key={r.path}>
                 <NavLink to={r.path} end={r.path === '/workflows'} aria-label={r.nav!.label}>
                   <span className="nav-icon" aria-hidden="true">
-                    {r.nav!.icon}
+                    <Icon name={r.nav!.icon} size={18} />
                   </span>
                   <span className="nav-label">{r.nav!.label}</span>
                 </NavLink>
@@ -65,7 +66,7 @@ function Shell() {
             <li>
               <a href="/graphql" target="_blank" rel="noreferrer" aria-label="GraphiQL (opens a new tab)">
                 <span className="nav-icon" aria-hidden="true">
-                  ⬡
+                  <Icon name="graphql" size={18} />
                 </span>
                 <span className="nav-label">GraphiQL</span>
               </a>
@@ -79,7 +80,7 @@ function Shell() {
             aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
             title="Toggle theme"
           >
-            {theme === 'dark' ? '☀' : '☾'}
+            <Icon name={theme === 'dark' ? 'sun' : 'moon'} size={18} />
           </button>
           <div className="whoami" title={`${user.username} (${user.role})`}>
             <span className="avatar" aria-hidden="true">

@@ -8,13 +8,13 @@ export interface RouteEntry {
 }
 
 export const routes: RouteEntry[] = [
-  { path: '/workflows', page: lazy(() => import('./pages/Workflows')), nav: { label: 'Workflows', icon: '◇' } },
+  { path: '/workflows', page: lazy(() => import('./pages/Workflows')), nav: { label: 'Workflows', icon: 'workflows' } },
   { path: '/workflows/:id/design', page: lazy(() => import('./designer/Designer')) },
-  { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: '▷' } },
+  { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: 'executions' } },
   { path: '/executions/:id', page: lazy(() => import('./pages/ExecutionView')) },
-  { path: '/dashboard', page: lazy(() => import('./pages/Dashboard')), nav: { label: 'Dashboard', icon: '▤' } },
-  { path: '/admin/credentials', page: lazy(() => import('./pages/admin/Credentials')), nav: { label: 'Credentials', icon: '⚿' } },
-  { path: '/admin/keys', page: lazy(() => import('./pages/admin/ApiKeys')), nav: { label: 'API keys', icon: '⌁' } },
-  { path: '/admin/users', page: lazy(() => import('./pages/admin/Users')), nav: { label: 'Users & roles', icon: '☺', admin: true } },
-  { path: '/admin/audit', page: lazy(() => import('./pages/admin/Audit')), nav: { label: 'Audit log', icon: '☰', admin: true } },
+  { path: '/dashboard', page: lazy(() => import('./pages/Dashboard')), nav: { label: 'Dashboard', icon: 'dashboard' } },
+  { path: '/admin/credentials', page: lazy(() => import('./pages/admin/Credentials')), nav: { label: 'Credentials', icon: 'key' } },
+  { path: '/admin/keys', page: lazy(() => import('./pages/admin/ApiKeys')), nav: { label: 'API keys', icon: 'keys' } },
+  { path: '/admin/users', page: lazy(() => import('./pages/admin/Users')), nav: { label: 'Users & roles', icon: 'users', admin: true } },
+  { path: '/admin/audit', page: lazy(() => import('./pages/admin/Audit')), nav: { label: 'Audit log', icon: 'audit', admin: true } },
 ];

@@ -27,6 +27,7 @@ import type { Names } from './CodeField';
 import RunDialog from '../pages/RunDialog';
 import Versions from './Versions';
 import { exportDoc } from '../pages/Workflows';
+import { Icon } from '../lib/Icon';
 
 const CATEGORY: Record<string, string> = {
   start: 'Flow',
@@ -582,21 +583,21 @@ function DesignerInner() {
           {editable && (
             <>
               <button className="icon-btn" onClick={doUndo} disabled={!undo.current.length} aria-label="Undo" title="Undo (Ctrl+Z)">
-                ↶
+                <Icon name="undo" />
               </button>
               <button className="icon-btn" onClick={doRedo} disabled={!redo.current.length} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
-                ↷
+                <Icon name="redo" />
               </button>
             </>
           )}
           <button className="icon-btn" onClick={layout} aria-label="Auto-layout" title="Auto-layout (L)" disabled={!editable}>
-            ⊞
+            <Icon name="layout" />
           </button>
           <button className="icon-btn" onClick={() => rf.fitView({ padding: 0.15, duration: 300, maxZoom: 1.2 })} aria-label="Zoom to fit" title="Zoom to fit (F)">
-            ⤢
+            <Icon name="fit" />
           </button>
           <button className="icon-btn" onClick={() => setDialog('keys')} aria-label="Keyboard shortcuts" title="Shortcuts (?)">
-            ?
+            <Icon name="help" />
           </button>
         </div>
         <div className="tb-group">

@@ -2,26 +2,9 @@ import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import type { FNode } from './graph';
 import { ms } from '../lib/format';
+import { Icon } from '../lib/Icon';
 
-const ICON: Record<string, string> = {
-  start: '▶',
-  end: '■',
-  task: '✓',
-  delay: '⏱',
-  transform: '⇄',
-  http_request: '⇅',
-  condition: '◆',
-  switch: '⑂',
-  script_execution: '{}',
-  database_query: '⛁',
-  email: '✉',
-  file_operation: '🗎',
-  for_each: '↻',
-  sub_workflow: '⧉',
-  approval: '✋',
-};
-
-export const kindIcon = (k: string) => ICON[k] ?? '●';
+export const kindIcon = (k: string) => <Icon name={k} size={16} />;
 
 function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
   const c = data.comp;

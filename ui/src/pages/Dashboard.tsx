@@ -53,7 +53,10 @@ export default function Dashboard() {
     queryKey: ['dashboard', hours],
     queryFn: async () => {
       try {
-        return await api<Dash>(`dashboard?hours=${hours}`);
+        const d = await api<any>(`dashboard?hours=${hours}`);
+        // Counts may sit beside `start` or in a `counts`/`statuses` object: flatten them.
+        const buckets = (d.buckets ?? []).map((b: any) => ({ ...(b.counts ?? b.statuses ?? {}), ...b }));
+        return { ...d, buckets, queue_depth: d.queue_depth ?? {} } as Dash;
       } catch (e) {
         if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return fallback(hours);
         throw e;

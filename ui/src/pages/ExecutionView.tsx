@@ -331,12 +331,12 @@ function Inner() {
       {isPaused && (
         <div className="debug-bar" role="region" aria-label="Debugger" data-testid="debugger">
           <span className="debug-title">
-            ⏸ Paused before <strong data-testid="paused-at">{paused ?? '…'}</strong>
+            Paused before <strong data-testid="paused-at">{paused ?? '…'}</strong>
           </span>
           {operate && (
             <>
               <button className="btn sm" onClick={() => act('resume', { step: true }, 'Stepped')} data-testid="step">
-                Step ⤼
+                Step →
               </button>
               <button className="btn sm primary" onClick={() => act('resume', {}, 'Continuing')} data-testid="continue">
                 Continue ▶
