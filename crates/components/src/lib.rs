@@ -25,6 +25,7 @@ use apg_core::{Registry, expr};
 mod condition;
 mod database;
 mod delay;
+mod email;
 mod end;
 mod http;
 mod net;
@@ -37,6 +38,7 @@ mod transform;
 pub use condition::Condition;
 pub use database::DatabaseQuery;
 pub use delay::Delay;
+pub use email::Email;
 pub use end::End;
 pub use http::HttpRequest;
 pub use settings::{DEFAULT_HTTP_MAX_RESPONSE_BYTES, Settings, SmtpSettings};
@@ -63,6 +65,7 @@ pub fn with_settings(settings: &Settings) -> Registry {
 	registry.register(Arc::new(Switch));
 	registry.register(Arc::new(HttpRequest::new(settings)));
 	registry.register(Arc::new(DatabaseQuery::new(settings)));
+	registry.register(Arc::new(Email::new(settings)));
 	registry
 }
 
@@ -147,6 +150,7 @@ mod tests {
 				"condition",
 				"database_query",
 				"delay",
+				"email",
 				"end",
 				"http_request",
 				"start",

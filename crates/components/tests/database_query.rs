@@ -427,7 +427,8 @@ async fn mysql_round_trips_every_type() {
 	let row = &got[0];
 	let expected = json!({"i": 7, "big": 9_007_199_254_740_993_i64, "f": 2.5, "b": true,
 		"n": null, "s": "it's :x", "ts": "2024-01-02T03:04:05.250Z", "dt": "2024-01-02T03:04:05",
-		"j": {"a": [1, null]}, "d": "1234567890123456789.01", "bin": "AP8Q", "u": 4_000_000_000_u64});
+		"j": {"a": [1, null]}, "d": "1234567890123456789.01", "bin": "AP8Q",
+		"u": 4_000_000_000_u64});
 	assert_eq!(row, &expected);
 }
 
