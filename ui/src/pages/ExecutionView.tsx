@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeChange } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { api, token, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
 import { can, useAuth } from '../lib/auth';
@@ -231,6 +231,14 @@ function Inner() {
   const stored = useMemo(() => new Map(comps.map((c) => [c.component_id, c])), [comps]);
   const bps = new Set(exec.data?.breakpoints ?? []);
   const paused = isPaused ? (debug.data?.paused_at?.[0] ?? pausedAt) : null;
+  // Measured sizes kept here: the nodes are rebuilt on every status change, and a node without
+  // its measurement would be hidden again by React Flow until it is re-measured.
+  const [dims, setDims] = useState<Record<string, { width: number; height: number }>>({});
+  const onNodesChange = (changes: NodeChange[]) => {
+    const next: Record<string, { width: number; height: number }> = {};
+    for (const c of changes) if (c.type === 'dimensions' && c.dimensions) next[c.id] = c.dimensions;
+    if (Object.keys(next).length) setDims((d) => ({ ...d, ...next }));
+  };
   const nodes = useMemo(
     () =>
       (baseNodes ?? []).map((n) => {
@@ -241,6 +249,7 @@ function Inner() {
           ...n,
           selected: n.id === selected,
           draggable: false,
+          measured: dims[n.id] ?? { width: 200, height: 56 },
           data: {
             ...n.data,
             status: n.id === paused ? 'paused' : st && st !== 'pending' ? st : undefined,
@@ -250,7 +259,7 @@ function Inner() {
           },
         };
       }),
-    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints], // eslint-disable-line react-hooks/exhaustive-deps
+    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints, dims], // eslint-disable-line react-hooks/exhaustive-deps
   );
 
   const act = async (path: string, body: unknown = {}, done = 'Done') => {
@@ -356,6 +365,7 @@ function Inner() {
               nodeTypes={nodeTypes}
               nodesDraggable={false}
               nodesConnectable={false}
+              onNodesChange={onNodesChange}
               onNodeClick={(_, n) => setSelected(n.id)}
               onPaneClick={() => setSelected(null)}
               onlyRenderVisibleElements={nodes.length > 200}
