@@ -177,7 +177,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		security.clone(),
 	);
 	let state = AppState::new(engine.clone(), security, api_config);
-	let app = apg_api::app(state, graphql);
+	// The UI last: it answers only GETs outside the server's prefixes (apg_ui::SERVER_PREFIXES).
+	let app = apg_ui::with_ui(apg_api::app(state, graphql));
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
 		.parse()
 		.with_context(|| format!("invalid address {}:{}", config.bind, config.port))?;

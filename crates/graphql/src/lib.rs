@@ -59,6 +59,16 @@
 //!
 //! The request body size is the caller's to limit (the server wraps every router in one body
 //! limit layer).
+//!
+//! # GraphiQL
+//!
+//! A browser's `GET /graphql` (`Accept: text/html`, not a WebSocket upgrade) gets GraphiQL
+//! (async-graphql's `GraphiQLSource`, which replaced the deprecated Playground; the old
+//! `/graphql/playground` redirects here). The page holds no data. When the server's
+//! middleware found a valid browser session it puts the session's CSRF token in the request
+//! header [`SESSION_CSRF_HEADER`] (removing any the client sent), and the page then sends it
+//! as `X-CSRF-Token` with `credentials: same-origin`, so queries run as the signed-in user
+//! (the server accepts a cookie-authenticated `POST /graphql` only with that header).
 
 mod auth;
 mod error;
@@ -70,19 +80,24 @@ mod types;
 use apg_auth::Security;
 use apg_core::Principal;
 use apg_engine::Engine;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphQLPlaygroundConfig, playground_source};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, Credentials, GraphiQLSource};
 use async_graphql::{Data, Schema};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::json;
 
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
+
+/// The request header in which the server's middleware hands this crate the CSRF token of a
+/// browser session, for GraphiQL to send back (see [GraphiQL](crate#graphiql)). The middleware
+/// removes it from every incoming request first, so a client cannot choose what is rendered.
+pub const SESSION_CSRF_HEADER: &str = "x-apg-session-csrf";
 
 /// The deepest selection a document may nest (see the crate documentation).
 pub const MAX_DEPTH: usize = 13;
@@ -110,13 +125,15 @@ pub fn schema(engine: Engine, security: Security) -> ApgSchema {
 /// - `POST /graphql`: queries and mutations (JSON, or batches);
 /// - `GET /graphql`: a WebSocket upgrade for subscriptions (`graphql-transport-ws` or
 ///   `graphql-ws`, chosen by `Sec-WebSocket-Protocol`);
-/// - `GET /graphql/playground`: the GraphQL Playground.
+/// - `GET /graphql` from a browser (`Accept: text/html`): GraphiQL;
+/// - `GET /graphql/playground`: a permanent redirect to GraphiQL (the Playground it served is
+///   deprecated).
 ///
-/// The first two run as the [`Principal`] found in the request's extensions (the server's
+/// Queries and subscriptions run as the [`Principal`] found in the request's extensions (the server's
 /// authentication middleware puts it there); without one they answer 401.
 pub fn router(schema: ApgSchema, security: Security) -> Router {
 	Router::new()
-		.route("/graphql", get(subscribe).post(query))
+		.route("/graphql", get(get_graphql).post(query))
 		.with_state((schema, security))
 		.route("/graphql/playground", get(playground))
 }
@@ -212,8 +229,39 @@ async fn subscribe(State((schema, security)): State<Routes>, request: Request) -
 		})
 }
 
-async fn playground() -> Html<String> {
-	Html(playground_source(
-		GraphQLPlaygroundConfig::new("/graphql").subscription_endpoint("/graphql"),
-	))
+/// `GET /graphql`: GraphiQL for a browser, a WebSocket upgrade otherwise.
+async fn get_graphql(state: State<Routes>, request: Request) -> Response {
+	let headers = request.headers();
+	let upgrade = headers.contains_key(header::UPGRADE);
+	let html = headers
+		.get(header::ACCEPT)
+		.and_then(|v| v.to_str().ok())
+		.is_some_and(|v| v.contains("text/html"));
+	if html && !upgrade {
+		let csrf = headers
+			.get(SESSION_CSRF_HEADER)
+			.and_then(|v| v.to_str().ok());
+		return graphiql(csrf).into_response();
+	}
+	subscribe(state, request).await
+}
+
+/// The GraphiQL page; with a session's CSRF token, one that sends it on every request.
+fn graphiql(csrf: Option<&str>) -> Html<String> {
+	let page = GraphiQLSource::build()
+		.endpoint("/graphql")
+		.subscription_endpoint("/graphql")
+		.title("APG Workflow GraphiQL")
+		.credentials(Credentials::SameOrigin);
+	// The token is base64url from the server (never the client's text), safe in the page.
+	let page = match csrf.filter(|t| t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))) {
+		Some(token) => page.header("X-CSRF-Token", token),
+		None => page,
+	};
+	Html(page.finish())
+}
+
+/// The Playground's old address: GraphiQL replaced it.
+async fn playground() -> Redirect {
+	Redirect::permanent("/graphql")
 }

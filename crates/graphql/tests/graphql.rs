@@ -861,7 +861,7 @@ async fn body_json(response: axum::response::Response) -> Value {
 }
 
 #[tokio::test]
-async fn the_router_serves_queries_and_the_playground() {
+async fn the_router_serves_queries_and_graphiql() {
 	let (_env, client) = setup().await;
 	let app = app(&client);
 	let body = json!({"query": "mutation($d: String!) { createWorkflow(name: \"Via HTTP\",
@@ -908,6 +908,7 @@ async fn the_router_serves_queries_and_the_playground() {
 	);
 	assert_eq!(json[1]["data"]["executions"], json!([]), "{json:#}");
 
+	// The Playground's old address sends browsers to GraphiQL, which a browser's GET gets.
 	let response = app
 		.clone()
 		.oneshot(
@@ -917,11 +918,28 @@ async fn the_router_serves_queries_and_the_playground() {
 		)
 		.await
 		.unwrap();
+	assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+	assert_eq!(response.headers()["location"], "/graphql");
+	let response = app
+		.clone()
+		.oneshot(
+			http::Request::get("/graphql")
+				.header("accept", "text/html,application/xhtml+xml")
+				.body(Body::empty())
+				.unwrap(),
+		)
+		.await
+		.unwrap();
 	assert_eq!(response.status(), StatusCode::OK);
 	let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
 		.await
 		.unwrap();
-	assert!(String::from_utf8_lossy(&bytes).contains("GraphQL Playground"));
+	let page = String::from_utf8_lossy(&bytes);
+	assert!(page.contains("GraphiQL"), "{page}");
+	assert!(
+		!page.contains("X-CSRF-Token"),
+		"no session, no token preset"
+	);
 
 	// A GET that is not a WebSocket upgrade is refused, not served.
 	let response = app
