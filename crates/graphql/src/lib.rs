@@ -254,7 +254,10 @@ fn graphiql(csrf: Option<&str>) -> Html<String> {
 		.title("APG Workflow GraphiQL")
 		.credentials(Credentials::SameOrigin);
 	// The token is base64url from the server (never the client's text), safe in the page.
-	let page = match csrf.filter(|t| t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))) {
+	let page = match csrf.filter(|t| {
+		t.bytes()
+			.all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+	}) {
 		Some(token) => page.header("X-CSRF-Token", token),
 		None => page,
 	};

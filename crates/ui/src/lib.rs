@@ -96,11 +96,17 @@ fn respond(name: &str, file: EmbeddedFile, if_none_match: Option<&HeaderValue>) 
 	};
 	let common = [
 		(header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-		(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+		(
+			header::X_CONTENT_TYPE_OPTIONS,
+			HeaderValue::from_static("nosniff"),
+		),
 	];
 	let fresh = if_none_match
 		.and_then(|v| v.to_str().ok())
-		.is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+		.is_some_and(|v| {
+			v.split(',')
+				.any(|tag| tag.trim() == etag || tag.trim() == "*")
+		});
 	let etag = HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
 	if fresh {
 		return (StatusCode::NOT_MODIFIED, common, [(header::ETAG, etag)]).into_response();
