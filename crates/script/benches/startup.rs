@@ -2,7 +2,10 @@
 //! so the figure includes everything a step pays (QuickJS runtime and context for JavaScript;
 //! bubblewrap, namespaces and the interpreter for Python).
 
-#![allow(missing_docs, reason = "criterion's macros generate undocumented functions")]
+#![allow(
+	missing_docs,
+	reason = "criterion's macros generate undocumented functions"
+)]
 
 use std::sync::Arc;
 

@@ -129,10 +129,7 @@ pub(crate) fn run(
 	let output = result?;
 	// The console closure may still hold the sink until the runtime is freed: take the lines.
 	let logs = logs.replace(Logs::new(0)).into_lines();
-	Ok(Run {
-		output,
-		logs,
-	})
+	Ok(Run { output, logs })
 }
 
 fn evaluate<'js>(

@@ -201,7 +201,10 @@ async fn python_sees_nothing_of_the_host() {
 		.await
 		.unwrap();
 	// Ours, bubblewrap's PWD, and the LC_CTYPE python sets itself (C locale coercion).
-	assert_eq!(out.output["env"], json!(["HOME", "LC_CTYPE", "PATH", "PWD"]));
+	assert_eq!(
+		out.output["env"],
+		json!(["HOME", "LC_CTYPE", "PATH", "PWD"])
+	);
 	assert_eq!(out.output["files"], json!([]));
 	assert_eq!(out.output["net"], json!("refused"));
 	// A PID namespace of its own: bubblewrap's init is 1, the script 2.
