@@ -52,6 +52,23 @@ impl TrustedProxies {
 		}
 		peer
 	}
+
+	/// Whether the client of a request from `peer` came over TLS. This server has no TLS
+	/// listener, so only a trusted proxy can say so: by the right-most `X-Forwarded-Proto`
+	/// value (the one it wrote, as with `X-Forwarded-For`). Anyone else's header is ignored.
+	pub(crate) fn https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+		if !self.0.contains(&peer.ip()) {
+			return false;
+		}
+		headers
+			.get_all("x-forwarded-proto")
+			.iter()
+			.filter_map(|v| v.to_str().ok())
+			.flat_map(|v| v.split(','))
+			.map(str::trim)
+			.next_back()
+			.is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+	}
 }
 
 #[cfg(test)]
@@ -89,5 +106,22 @@ mod tests {
 		);
 		assert_eq!(ip(proxies.client(proxy, &HeaderMap::new())), "10.0.0.5");
 		assert!(TrustedProxies::parse("10.0.0.5, nope").is_err());
+	}
+
+	#[test]
+	fn only_a_trusted_peer_says_the_client_came_over_tls() {
+		let proxies = TrustedProxies::parse("10.0.0.5").unwrap();
+		let proxy: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+		let stranger: SocketAddr = "192.0.2.9:4000".parse().unwrap();
+		let proto = |v: &str| {
+			let mut h = HeaderMap::new();
+			h.append("x-forwarded-proto", v.parse().unwrap());
+			h
+		};
+		assert!(proxies.https(proxy, &proto("https")));
+		assert!(!proxies.https(stranger, &proto("https")));
+		// The proxy's own hop is the right-most: what the client wrote before it is not.
+		assert!(!proxies.https(proxy, &proto("https, http")));
+		assert!(!proxies.https(proxy, &HeaderMap::new()));
 	}
 }

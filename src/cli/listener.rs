@@ -81,7 +81,11 @@ pub(crate) async fn serve(
 			// What `into_make_service_with_connect_info` would add: the login throttle and the
 			// audit read the client from it (the peer, or whom a trusted proxy forwarded).
 			let client = proxies.client(peer, request.headers());
+			// And whether it came over TLS (a trusted proxy's word): session cookies are
+			// `Secure` then.
+			let tls = apg_api::ClientTls(proxies.https(peer, request.headers()));
 			request.extensions_mut().insert(ConnectInfo(client));
+			request.extensions_mut().insert(tls);
 			app.clone().oneshot(request)
 		});
 		let builder = builder.clone();

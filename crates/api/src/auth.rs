@@ -11,7 +11,19 @@
 //!
 //! The client address is what the server recorded as `ConnectInfo`: the TCP peer's, or, when the
 //! peer is a configured trusted proxy, the client it forwarded for (the binary's `client_addr`
-//! decides). Headers are never read here: anyone can send them.
+//! decides). Headers are never read here: anyone can send them. Whether the client reached us
+//! over TLS ([`ClientTls`]) is decided there too, for the same reason.
+//!
+//! # Browser sessions: the cookie is not a credential here
+//!
+//! A browser signs in at `POST /api/v1/auth/session` and gets an httpOnly `apg_session` cookie
+//! holding its refresh token (see `rest::auth::session`). This middleware never reads that
+//! cookie: every ordinary route is authenticated by the `Authorization` header only, which the
+//! UI fills from the short-lived access token it keeps in memory. So a cross-site request,
+//! which the browser may send with our cookies but never with our headers, authenticates as
+//! nobody, and no route but the three `/auth/session` ones needs a CSRF check. Those three are
+//! in [`OPEN`] because the cookie, checked by their handlers (with the double-submit CSRF token
+//! for the two that change state), is their credential.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,8 +40,29 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Paths that need no credentials.
-const OPEN: &[&str] = &["/health", "/api/v1/auth/login", "/api/v1/auth/refresh"];
+/// Paths that need no credentials in a header: `/health`, the routes that hand out tokens, and
+/// the browser session's, whose handlers check the session cookie themselves.
+const OPEN: &[&str] = &[
+	"/health",
+	"/api/v1/auth/login",
+	"/api/v1/auth/refresh",
+	"/api/v1/auth/session",
+	"/api/v1/auth/session/refresh",
+];
+
+/// Whether the client reached the server over TLS: a request extension the binary sets from what
+/// it knows (a trusted proxy's `X-Forwarded-Proto`; the server has no TLS listener of its own).
+/// Absent means no. Session cookies are `Secure` exactly when it is true, so a server reached over
+/// plain HTTP (a laptop, a test) still keeps its browser signed in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientTls(pub bool);
+
+impl ClientTls {
+	/// What the binary recorded for a request.
+	pub(crate) fn of(extensions: &Extensions) -> bool {
+		extensions.get::<Self>().is_some_and(|t| t.0)
+	}
+}
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]

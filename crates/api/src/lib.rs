@@ -25,7 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::Caller;
+pub use auth::{Caller, ClientTls};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use state::{ApiConfig, AppState};

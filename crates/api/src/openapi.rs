@@ -53,6 +53,9 @@ use crate::views;
 		auth::list_keys,
 		auth::create_key,
 		auth::revoke_key,
+		auth::session::open,
+		auth::session::renew,
+		auth::session::close,
 		users::list_users,
 		users::create_user,
 		users::get_user,
@@ -104,6 +107,11 @@ impl utoipa::Modify for Security {
 			"api_key",
 			SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
 		);
+		// A browser session's cookie: a credential for /auth/session/* only (crate::auth).
+		components.add_security_scheme(
+			"session",
+			SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("apg_session"))),
+		);
 		let error = utoipa::openapi::ResponseBuilder::new()
 			.description("Not authenticated, or not allowed")
 			.content(
@@ -116,7 +124,8 @@ impl utoipa::Modify for Security {
 		for (path, item) in doc.paths.paths.iter_mut() {
 			let open = path == "/health"
 				|| path.starts_with("/api/v1/auth/login")
-				|| path.starts_with("/api/v1/auth/refresh");
+				|| path.starts_with("/api/v1/auth/refresh")
+				|| path == "/api/v1/auth/session";
 			for op in [
 				&mut item.get,
 				&mut item.put,

@@ -32,6 +32,14 @@ pub fn issue_api_key() -> ApiKeyIssued {
 	}
 }
 
+/// 256 random bits as 43 characters of base64url: a secret that is not a key, such as a browser
+/// session's CSRF token (safe in a cookie and a header as it is).
+pub fn random_token() -> String {
+	let mut bytes = [0u8; 32];
+	rand::rngs::OsRng.fill_bytes(&mut bytes);
+	URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The lowercase hex SHA-256 of a key.
 pub fn hash_api_key(key: &str) -> String {
 	Sha256::digest(key.as_bytes())

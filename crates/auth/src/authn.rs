@@ -158,6 +158,39 @@ impl Authenticator {
 		}
 	}
 
+	/// Ends the login a refresh token belongs to (a sign-out): no token of its family buys
+	/// anything afterwards. Returns the user, when they still exist, for the audit log; an
+	/// invalid or expired token is refused (its login has nothing left to end).
+	///
+	/// The store revokes a family when a used token is presented again, so this rotates once to
+	/// a token id that is never issued (expiring now) and presents the same token again: no new
+	/// store operation, and the same compare-and-set, so a refresh racing the sign-out cannot
+	/// win.
+	pub async fn end(&self, refresh_token: &str) -> Result<Option<User>, AuthError> {
+		let claims = self.tokens.verify(refresh_token, TokenKind::Refresh)?;
+		let parse = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<Uuid>().ok());
+		let (Some(family), Some(presented)) = (parse(&claims.fam), parse(&claims.jti)) else {
+			return Err(AuthError::Unauthenticated(
+				"this refresh token belongs to no login".to_owned(),
+			));
+		};
+		let now = now_millis();
+		let accounts = &self.accounts;
+		if accounts
+			.rotate_refresh(family, presented, Uuid::now_v7(), now, now)
+			.await? == Rotation::Rotated
+		{
+			accounts
+				.rotate_refresh(family, presented, Uuid::now_v7(), now, now)
+				.await?;
+		}
+		let user = match claims.sub.parse::<UserId>() {
+			Ok(id) => accounts.get_user(id).await?,
+			Err(_) => None,
+		};
+		Ok(user)
+	}
+
 	/// The caller behind a bearer credential.
 	pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
 		self.identify(bearer).await.map(|i| i.principal)

@@ -23,7 +23,7 @@ mod token;
 mod users;
 mod vault;
 
-pub use api_key::{API_KEY_PREFIX, ApiKeyIssued, hash_api_key, issue_api_key};
+pub use api_key::{API_KEY_PREFIX, ApiKeyIssued, hash_api_key, issue_api_key, random_token};
 pub use audit::Auditor;
 pub use authn::{Authenticator, Identity, Tokens};
 pub use bootstrap::ensure_admin;

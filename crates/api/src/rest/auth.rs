@@ -5,6 +5,10 @@
 //! Minting keys is for password sessions, and for keys made with the `keys` scope; a key never
 //! gives a new key scopes it does not have, and `metrics` only to owners who hold
 //! `metrics.read`. So a leaked key cannot be turned into more, longer-lived or stronger keys.
+//!
+//! Browsers sign in through [`session`] instead: the same login, its refresh token in a cookie.
+
+pub(crate) mod session;
 
 use apg_auth::{AuthError, Tokens, issue_api_key};
 use apg_core::account::{KeyScope, ScopedKey};
@@ -29,6 +33,7 @@ type ApiResult<T> = Result<Json<Envelope<T>>, ApiError>;
 
 pub(crate) fn router() -> Router<AppState> {
 	Router::new()
+		.merge(session::router())
 		.route("/auth/login", post(login))
 		.route("/auth/refresh", post(refresh))
 		.route("/auth/me", get(me))
@@ -49,7 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// Why a login or refresh failed, for the audit log: without the seconds of a lock-out, so the
 /// refusals of one lock-out aggregate into one row.
-fn reason(e: &AuthError) -> String {
+pub(crate) fn reason(e: &AuthError) -> String {
 	match e {
 		AuthError::TooManyAttempts(_) => "too many login attempts".to_owned(),
 		other => other.to_string(),
@@ -105,11 +110,23 @@ pub(crate) async fn login(
 	ClientAddr(client): ClientAddr,
 	JsonBody(body): JsonBody,
 ) -> ApiResult<TokensView> {
+	let (user, tokens) = sign_in(&state, &client, body, "auth/login").await?;
+	Ok(Json(Envelope::new(TokensView::new(tokens, &user), None)))
+}
+
+/// A password login, for `/auth/login` and the browser's `/auth/session`: the body checked, the
+/// throttle, and the audit entry either way (`via` names the route in a refusal's entry).
+pub(crate) async fn sign_in(
+	state: &AppState,
+	client: &str,
+	body: serde_json::Value,
+	via: &str,
+) -> Result<(apg_core::User, Tokens), ApiError> {
 	let body: LoginBody = typed(body)?;
 	let security = &state.security;
 	match security
 		.authn
-		.login(&body.username, &body.password, &client)
+		.login(&body.username, &body.password, client)
 		.await
 	{
 		Ok((user, tokens)) => {
@@ -118,7 +135,7 @@ pub(crate) async fn login(
 				username: user.username.clone(),
 				role: user.role,
 			};
-			let details = json!({"client": client});
+			let details = json!({"client": client, "via": via});
 			state
 				.audit(
 					&principal,
@@ -127,14 +144,14 @@ pub(crate) async fn login(
 					details,
 				)
 				.await;
-			Ok(Json(Envelope::new(TokensView::new(tokens, &user), None)))
+			Ok((user, tokens))
 		}
 		Err(e) => {
 			let details =
 				json!({"username": body.username, "client": client, "reason": reason(&e)});
 			security
 				.audit
-				.record(None, "auth.login", "auth/login", false, details)
+				.record(None, "auth.login", via, false, details)
 				.await;
 			Err(e.into())
 		}
