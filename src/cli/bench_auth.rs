@@ -26,7 +26,9 @@ pub(super) async fn run(
 		login_attempts_per_minute: 1_000,
 		..SecurityConfig::default()
 	};
-	let security = Security::new(store, accounts.clone(), keys.clone(), config);
+	// The bench sends no notification: an empty memory store stands in for their table.
+	let notifications = Arc::new(apg_store::MemoryStore::new());
+	let security = Security::new(store, accounts.clone(), notifications, keys.clone(), config);
 	let password = "bench-password-1";
 	let user = new_user(NewUser {
 		username: "bench".to_owned(),

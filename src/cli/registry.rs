@@ -17,6 +17,8 @@ pub(crate) struct ComponentSettings {
 	pub(crate) files: apg_files::Settings,
 	/// `script_execution`.
 	pub(crate) script: apg_script::Settings,
+	/// The APG connectors (`apg_capability`'s endpoint, the per-user file store's limit).
+	pub(crate) connectors: apg_connectors::Settings,
 }
 
 impl Default for ComponentSettings {
@@ -25,15 +27,22 @@ impl Default for ComponentSettings {
 			core: apg_components::Settings::from_env(),
 			files: apg_files::Settings::default(),
 			script: apg_script::Settings::default(),
+			connectors: apg_connectors::Settings::default(),
 		}
 	}
 }
 
-/// Every component, configured by `settings`.
-pub(crate) fn registry(settings: &ComponentSettings) -> Registry {
+/// Every component, configured by `settings`; the APG connectors act on `platform` (the
+/// server's services), or fail their steps without one (`run`, `validate`, `bench`).
+pub(crate) fn registry(
+	settings: &ComponentSettings,
+	platform: Option<apg_connectors::Platform>,
+) -> Registry {
 	let mut registry = apg_components::with_settings(&settings.core);
 	apg_files::register(&mut registry, &settings.files);
 	apg_script::register(&mut registry, &settings.script);
+	// Last: apg_notification sends through the email and http_request registered above.
+	apg_connectors::register(&mut registry, platform);
 	registry
 }
 
@@ -44,5 +53,5 @@ pub(crate) fn local() -> Registry {
 	let settings = crate::config::Config::load(None, false, &serde_json::json!({}))
 		.map(|c| c.components)
 		.unwrap_or_default();
-	registry(&settings)
+	registry(&settings, None)
 }

@@ -114,6 +114,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 			breakpoints: breakpoints.clone(),
 			version: None,
 			idempotency_key: None,
+			started_by: None,
 		};
 		match engine.execute(request).await {
 			Ok(e) => ids.push(e.id),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use apg_api::{ApiConfig, AppState};
 use apg_auth::Security;
-use apg_core::{AuthStore, NewWorkflow, Store, WorkflowFilter};
+use apg_core::{AuthStore, NewWorkflow, NotificationStore, Store, WorkflowFilter};
 use apg_engine::{Engine, EngineConfig, workflows};
 use apg_store::{SqliteStore, Synchronous};
 use clap::Args;
@@ -79,7 +79,11 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let proxies = super::client_addr::TrustedProxies::parse(&config.trusted_proxies)?;
 	let _logs = super::logging::init_server(&config)?;
 	let mut cluster = None;
-	let (store, accounts): (Arc<dyn Store>, Arc<dyn AuthStore>) = match &config.database_url {
+	let (store, accounts, notifications): (
+		Arc<dyn Store>,
+		Arc<dyn AuthStore>,
+		Arc<dyn NotificationStore>,
+	) = match &config.database_url {
 		Some(url) => {
 			let pg = super::load::open_postgres(url).await?;
 			let node = config.node_id.clone().unwrap_or_else(default_node_id);
@@ -93,7 +97,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				max_executions: config.max_executions_per_node.max(1),
 			});
 			tracing::info!(node = %node, role = %config.role, "joined the cluster");
-			(pg.clone(), pg)
+			(pg.clone(), pg.clone(), pg)
 		}
 		None => {
 			if config.role != "all" {
@@ -116,7 +120,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				.await
 				.context("cannot migrate the database")?;
 			let store = Arc::new(store);
-			(store.clone(), store)
+			(store.clone(), store.clone(), store)
 		}
 	};
 	let keys = Arc::new(config.keyring()?);
@@ -151,9 +155,33 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_output_bytes: config.max_output_bytes.max(1024),
 		..Default::default()
 	};
+	let security = Security::new(
+		store.clone(),
+		accounts.clone(),
+		notifications,
+		keys,
+		config.security()?,
+	);
+	let connectors = config.components.connectors.clone().with_env();
+	let files = apg_connectors::UserFiles::new(
+		config.data_dir.join("user-files"),
+		connectors.max_file_bytes,
+	);
+	let platform = apg_connectors::Platform {
+		security: security.clone(),
+		files: files.clone(),
+		settings: connectors,
+		// The engine's shared cache; in process where the engine reads the database instead.
+		cache: Some(engine_config.cache.clone().unwrap_or_else(|| {
+			Arc::new(apg_engine::MemoryCache::new()) as Arc<dyn apg_core::Cache>
+		})),
+	};
 	let engine = Engine::start(
 		store.clone(),
-		Arc::new(super::registry::registry(&config.components)),
+		Arc::new(super::registry::registry(
+			&config.components,
+			Some(platform),
+		)),
 		engine_config,
 	)
 	.await
@@ -163,7 +191,6 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_ws_connections: config.max_ws_connections,
 		..Default::default()
 	};
-	let security = Security::new(store, accounts.clone(), keys, config.security()?);
 	if config.load_examples
 		&& let Ok(Some(admin)) = accounts.find_user("admin").await
 	{
@@ -176,7 +203,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		apg_graphql::schema(engine.clone(), security.clone()),
 		security.clone(),
 	);
-	let state = AppState::new(engine.clone(), security, api_config);
+	let state = AppState::new(engine.clone(), security, files, api_config);
 	// The UI last: it answers only GETs outside the server's prefixes (apg_ui::SERVER_PREFIXES).
 	let app = apg_ui::with_ui(apg_api::app(state, graphql));
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)

@@ -5,6 +5,7 @@ mod bad_input;
 mod chaos;
 mod cli;
 mod cluster;
+mod connectors;
 mod crash;
 mod pipeline;
 mod sandbox;

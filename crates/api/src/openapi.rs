@@ -9,7 +9,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::rest::{
-	audit, auth, components, credentials, executions, health, shares, users, workflows,
+	audit, auth, components, credentials, executions, files, health, notifications, shares, users,
+	workflows,
 };
 use crate::views;
 
@@ -69,6 +70,12 @@ use crate::views;
 		credentials::get_credential,
 		credentials::update_credential,
 		credentials::delete_credential,
+		files::list_files,
+		files::download_file,
+		files::upload_file,
+		files::delete_file,
+		notifications::list_notifications,
+		notifications::mark_read,
 		health::health,
 	),
 	modifiers(&Security),
@@ -81,6 +88,8 @@ use crate::views;
 		(name = "auth", description = "Login, tokens and API keys"),
 		(name = "users", description = "Users, roles and the audit log"),
 		(name = "credentials", description = "Write-only secrets used as {{secrets.<name>}}"),
+		(name = "files", description = "Each user's own file store (also apg_file_management)"),
+		(name = "notifications", description = "In-app notifications (apg_notification), also pushed over /ws"),
 		(name = "operations", description = "Health"),
 	)
 )]

@@ -1,10 +1,11 @@
-//! The state every handler receives: the engine, security, the metrics and the API's own
-//! settings.
+//! The state every handler receives: the engine, security, the per-user file store, the
+//! metrics and the API's own settings.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use apg_auth::Security;
+use apg_connectors::UserFiles;
 use apg_engine::Engine;
 
 use crate::metrics::Metrics;
@@ -41,19 +42,22 @@ pub struct AppState {
 	pub config: Arc<ApiConfig>,
 	/// Authentication, authorization, audit and keys.
 	pub security: Security,
+	/// Each user's files (`/files`; `apg_file_management` works on the same store).
+	pub files: UserFiles,
 	/// Open WebSocket connections.
 	pub(crate) ws_open: Arc<AtomicUsize>,
 }
 
 impl AppState {
 	/// State for `engine`; starts the task that turns engine events into metrics.
-	pub fn new(engine: Engine, security: Security, config: ApiConfig) -> Self {
+	pub fn new(engine: Engine, security: Security, files: UserFiles, config: ApiConfig) -> Self {
 		let metrics = Metrics::start(&engine);
 		Self {
 			engine,
 			metrics,
 			config: Arc::new(config),
 			security,
+			files,
 			ws_open: Arc::new(AtomicUsize::new(0)),
 		}
 	}

@@ -216,6 +216,9 @@ pub(crate) struct ExecutionView {
 	results_bytes: Option<usize>,
 	error_message: Option<String>,
 	breakpoints: Vec<String>,
+	/// The user who started it (the APG connectors act as them); null when the CLI ran it.
+	#[schema(format = Uuid)]
+	started_by: Option<String>,
 	#[schema(format = DateTime)]
 	created_at: String,
 	#[schema(format = DateTime)]
@@ -241,6 +244,7 @@ impl ExecutionView {
 			results_bytes,
 			error_message: e.error_message.clone(),
 			breakpoints: e.breakpoints.clone(),
+			started_by: e.started_by.map(|u| u.to_string()),
 			created_at: iso(e.created_at),
 			started_at: iso_opt(e.started_at),
 			completed_at: iso_opt(e.completed_at),

@@ -6,6 +6,11 @@
 //! Subscribing to an execution first replays its stored events, so a client that subscribes
 //! after the execution started (or ended) still sees all of them, once.
 //!
+//! Without subscribing, a connection also receives `{"type": "notification", "data",
+//! "timestamp"}` for each in-app notification sent to its own user (`apg_notification`), and
+//! never one of anyone else's. A connection too slow for those misses them rather than being
+//! closed: every one is stored, at `GET /api/v1/notifications`.
+//!
 //! Memory is bounded: events come from the engine's fixed-size broadcast buffer; a client that
 //! falls that far behind, or does not take a message within the send timeout, is disconnected
 //! (close code 1008) instead of being buffered for.
@@ -77,11 +82,21 @@ fn update(event: &Event) -> Message {
 	Message::Text(text.to_string().into())
 }
 
+fn notification(n: &apg_core::Notification) -> Message {
+	let text = json!({
+		"type": "notification",
+		"data": crate::rest::notifications::NotificationView::new(n),
+		"timestamp": iso(n.created_at),
+	});
+	Message::Text(text.to_string().into())
+}
+
 async fn session(state: AppState, mut caller: Principal, socket: WebSocket, _user: Connection) {
 	state.ws_open.fetch_add(1, Ordering::Relaxed);
 	let _open = Counted(Arc::clone(&state.ws_open));
 	let (mut sink, mut stream) = socket.split();
 	let mut events = state.engine.subscribe();
+	let mut notices = state.security.notices.subscribe();
 	let mut workflows: HashSet<WorkflowId> = HashSet::new();
 	let mut executions: HashSet<ExecutionId> = HashSet::new();
 	// Events already sent by a replay, so the live stream does not repeat them.
@@ -124,6 +139,11 @@ async fn session(state: AppState, mut caller: Principal, socket: WebSocket, _use
 					let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
 					return;
 				}
+				Err(RecvError::Closed) => return,
+			},
+			notice = notices.recv() => match notice {
+				Ok(n) if n.user_id == caller.user_id => vec![notification(&n)],
+				Ok(_) | Err(RecvError::Lagged(_)) => Vec::new(),
 				Err(RecvError::Closed) => return,
 			},
 		};

@@ -93,6 +93,19 @@ impl Authenticator {
 		password: &str,
 		client: &str,
 	) -> Result<(User, Tokens), AuthError> {
+		let user = self.verify(username, password, client).await?;
+		let tokens = self.session(&user).await?;
+		Ok((user, tokens))
+	}
+
+	/// [`Authenticator::login`] without the tokens: the active user whose password this is,
+	/// throttled alike (`apg_user_management`'s `authenticate` keys `client` by execution).
+	pub async fn verify(
+		&self,
+		username: &str,
+		password: &str,
+		client: &str,
+	) -> Result<User, AuthError> {
 		self.limiter.admit(client, username)?;
 		let user = if username.chars().count() <= LONGEST_NAME {
 			self.accounts.find_user(username).await?
@@ -107,8 +120,7 @@ impl Authenticator {
 		match user {
 			Some(user) if ok && user.active => {
 				self.limiter.succeeded(client, username);
-				let tokens = self.session(&user).await?;
-				Ok((user, tokens))
+				Ok(user)
 			}
 			_ => {
 				self.limiter.failed(client, username);

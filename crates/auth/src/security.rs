@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use apg_core::{AuthStore, Definition, Issue, Registry, Store, validate};
+use apg_core::{AuthStore, Definition, Issue, NotificationStore, Registry, Store, validate};
 use serde_json::Value;
 
 use crate::audit::Auditor;
@@ -12,6 +12,7 @@ use crate::connections::Connections;
 use crate::guard::Guard;
 use crate::keyring::Keyring;
 use crate::limiter::LoginLimiter;
+use crate::notices::Notices;
 use crate::sealing::seal_definition;
 use crate::token::TokenIssuer;
 
@@ -62,6 +63,8 @@ pub struct Security {
 	pub keys: Arc<Keyring>,
 	/// Open WebSocket connections per user.
 	pub connections: Arc<Connections>,
+	/// In-app notifications.
+	pub notices: Notices,
 	/// Settings.
 	pub config: Arc<SecurityConfig>,
 }
@@ -71,6 +74,7 @@ impl Security {
 	pub fn new(
 		store: Arc<dyn Store>,
 		accounts: Arc<dyn AuthStore>,
+		notifications: Arc<dyn NotificationStore>,
 		keys: Arc<Keyring>,
 		config: SecurityConfig,
 	) -> Self {
@@ -91,6 +95,7 @@ impl Security {
 			accounts,
 			keys,
 			connections: Connections::new(config.max_ws_per_user),
+			notices: Notices::new(notifications),
 			config: Arc::new(config),
 		}
 	}

@@ -29,6 +29,7 @@ fn ctx() -> RunContext {
 		params: Arc::new(Map::new()),
 		vars: Map::new(),
 		cancel: Default::default(),
+		started_by: None,
 	}
 }
 

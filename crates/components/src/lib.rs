@@ -107,6 +107,7 @@ pub(crate) mod testing {
 			params: Arc::new(Map::new()),
 			vars: Map::new(),
 			cancel: Default::default(),
+			started_by: None,
 		}
 	}
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::execution::LogLevel;
-use crate::ids::{ExecutionId, WorkflowId};
+use crate::ids::{ExecutionId, UserId, WorkflowId};
 use crate::options::{COMMON_FIELDS, common_schema_properties};
 use crate::schema::ConfigSchema;
 
@@ -36,6 +36,8 @@ pub struct RunContext {
 	pub vars: Map<String, Value>,
 	/// Cancelled when the execution is cancelled or the attempt times out.
 	pub cancel: CancellationToken,
+	/// The user who started the execution, whose permissions the APG connectors act with.
+	pub started_by: Option<UserId>,
 }
 
 /// The result of a successful attempt.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Millis;
-use crate::ids::{ExecutionId, WorkflowId};
+use crate::ids::{ExecutionId, UserId, WorkflowId};
 use crate::priority::Priority;
 use crate::status::{ComponentStatus, ExecutionStatus};
 
@@ -37,6 +37,10 @@ pub struct Execution {
 	/// execution instead of starting another.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub idempotency_key: Option<String>,
+	/// The user who started it (REST, GraphQL); `None` when the CLI ran it. The APG connectors
+	/// act with this user's permissions, so a workflow cannot do more than whoever started it.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub started_by: Option<UserId>,
 	/// When it was created.
 	pub created_at: Millis,
 	/// When its first component started.

@@ -55,6 +55,10 @@ uuid_id!(
 	UserId
 );
 uuid_id!(
+	/// Identifies an in-app notification.
+	NotificationId
+);
+uuid_id!(
 	/// Identifies an API key.
 	ApiKeyId
 );

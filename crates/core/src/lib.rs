@@ -23,6 +23,7 @@ pub mod event;
 pub mod execution;
 pub mod expr;
 pub mod ids;
+pub mod notification;
 pub mod options;
 pub mod params;
 pub mod priority;
@@ -47,7 +48,8 @@ pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, Para
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use execution::{AttemptRecord, EventRecord, Execution, LogLevel, LogRecord, StepRecord};
-pub use ids::{ApiKeyId, CredentialId, ExecutionId, UserId, WorkflowId};
+pub use ids::{ApiKeyId, CredentialId, ExecutionId, NotificationId, UserId, WorkflowId};
+pub use notification::{Notification, NotificationLevel, NotificationStore};
 pub use options::{Backoff, Join, StepOptions};
 pub use priority::Priority;
 pub use redact::Redactor;

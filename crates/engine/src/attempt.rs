@@ -30,6 +30,7 @@ pub(crate) fn context(
 		params: Arc::new(st.exec.parameters.clone()),
 		vars: st.exec.vars.clone(),
 		cancel,
+		started_by: st.exec.started_by,
 	}
 }
 

@@ -69,6 +69,7 @@ async fn main() {
 		params: Arc::new(Map::new()),
 		vars: Map::new(),
 		cancel: Default::default(),
+		started_by: None,
 	};
 	let began = Instant::now();
 	let output = component

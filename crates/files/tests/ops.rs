@@ -52,6 +52,7 @@ impl Fixture {
 			params: Arc::new(Map::new()),
 			vars: Map::new(),
 			cancel: Default::default(),
+			started_by: None,
 		};
 		self.component
 			.run(&ctx, &config, input)

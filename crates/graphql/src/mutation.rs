@@ -171,6 +171,7 @@ impl MutationRoot {
 				idempotency_key,
 				breakpoints: breakpoints.unwrap_or_default(),
 				version: None,
+				started_by: Some(caller.user_id),
 			})
 			.await
 			.gql()?;

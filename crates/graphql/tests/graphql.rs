@@ -141,6 +141,7 @@ async fn setup_with(config: SecurityConfig) -> (Env, Client) {
 	let security = Security::new(
 		Arc::clone(&store) as Arc<dyn Store>,
 		Arc::clone(&accounts),
+		Arc::clone(&store) as Arc<dyn apg_core::NotificationStore>,
 		Arc::new(keys),
 		config,
 	);

@@ -26,6 +26,7 @@ fn startup(c: &mut Criterion) {
 		params: Arc::new(Map::new()),
 		vars: Map::new(),
 		cancel: CancellationToken::new(),
+		started_by: None,
 	};
 	let mut group = c.benchmark_group("script_startup");
 	group.sample_size(30);

@@ -16,6 +16,7 @@ fn ctx() -> RunContext {
 		params: Arc::new(Map::new()),
 		vars: Map::new(),
 		cancel: CancellationToken::new(),
+		started_by: None,
 	}
 }
 

@@ -60,6 +60,7 @@ pub fn sample_execution(workflow: &Workflow) -> Execution {
 		error_message: None,
 		breakpoints: Vec::new(),
 		idempotency_key: None,
+		started_by: Some(apg_core::UserId::new()),
 		created_at: 2_000,
 		started_at: None,
 		completed_at: None,
@@ -684,7 +685,8 @@ macro_rules! contract_suite {
 			shares_replace_and_follow_their_workflow,
 			visible_to_limits_workflows_and_executions,
 			credentials_unique_per_owner,
-			audit_lists_newest_first_with_filters
+			audit_lists_newest_first_with_filters,
+			notifications_belong_to_their_user
 		);
 	};
 	(@tests $make:expr; $($name:ident),+) => {

@@ -5,7 +5,9 @@ pub(crate) mod auth;
 pub(crate) mod components;
 pub(crate) mod credentials;
 pub(crate) mod executions;
+pub(crate) mod files;
 pub(crate) mod health;
+pub(crate) mod notifications;
 pub(crate) mod shares;
 pub(crate) mod users;
 pub(crate) mod workflows;
@@ -24,4 +26,6 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(audit::router())
 		.merge(credentials::router())
 		.merge(shares::router())
+		.merge(files::router())
+		.merge(notifications::router())
 }

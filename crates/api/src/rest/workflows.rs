@@ -437,6 +437,7 @@ pub(crate) async fn execute_workflow(
 		breakpoints: body.breakpoints,
 		version: None,
 		idempotency_key,
+		started_by: Some(caller.user_id),
 	};
 	let exec = state.engine.execute(request).await?;
 	let details = serde_json::json!({"execution_id": exec.id.to_string()});

@@ -21,6 +21,7 @@ pub fn ctx() -> RunContext {
 		params: Arc::new(Map::new()),
 		vars: Map::new(),
 		cancel: Default::default(),
+		started_by: None,
 	}
 }
 

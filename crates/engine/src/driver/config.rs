@@ -96,6 +96,8 @@ pub struct ExecuteRequest {
 	/// The client's idempotency key: repeating a request with the same key (for the same
 	/// workflow) returns the execution the first one created.
 	pub idempotency_key: Option<String>,
+	/// Who starts it (see [`apg_core::Execution::started_by`]).
+	pub started_by: Option<apg_core::UserId>,
 }
 
 /// A snapshot of the engine's load, for metrics.

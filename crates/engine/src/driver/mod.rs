@@ -298,6 +298,7 @@ impl Engine {
 			error_message: None,
 			breakpoints: request.breakpoints,
 			idempotency_key: request.idempotency_key,
+			started_by: request.started_by,
 			created_at: now_millis(),
 			started_at: None,
 			completed_at: None,

@@ -5,17 +5,18 @@ use apg_core::account::{KeyScope, RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::StoreError;
 use apg_core::{
 	ApiKey, ApiKeyId, AuditEntry, AuditFilter, AuthStore, Batch, Credential, CredentialId,
-	ExecutionFilter, Role, Share, Store, User, UserId, WorkflowAction, WorkflowFilter, WorkflowId,
-	Write,
+	ExecutionFilter, ExecutionId, Notification, NotificationId, NotificationLevel,
+	NotificationStore, Role, Share, Store, User, UserId, WorkflowAction, WorkflowFilter,
+	WorkflowId, Write,
 };
 use serde_json::json;
 
 use super::{sample_execution, sample_workflow};
 
-/// A backend under test: both seams, as the account cases need (shares are about workflows).
-pub trait Backend: Store + AuthStore {}
+/// A backend under test: every seam, as the account cases need (shares are about workflows).
+pub trait Backend: Store + AuthStore + NotificationStore {}
 
-impl<T: Store + AuthStore> Backend for T {}
+impl<T: Store + AuthStore + NotificationStore> Backend for T {}
 
 /// A fresh editor named `username`.
 pub fn sample_user(username: &str) -> User {
@@ -822,4 +823,63 @@ pub async fn audit_lists_newest_first_with_filters(store: &dyn Backend) {
 		.await
 		.is_empty()
 	);
+}
+
+/// Notifications belong to one user: listed newest first, unread ones apart, and only their
+/// user can mark one read.
+pub async fn notifications_belong_to_their_user(store: &dyn Backend) {
+	let (alice, bob) = (UserId::new(), UserId::new());
+	let note = |user, title: &str| Notification {
+		id: NotificationId::new(),
+		user_id: user,
+		level: NotificationLevel::Warning,
+		title: title.to_owned(),
+		message: format!("{title} happened"),
+		data: json!({"n": 1, "nested": {"ok": true}}),
+		execution_id: Some(ExecutionId::new()),
+		created_at: 5_000,
+		read_at: None,
+	};
+	let first = note(alice, "first");
+	let second = Notification {
+		execution_id: None,
+		..note(alice, "second")
+	};
+	store.add_notification(&first).await.unwrap();
+	store.add_notification(&second).await.unwrap();
+	store.add_notification(&note(bob, "bob's")).await.unwrap();
+	let listed = store.list_notifications(alice, false, 0).await.unwrap();
+	assert_eq!(listed, vec![second.clone(), first.clone()]);
+	assert_eq!(
+		store.list_notifications(alice, false, 1).await.unwrap(),
+		vec![second.clone()]
+	);
+	assert!(
+		!store
+			.mark_notification_read(bob, first.id, 6_000)
+			.await
+			.unwrap()
+	);
+	assert!(
+		store
+			.mark_notification_read(alice, first.id, 6_000)
+			.await
+			.unwrap()
+	);
+	// Marking again keeps the first time.
+	assert!(
+		store
+			.mark_notification_read(alice, first.id, 7_000)
+			.await
+			.unwrap()
+	);
+	assert_eq!(
+		store.list_notifications(alice, true, 0).await.unwrap(),
+		vec![second]
+	);
+	let all = store.list_notifications(alice, false, 0).await.unwrap();
+	assert_eq!(all[1].read_at, Some(6_000));
+	let bobs = store.list_notifications(bob, false, 0).await.unwrap();
+	assert_eq!(bobs.len(), 1);
+	assert_eq!(bobs[0].title, "bob's");
 }

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use apg_core::account::{RefreshFamily, Rotation, ScopedKey};
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
-	ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Share, User,
-	UserId, Workflow, WorkflowId,
+	ApiKeyId, AuditEntry, AuditFilter, AuthStore, Credential, CredentialId, Millis, Notification,
+	NotificationId, NotificationStore, Share, User, UserId, Workflow, WorkflowId,
 };
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -24,6 +24,7 @@ pub(super) struct Accounts {
 	shares: HashMap<(WorkflowId, UserId), Share>,
 	credentials: HashMap<CredentialId, Credential>,
 	audit: Vec<AuditEntry>,
+	notifications: Vec<Notification>,
 }
 
 impl Accounts {
@@ -376,5 +377,49 @@ impl AuthStore for MemoryStore {
 			.collect();
 		rows.sort_by(|a, b| b.at.cmp(&a.at).then(b.id.cmp(&a.id)));
 		Ok(page(rows, f.limit, f.offset))
+	}
+}
+
+#[async_trait]
+impl NotificationStore for MemoryStore {
+	async fn add_notification(&self, n: &Notification) -> StoreResult<()> {
+		self.lock().accounts.notifications.push(n.clone());
+		Ok(())
+	}
+
+	async fn list_notifications(
+		&self,
+		user: UserId,
+		unread_only: bool,
+		limit: i64,
+	) -> StoreResult<Vec<Notification>> {
+		let s = self.lock();
+		let mut rows: Vec<Notification> = s
+			.accounts
+			.notifications
+			.iter()
+			.filter(|n| n.user_id == user && (!unread_only || n.read_at.is_none()))
+			.cloned()
+			.collect();
+		rows.sort_by_key(|n| std::cmp::Reverse(n.id));
+		if limit > 0 {
+			rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+		}
+		Ok(rows)
+	}
+
+	async fn mark_notification_read(
+		&self,
+		user: UserId,
+		id: NotificationId,
+		at: Millis,
+	) -> StoreResult<bool> {
+		let mut s = self.lock();
+		let found = s
+			.accounts
+			.notifications
+			.iter_mut()
+			.find(|n| n.id == id && n.user_id == user);
+		Ok(found.map(|n| n.read_at = n.read_at.or(Some(at))).is_some())
 	}
 }

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod cluster;
+mod notices;
 mod read;
 mod write;
 
@@ -44,12 +45,13 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
 	priority, version, created_by, saved_by, created_at, updated_at";
 pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
-	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at";
+	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at, \
+	started_by";
 /// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
 /// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
 	'{}'::jsonb AS parameters, '{}'::jsonb AS vars, NULL::jsonb AS results, error_message, breakpoints, \
-	idempotency_key, created_at, started_at, completed_at";
+	idempotency_key, created_at, started_at, completed_at, started_by";
 
 impl PgStore {
 	/// The insert behind `create_workflow`.

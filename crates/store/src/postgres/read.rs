@@ -3,7 +3,7 @@
 use apg_core::store::{StoreError, StoreResult};
 use apg_core::{
 	AttemptRecord, ComponentStatus, EventRecord, Execution, ExecutionId, ExecutionStatus, LogLevel,
-	LogRecord, Priority, StepRecord, Workflow, WorkflowId, WorkflowStats, WorkflowStatus,
+	LogRecord, Priority, StepRecord, UserId, Workflow, WorkflowId, WorkflowStats, WorkflowStatus,
 	WorkflowVersion,
 };
 use serde::de::DeserializeOwned;
@@ -89,6 +89,7 @@ pub(super) fn execution(row: &PgRow) -> StoreResult<Execution> {
 		created_at: get(row, "created_at")?,
 		started_at: get(row, "started_at")?,
 		completed_at: get(row, "completed_at")?,
+		started_by: get::<Option<Uuid>>(row, "started_by")?.map(UserId),
 	})
 }
 

@@ -39,7 +39,7 @@ async fn executions(tx: &mut Transaction<'_, Postgres>, rows: &[&Execution]) -> 
 	let mut q = QueryBuilder::<Postgres>::new(
 		"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, parameters, \
 		 vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, \
-		 completed_at) ",
+		 completed_at, started_by) ",
 	);
 	q.push_values(rows, |mut b, e| {
 		b.push_bind(e.id.0)
@@ -55,7 +55,8 @@ async fn executions(tx: &mut Transaction<'_, Postgres>, rows: &[&Execution]) -> 
 			.push_bind(e.idempotency_key.clone())
 			.push_bind(e.created_at)
 			.push_bind(e.started_at)
-			.push_bind(e.completed_at);
+			.push_bind(e.completed_at)
+			.push_bind(e.started_by.map(|u| u.0));
 	});
 	q.push(
 		" ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, priority = EXCLUDED.priority, \

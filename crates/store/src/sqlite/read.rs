@@ -40,6 +40,16 @@ where
 	text.parse().map_err(|e| corrupt(column, e))
 }
 
+/// An optional id column (`NULL` is `None`).
+pub(super) fn id_opt<T: std::str::FromStr>(row: &SqliteRow, column: &str) -> StoreResult<Option<T>>
+where
+	T::Err: std::fmt::Display,
+{
+	let text: Option<String> = get(row, column)?;
+	text.map(|t| t.parse().map_err(|e| corrupt(column, e)))
+		.transpose()
+}
+
 fn priority(row: &SqliteRow) -> StoreResult<Priority> {
 	Priority::new(get(row, "priority")?).map_err(|e| corrupt("priority", e))
 }
@@ -90,6 +100,7 @@ pub(super) fn execution(row: &SqliteRow) -> StoreResult<Execution> {
 		started_at: get(row, "started_at")?,
 		completed_at: get(row, "completed_at")?,
 		idempotency_key: get(row, "idempotency_key")?,
+		started_by: id_opt(row, "started_by")?,
 	})
 }
 
