@@ -23,6 +23,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
     assetsInlineLimit: 0,
     rollupOptions: {
+      // Two pages: the app, and GraphiQL (served at a browser's GET /graphql), whose scripts
+      // are chunks of their own and never part of the app's first load.
+      input: { index: 'index.html', graphiql: 'graphiql.html' },
       output: {
         entryFileNames: 'assets/[name]-[hash].js',
         chunkFileNames: 'assets/[name]-[hash].js',

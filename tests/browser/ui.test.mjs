@@ -285,3 +285,67 @@ test('the 1,000-component example is drawn, panned and zoomed without freezing',
   assert.ok(drawn < 30_000, msg);
   assert.ok(worst < 2_000, `froze: ${msg}`);
 });
+
+// The browser session: a cookie the page cannot read holds the refresh token; the access token
+// lives in memory only, so a reload renews it with the cookie.
+test('a reload keeps you signed in, and no token is in web storage or readable cookies', async () => {
+  await go(page, '/workflows');
+  await page.getByTestId('workflow-row').first().waitFor();
+  await page.reload();
+  await page.getByTestId('current-user').waitFor();
+  assert.equal(await page.getByTestId('current-user').textContent(), 'admin');
+  await page.getByTestId('workflow-row').first().waitFor();
+  const stored = await page.evaluate(() => {
+    const all = (s) => Array.from({ length: s.length }, (_, i) => [s.key(i), s.getItem(s.key(i))]);
+    return { local: all(localStorage), session: all(sessionStorage), cookie: document.cookie };
+  });
+  const text = JSON.stringify([stored.local, stored.session]);
+  assert.doesNotMatch(text, /eyJ|token|apg_/i, `web storage holds ${text}`);
+  assert.doesNotMatch(stored.cookie, /apg_session/, 'the session cookie is httpOnly');
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'apg_session');
+  assert.ok(cookie, 'the session cookie is set');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(cookie.path, '/');
+});
+
+test('GraphiQL runs a query as the browser session, loading nothing from another host', async () => {
+  const gp = await page.context().newPage();
+  const origin = new URL(BASE).origin;
+  const elsewhere = [];
+  gp.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol.startsWith('http') && u.origin !== origin) elsewhere.push(r.url());
+  });
+  try {
+    await gp.goto(`${BASE}/graphql`);
+    await gp.getByTestId('graphiql-session').filter({ hasText: 'Queries run as admin' }).waitFor();
+    await gp.locator('.graphiql-query-editor .CodeMirror').waitFor();
+    await gp.evaluate(() => {
+      const cm = document.querySelector('.graphiql-query-editor .CodeMirror');
+      cm.CodeMirror.setValue('{ workflows(limit: 5) { id name } }');
+    });
+    await gp.locator('.graphiql-execute-button').click();
+    await gp.waitForFunction(() => {
+      const cm = document.querySelector('.graphiql-response .CodeMirror');
+      return cm && cm.CodeMirror.getValue().includes('"workflows"');
+    });
+    const result = await gp.evaluate(() => document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue());
+    assert.doesNotMatch(result, /"errors"/, result);
+    await shot(gp, 'graphiql');
+    assert.deepEqual(elsewhere, []);
+  } finally {
+    await gp.close();
+  }
+});
+
+test('signing out returns to the sign-in page, and a reload stays signed out', async () => {
+  await go(page, '/workflows');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Username').waitFor();
+  const names = (await page.context().cookies()).map((c) => c.name);
+  assert.ok(!names.includes('apg_session'), `cookies left: ${names}`);
+  await page.reload();
+  await page.getByLabel('Username').waitFor();
+  assert.equal(await page.getByTestId('current-user').count(), 0);
+});

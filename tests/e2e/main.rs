@@ -11,4 +11,5 @@ mod pipeline;
 mod sandbox;
 mod security;
 mod server;
+mod ui_server;
 mod util;

@@ -62,13 +62,13 @@
 //!
 //! # GraphiQL
 //!
-//! A browser's `GET /graphql` (`Accept: text/html`, not a WebSocket upgrade) gets GraphiQL
-//! (async-graphql's `GraphiQLSource`, which replaced the deprecated Playground; the old
-//! `/graphql/playground` redirects here). The page holds no data. When the server's
-//! middleware found a valid browser session it puts the session's CSRF token in the request
-//! header [`SESSION_CSRF_HEADER`] (removing any the client sent), and the page then sends it
-//! as `X-CSRF-Token` with `credentials: same-origin`, so queries run as the signed-in user
-//! (the server accepts a cookie-authenticated `POST /graphql` only with that header).
+//! The binary serves GraphiQL at a browser's `GET /graphql` (`Accept: text/html`, not a
+//! WebSocket upgrade) from the web UI's own bundle (`apg-ui`, a layer in front of this router),
+//! so no script comes from a CDN at run time. The page signs in with the browser session's
+//! cookie (`POST /api/v1/auth/session/refresh` with the CSRF header buys an access token, sent
+//! as `Authorization`), or uses a token pasted in its headers editor. This router, used without
+//! the UI in front, answers such a GET with a small page that says so and loads nothing. The
+//! old `/graphql/playground` redirects to `/graphql`.
 
 mod auth;
 mod error;
@@ -80,7 +80,7 @@ mod types;
 use apg_auth::Security;
 use apg_core::Principal;
 use apg_engine::Engine;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, Credentials, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Data, Schema};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
@@ -93,11 +93,6 @@ use serde_json::json;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
-
-/// The request header in which the server's middleware hands this crate the CSRF token of a
-/// browser session, for GraphiQL to send back (see [GraphiQL](crate#graphiql)). The middleware
-/// removes it from every incoming request first, so a client cannot choose what is rendered.
-pub const SESSION_CSRF_HEADER: &str = "x-apg-session-csrf";
 
 /// The deepest selection a document may nest (see the crate documentation).
 pub const MAX_DEPTH: usize = 13;
@@ -125,7 +120,8 @@ pub fn schema(engine: Engine, security: Security) -> ApgSchema {
 /// - `POST /graphql`: queries and mutations (JSON, or batches);
 /// - `GET /graphql`: a WebSocket upgrade for subscriptions (`graphql-transport-ws` or
 ///   `graphql-ws`, chosen by `Sec-WebSocket-Protocol`);
-/// - `GET /graphql` from a browser (`Accept: text/html`): GraphiQL;
+/// - `GET /graphql` from a browser (`Accept: text/html`): a page pointing to GraphiQL, which the
+///   web UI in front of this router serves instead (see [GraphiQL](crate#graphiql));
 /// - `GET /graphql/playground`: a permanent redirect to GraphiQL (the Playground it served is
 ///   deprecated).
 ///
@@ -229,7 +225,7 @@ async fn subscribe(State((schema, security)): State<Routes>, request: Request) -
 		})
 }
 
-/// `GET /graphql`: GraphiQL for a browser, a WebSocket upgrade otherwise.
+/// `GET /graphql`: the no-UI page for a browser, a WebSocket upgrade otherwise.
 async fn get_graphql(state: State<Routes>, request: Request) -> Response {
 	let headers = request.headers();
 	let upgrade = headers.contains_key(header::UPGRADE);
@@ -238,31 +234,18 @@ async fn get_graphql(state: State<Routes>, request: Request) -> Response {
 		.and_then(|v| v.to_str().ok())
 		.is_some_and(|v| v.contains("text/html"));
 	if html && !upgrade {
-		let csrf = headers
-			.get(SESSION_CSRF_HEADER)
-			.and_then(|v| v.to_str().ok());
-		return graphiql(csrf).into_response();
+		return NO_UI.into_response();
 	}
 	subscribe(state, request).await
 }
 
-/// The GraphiQL page; with a session's CSRF token, one that sends it on every request.
-fn graphiql(csrf: Option<&str>) -> Html<String> {
-	let page = GraphiQLSource::build()
-		.endpoint("/graphql")
-		.subscription_endpoint("/graphql")
-		.title("APG Workflow GraphiQL")
-		.credentials(Credentials::SameOrigin);
-	// The token is base64url from the server (never the client's text), safe in the page.
-	let page = match csrf.filter(|t| {
-		t.bytes()
-			.all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-	}) {
-		Some(token) => page.header("X-CSRF-Token", token),
-		None => page,
-	};
-	Html(page.finish())
-}
+/// What a browser's `GET /graphql` gets when the web UI is not in front of this router (the
+/// binary always puts it there): no GraphiQL, and nothing loaded from anywhere.
+const NO_UI: Html<&str> = Html(
+	"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>GraphQL</title></head>\
+	 <body><p>GraphiQL comes with the web UI, which this server does not serve. Send queries as \
+	 <code>POST /graphql</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p></body></html>",
+);
 
 /// The Playground's old address: GraphiQL replaced it.
 async fn playground() -> Redirect {

@@ -15,6 +15,12 @@
 //!   `ETag`), so a new deploy is picked up at the next load;
 //! - any other path is a client route of the single-page app (`/workflows/abc`): `index.html`.
 //!
+//! One path of the server's is the UI's too: a browser's `GET /graphql` (`Accept: text/html`,
+//! not a WebSocket upgrade) gets `graphiql.html`, GraphiQL built into the bundle as an entry of
+//! its own (so its scripts are never part of the app's first load, and nothing comes from a
+//! CDN). It signs in with the browser session like the app (see `ui/src/graphiql/`). A browser's
+//! `GET /graphql/playground`, the old Playground's address, is sent there (308).
+//!
 //! Everything else (other methods, and every path under the server's prefixes) goes to the
 //! server's router untouched, so `/api/v1/nope` stays the API's 404 envelope and
 //! authentication is unchanged. The UI's files are public: they hold no data, and the app
@@ -29,7 +35,7 @@ use std::borrow::Cow;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rust_embed::{EmbeddedFile, RustEmbed};
@@ -70,11 +76,29 @@ pub fn has_file(path: &str) -> bool {
 async fn serve(request: Request, next: Next) -> Response {
 	let method = request.method();
 	let path = request.uri().path();
-	if !(method == Method::GET || method == Method::HEAD) || is_server_path(path) {
+	if !(method == Method::GET || method == Method::HEAD) {
+		return next.run(request).await;
+	}
+	let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+	if path == "/graphql/playground" && wants_graphiql(request.headers()) {
+		// The Playground's old address, for a browser that has no token to send: GraphiQL
+		// replaced it (the GraphQL router redirects authenticated clients alike).
+		return (
+			StatusCode::PERMANENT_REDIRECT,
+			[(header::LOCATION, "/graphql")],
+		)
+			.into_response();
+	}
+	if path == "/graphql" && wants_graphiql(request.headers()) {
+		return match Bundle::get(GRAPHIQL) {
+			Some(file) => respond(GRAPHIQL, file, if_none_match.as_ref()),
+			None => next.run(request).await,
+		};
+	}
+	if is_server_path(path) {
 		return next.run(request).await;
 	}
 	let relative = path.trim_start_matches('/');
-	let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
 	let (name, file): (Cow<'_, str>, _) = match Bundle::get(relative) {
 		Some(file) if !relative.is_empty() => (Cow::Borrowed(relative), file),
 		_ if relative.starts_with("assets/") => return missing_asset(),
@@ -84,6 +108,19 @@ async fn serve(request: Request, next: Next) -> Response {
 		},
 	};
 	respond(&name, file, if_none_match.as_ref())
+}
+
+/// GraphiQL's page in the bundle.
+const GRAPHIQL: &str = "graphiql.html";
+
+/// Whether a `GET /graphql` is a browser opening the page (GraphQL over WebSocket is an upgrade;
+/// a client's query asks for JSON).
+fn wants_graphiql(headers: &HeaderMap) -> bool {
+	!headers.contains_key(header::UPGRADE)
+		&& headers
+			.get(header::ACCEPT)
+			.and_then(|v| v.to_str().ok())
+			.is_some_and(|v| v.contains("text/html"))
 }
 
 /// A file of the bundle, or 304 when the client's copy is current.
@@ -158,7 +195,8 @@ mod tests {
 	}
 
 	#[test]
-	fn the_bundle_has_an_index() {
+	fn the_bundle_has_an_index_and_graphiql() {
 		assert!(has_file("index.html"));
+		assert!(has_file(GRAPHIQL));
 	}
 }

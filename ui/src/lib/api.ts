@@ -1,12 +1,10 @@
-// The API client: the envelope, the in-memory access token, the cookie session and its refresh.
-// The access token lives in this module only (never in localStorage or sessionStorage).
+// The API client: the envelope, and requests with the session's in-memory access token
+// (./session.ts), renewed once on a 401.
 
-export interface User {
-  id: string;
-  username: string;
-  role: string;
-  active?: boolean;
-}
+import { forget, freshToken, refresh, signIn, signOut, type SessionUser } from './session';
+
+export { refresh } from './session';
+export type User = SessionUser;
 
 export class ApiError extends Error {
   status: number;
@@ -18,21 +16,10 @@ export class ApiError extends Error {
   }
 }
 
-let accessToken: string | null = null;
-// Only used when the server has no cookie session (older servers): kept in memory, lost on reload.
-let fallbackRefresh: string | null = null;
 let onUnauthorized: (() => void) | null = null;
 
 export function setUnauthorizedHandler(f: () => void) {
   onUnauthorized = f;
-}
-export function token() {
-  return accessToken;
-}
-
-function csrf(): string {
-  const m = document.cookie.match(/(?:^|;\s*)apg_csrf=([^;]*)/);
-  return m ? decodeURIComponent(m[1]) : '';
 }
 
 async function envelope(res: Response): Promise<any> {
@@ -63,94 +50,12 @@ function statusMessage(status: number) {
   return `Request failed (${status})`;
 }
 
-interface SessionData {
-  access_token: string;
-  refresh_token?: string;
-  user?: User;
-}
-
-let refreshing: Promise<boolean> | null = null;
-
-/** Restores or renews the session: the cookie first, the in-memory refresh token otherwise. */
-export function refresh(): Promise<boolean> {
-  if (!refreshing) {
-    refreshing = (async () => {
-      try {
-        const res = await fetch('/api/v1/auth/session/refresh', {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'X-CSRF-Token': csrf(), 'content-type': 'application/json' },
-          body: '{}',
-        });
-        if (res.ok) {
-          const d: SessionData = await envelope(res);
-          accessToken = d.access_token;
-          return true;
-        }
-        if (fallbackRefresh) {
-          const r2 = await fetch('/api/v1/auth/refresh', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ refresh_token: fallbackRefresh }),
-          });
-          if (r2.ok) {
-            const d: SessionData = await envelope(r2);
-            accessToken = d.access_token;
-            fallbackRefresh = d.refresh_token ?? null;
-            return true;
-          }
-        }
-        return false;
-      } catch {
-        return false;
-      } finally {
-        setTimeout(() => (refreshing = null), 0);
-      }
-    })();
-  }
-  return refreshing;
-}
-
 export async function login(username: string, password: string): Promise<void> {
-  const body = JSON.stringify({ username, password });
-  const headers = { 'content-type': 'application/json' };
-  const res = await fetch('/api/v1/auth/session', {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers,
-    body,
-  });
-  let missing = res.status === 404 || res.status === 405;
-  if (res.status === 401) {
-    // A server without the session route answers 401 for any unknown path.
-    const peek = await res.clone().json().catch(() => null);
-    missing = typeof peek?.error === 'string' && peek.error.startsWith('authentication required');
-  }
-  if (missing) {
-    // A server without cookie sessions: the bearer login, kept in memory only.
-    const d: SessionData = await envelope(
-      await fetch('/api/v1/auth/login', { method: 'POST', headers, body }),
-    );
-    accessToken = d.access_token;
-    fallbackRefresh = d.refresh_token ?? null;
-    return;
-  }
-  const d: SessionData = await envelope(res);
-  accessToken = d.access_token;
+  await envelope(await signIn(username, password));
 }
 
 export async function logout(): Promise<void> {
-  try {
-    await fetch('/api/v1/auth/session', {
-      method: 'DELETE',
-      credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': csrf(), ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
-    });
-  } catch {
-    /* offline: forget locally anyway */
-  }
-  accessToken = null;
-  fallbackRefresh = null;
+  await signOut();
 }
 
 export async function api<T = any>(
@@ -158,22 +63,26 @@ export async function api<T = any>(
   opts: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: boolean } = {},
 ): Promise<T> {
   const url = path.startsWith('/') ? path : `/api/v1/${path}`;
+  let bearer = await freshToken();
   const run = () =>
     fetch(url, {
       method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
       credentials: 'same-origin',
       headers: {
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
         ...opts.headers,
       },
       body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
     });
   let res = await run();
   if (res.status === 401) {
-    if (await refresh()) res = await run();
+    if (await refresh()) {
+      bearer = await freshToken();
+      res = await run();
+    }
     if (res.status === 401) {
-      accessToken = null;
+      forget();
       onUnauthorized?.();
     }
   }

@@ -6,7 +6,8 @@ import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeChange } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { api, token, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
+import { api, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
+import { freshToken } from '../lib/session';
 import { can, useAuth } from '../lib/auth';
 import { ms } from '../lib/format';
 import { ErrorBox, JsonView, Spinner, StatusBadge, useToast } from '../lib/ui';
@@ -36,9 +37,13 @@ function useExecutionFeed(id: string, onEvent: (d: any) => void) {
     let ws: WebSocket | null = null;
     let closed = false;
     let retry: ReturnType<typeof setTimeout>;
-    const open = () => {
+    const open = async () => {
       const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-      ws = new WebSocket(`${proto}://${location.host}/ws?access_token=${encodeURIComponent(token() ?? '')}`);
+      // The server checks the token at the upgrade only; every (re)connect takes a fresh one,
+      // renewed first when it is about to expire.
+      const bearer = (await freshToken()) ?? '';
+      if (closed) return;
+      ws = new WebSocket(`${proto}://${location.host}/ws?access_token=${encodeURIComponent(bearer)}`);
       ws.onopen = () => {
         setConnected(true);
         ws!.send(JSON.stringify({ action: 'subscribe', execution_id: id }));
@@ -53,10 +58,10 @@ function useExecutionFeed(id: string, onEvent: (d: any) => void) {
       };
       ws.onclose = () => {
         setConnected(false);
-        if (!closed) retry = setTimeout(open, 1500);
+        if (!closed) retry = setTimeout(() => void open(), 1500);
       };
     };
-    open();
+    void open();
     return () => {
       closed = true;
       clearTimeout(retry);
