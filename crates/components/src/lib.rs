@@ -7,11 +7,12 @@
 //! - **Components only compute.** The engine renders every `{{ }}` template in the config before
 //!   [`Component::run`](apg_core::Component::run), so `run` sees plain JSON values; retries,
 //!   timeouts, durable waits and the common fields (see `apg_core::options`) are the engine's.
-//! - **Schemas use only the checker's subset** (`apg_core::schema`). A field whose rendered value
-//!   may have any type (`task.message`, `task.value`, `end.output`, `condition.expression`,
-//!   `switch.cases[].when`) has no `type` in its schema, so the engine's second check of the
-//!   rendered config accepts whatever the expression produced; its shape *before* rendering is
-//!   checked by `check_config`, as is everything the subset cannot express.
+//! - **Schemas are JSON Schema, draft 2020-12**, checked by the `jsonschema` crate
+//!   (`apg_core::schema`), the language the UI's form library reads too. A field whose rendered
+//!   value may have any type (`task.message`, `task.value`, `end.output`,
+//!   `condition.expression`, `switch.cases[].when`) has no `type` in its schema, so the engine's
+//!   second check of the rendered config accepts whatever the expression produced; its shape
+//!   *before* rendering, and every rule across fields, is checked by `check_config`.
 //! - **Branching passes data through.** `condition` and `switch` output their input unchanged and
 //!   name the branch taken in [`Outcome::branch`](apg_core::Outcome::branch), so a branch is
 //!   invisible to the data flowing past it.

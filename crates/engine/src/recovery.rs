@@ -93,7 +93,9 @@ pub(crate) async fn resume_one(
 	for node in 0..st.steps.len() {
 		let s = st.steps[node].clone();
 		match s.status {
-			ComponentStatus::Running if st.wf.nodes[node].timer => {
+			// A wait whose timer was stored; one held at a breakpoint has none yet and is run
+			// (paused again, or armed when it is no longer held).
+			ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
 				let at = s.run_at.unwrap_or(now);
 				fx.actions.push(Action::Timer { node, at });
 			}

@@ -993,3 +993,62 @@ async fn a_manual_retry_gives_a_component_its_retry_budget_again() {
 	let attempts = h.engine.store().attempts(exec.id).await.unwrap();
 	assert_eq!(attempts.iter().filter(|a| a.component_id == "x").count(), 4);
 }
+
+#[tokio::test]
+async fn a_breakpoint_before_a_delay_pauses_it_and_the_delay_waits_after_the_resume() {
+	let h = harness(EngineConfig::default()).await;
+	let id = create(
+		&h.engine,
+		json!({
+			"components": [{"id": "start", "type": "start"},
+				{"id": "wait", "type": "delay", "config": {"seconds": 0.2}},
+				{"id": "end", "type": "end"}],
+			"connections": [{"source": "start", "target": "wait"}, {"source": "wait", "target": "end"}]
+		}),
+	)
+	.await;
+	let mut events = h.engine.subscribe();
+	let exec = h
+		.engine
+		.execute(ExecuteRequest {
+			workflow_id: id,
+			breakpoints: vec!["wait".into()],
+			..Default::default()
+		})
+		.await
+		.unwrap();
+	loop {
+		let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+			.await
+			.unwrap()
+			.unwrap();
+		if let apg_core::EventKind::Paused { component_id } = &event.kind {
+			assert_eq!(component_id, "wait");
+			break;
+		}
+	}
+	let held = h.engine.held(exec.id).await.unwrap();
+	assert_eq!(held, Some(vec!["wait".to_owned()]));
+	let steps = statuses(&h.engine, &exec).await;
+	assert_eq!(steps["wait"], ComponentStatus::Running, "{steps:?}");
+	tokio::time::sleep(Duration::from_millis(400)).await;
+	let steps = statuses(&h.engine, &exec).await;
+	assert_ne!(
+		steps.get("end"),
+		Some(&ComponentStatus::Completed),
+		"the delay ran past its breakpoint"
+	);
+	h.engine.resume(exec.id, false).await.unwrap();
+	let done = h.engine.wait(exec.id).await.unwrap();
+	assert_eq!(done.status, ExecutionStatus::Completed);
+	let wait = h
+		.engine
+		.store()
+		.steps(exec.id)
+		.await
+		.unwrap()
+		.into_iter()
+		.find(|s| s.component_id == "wait")
+		.unwrap();
+	assert!(wait.duration_ms.unwrap_or_default() >= 200, "{wait:?}");
+}

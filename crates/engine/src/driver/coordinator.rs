@@ -24,17 +24,6 @@ use crate::machine::{self, Action, Effects};
 use crate::output_cap;
 use crate::state::ExecutionState;
 
-/// Whether `node` must pause before it runs (a breakpoint, or the debugger stepping).
-pub(super) fn at_breakpoint(st: &ExecutionState, node: usize) -> bool {
-	let wanted = st.step_mode
-		|| st
-			.exec
-			.breakpoints
-			.iter()
-			.any(|b| *b == st.wf.nodes[node].id);
-	wanted && !st.released.contains(&node)
-}
-
 /// Idempotency keys remembered in memory (the store remembers all of them).
 pub(super) const MAX_REMEMBERED_KEYS: usize = 100_000;
 
@@ -305,10 +294,20 @@ impl Coordinator {
 					let Some(st) = self.states.get_mut(&exec) else {
 						continue;
 					};
-					if at_breakpoint(st, node) {
+					if machine::at_breakpoint(st, node) {
 						let mut fx = Effects::default();
 						machine::pause(st, node, now, &mut fx);
 						self.batch.extend(fx.writes);
+						continue;
+					}
+					if st.wf.nodes[node].timer {
+						// A durable wait released by the debugger (or rebuilt before its timer
+						// was stored): arm it; its actions follow once its writes commit.
+						let mut fx = Effects::default();
+						machine::arm_timer(st, node, now, &mut fx);
+						self.batch.extend(fx.writes);
+						self.actions
+							.extend(fx.actions.into_iter().map(|a| (exec, a)));
 						continue;
 					}
 					self.seq += 1;
@@ -355,7 +354,10 @@ impl Coordinator {
 				continue;
 			};
 			let component = Arc::clone(&st.wf.nodes[node].component);
-			if !component.is_inline() || st.wf.needs_secrets(node) || at_breakpoint(st, node) {
+			if !component.is_inline()
+				|| st.wf.needs_secrets(node)
+				|| machine::at_breakpoint(st, node)
+			{
 				keep.push((exec, action));
 				continue;
 			}

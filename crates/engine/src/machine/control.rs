@@ -23,6 +23,18 @@ pub(crate) fn cancel(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> 
 }
 
 /// Holds a ready component at a breakpoint and pauses the execution.
+/// Whether `node` must pause before it runs (a breakpoint, or the debugger stepping) and has not
+/// been released by a resume since.
+pub(crate) fn at_breakpoint(st: &ExecutionState, node: usize) -> bool {
+	let wanted = st.step_mode
+		|| st
+			.exec
+			.breakpoints
+			.iter()
+			.any(|b| *b == st.wf.nodes[node].id);
+	wanted && !st.released.contains(&node)
+}
+
 pub(crate) fn pause(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
 	st.held.push(node);
 	let id = st.steps[node].component_id.clone();

@@ -170,7 +170,8 @@ pub(crate) fn start(st: &mut ExecutionState, now: Millis, fx: &mut Effects) {
 	check_done(st, now, fx);
 }
 
-/// Marks a component ready with its input; durable waits arm their timer instead.
+/// Marks a component ready with its input; durable waits arm their timer instead, unless a
+/// breakpoint holds them first (the timer is armed when the debugger releases them).
 pub(crate) fn make_ready(
 	st: &mut ExecutionState,
 	node: usize,
@@ -181,7 +182,18 @@ pub(crate) fn make_ready(
 	let s = &mut st.steps[node];
 	s.status = ComponentStatus::Running;
 	s.input = Some(input);
-	if st.wf.nodes[node].timer {
+	if st.wf.nodes[node].timer && !control::at_breakpoint(st, node) {
+		arm_timer(st, node, now, fx);
+		return;
+	}
+	fx.step(st, node);
+	fx.actions.push(Action::Run { node });
+}
+
+/// Starts the durable wait of a ready timer component (`delay`): its run time is stored and
+/// the driver keeps the timer; an invalid duration fails the component.
+pub(crate) fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+	{
 		let config = context::prepare(st, node);
 		let delay = config.and_then(|c| {
 			st.wf.nodes[node]
@@ -201,10 +213,7 @@ pub(crate) fn make_ready(
 			}
 			Err(message) => fail_node(st, node, message, now, fx),
 		}
-		return;
 	}
-	fx.step(st, node);
-	fx.actions.push(Action::Run { node });
 }
 
 /// Records the start of the next attempt of a ready component and returns its number.
@@ -568,4 +577,4 @@ pub(super) fn finish(
 
 mod control;
 
-pub(crate) use control::{cancel, pause, resume, retry, settle_cascade};
+pub(crate) use control::{at_breakpoint, cancel, pause, resume, retry, settle_cascade};
