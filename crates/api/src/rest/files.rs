@@ -78,7 +78,8 @@ pub(crate) async fn list_files(
 #[utoipa::path(get, path = "/api/v1/files/{name}", tag = "files",
 	params(("name" = String, Path, description = "The file name")),
 	responses((status = 200, description = "The file", content_type = "application/octet-stream",
-		body = Vec<u8>), (status = 404, body = crate::views::ErrorBody)))]
+		body = Vec<u8>), (status = 400, body = crate::views::ErrorBody),
+		(status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn download_file(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
@@ -134,8 +135,8 @@ pub(crate) async fn upload_file(
 /// Deletes one of the caller's files.
 #[utoipa::path(delete, path = "/api/v1/files/{name}", tag = "files",
 	params(("name" = String, Path, description = "The file name")),
-	responses((status = 200, body = Envelope<Option<String>>), (status = 403, body = crate::views::ErrorBody),
-		(status = 404, body = crate::views::ErrorBody)))]
+	responses((status = 200, body = Envelope<Option<String>>), (status = 400, body = crate::views::ErrorBody),
+		(status = 403, body = crate::views::ErrorBody), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn delete_file(
 	State(state): State<AppState>,
 	Caller(caller): Caller,
