@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod connectors;
 mod crash;
+mod dashboard;
 mod pipeline;
 mod sandbox;
 mod security;

@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::rest::{
-	audit, auth, components, credentials, executions, files, health, notifications, shares, users,
-	workflows,
+	audit, auth, components, credentials, dashboard, executions, files, health, notifications,
+	shares, users, workflows,
 };
 use crate::views;
 
@@ -45,6 +45,7 @@ use crate::views;
 		executions::set_breakpoints,
 		executions::debug_execution,
 		executions::execution_trace,
+		dashboard::dashboard,
 		shares::list_shares,
 		shares::set_shares,
 		components::list_components,

@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod components;
 pub(crate) mod credentials;
+pub(crate) mod dashboard;
 pub(crate) mod executions;
 pub(crate) mod files;
 pub(crate) mod health;
@@ -28,4 +29,5 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(shares::router())
 		.merge(files::router())
 		.merge(notifications::router())
+		.merge(dashboard::router())
 }
