@@ -36,18 +36,22 @@ pub struct Settings {
 	/// Let Python scripts open network connections (off: a network namespace of their own, with
 	/// no interface but a downed loopback). JavaScript has no network API either way.
 	pub allow_network: bool,
-	/// Paths Python scripts may read (bound read-only at the same place); none by default. They
-	/// must be readable by `sandbox_uid` when the server runs as root.
+	/// Paths Python scripts may read (bound read-only at the same place); none by default. When
+	/// the server runs as root they must be readable by the sandbox uids (world-readable).
 	pub readable_paths: Vec<PathBuf>,
 	/// The Python interpreter; by default `/usr/bin/python3`, else `python3` on `PATH`. Resolved
 	/// once, outside the sandbox, to the real binary (past wrappers such as pyenv shims).
 	pub python: Option<PathBuf>,
 	/// The bubblewrap binary, a path or a name looked up on `PATH`.
 	pub bwrap: PathBuf,
-	/// The uid scripts run as when the server runs as root (the kernel does not apply the process
-	/// limit to root). Nobody by default.
+	/// The first uid scripts run as when the server runs as root (the kernel does not apply the
+	/// process limit to root). Each Python sandbox running at once takes its own uid from
+	/// `sandbox_uid .. sandbox_uid + sandbox_uids`, because the process limit counts per uid. The
+	/// default range, from 2,000,000,000, belongs to no account on a usual system.
 	pub sandbox_uid: u32,
-	/// The gid that goes with `sandbox_uid`.
+	/// How many uids, and so how many Python sandboxes may run at once (more wait).
+	pub sandbox_uids: u32,
+	/// The gid of the sandboxes (nogroup by default).
 	pub sandbox_gid: u32,
 	/// The limits of a step that sets none.
 	pub defaults: Limits,
@@ -62,7 +66,8 @@ impl Default for Settings {
 			readable_paths: Vec::new(),
 			python: None,
 			bwrap: PathBuf::from("bwrap"),
-			sandbox_uid: 65534,
+			sandbox_uid: 2_000_000_000,
+			sandbox_uids: 64,
 			sandbox_gid: 65534,
 			defaults: Limits::default(),
 			maximum: Limits {

@@ -259,3 +259,26 @@ fn config_checks() {
 		assert!(prop["description"].is_string(), "{name} has no description");
 	}
 }
+
+/// The process limit counts per uid: sandboxes running together each get a uid of their own,
+/// so a dozen at once do not share one limit of 16 processes (three each: bubblewrap, its
+/// init, the interpreter).
+#[tokio::test]
+async fn a_dozen_python_scripts_at_once_all_run() {
+	let component = std::sync::Arc::new(ScriptExecution::new(&Settings::default()));
+	let mut runs = tokio::task::JoinSet::new();
+	for n in 0..12 {
+		let component = std::sync::Arc::clone(&component);
+		runs.spawn(async move {
+			let config = json!({"language": "python",
+				"code": "import time\ntime.sleep(0.3)\nresult = input['n'] * 2"});
+			component.run(&ctx(), &config, json!({"n": n})).await
+		});
+	}
+	let mut outputs = Vec::new();
+	while let Some(done) = runs.join_next().await {
+		outputs.push(done.unwrap().expect("every sandbox runs").output);
+	}
+	outputs.sort_by_key(|v| v.as_i64());
+	assert_eq!(outputs, (0..12).map(|n| json!(n * 2)).collect::<Vec<_>>());
+}

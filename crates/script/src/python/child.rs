@@ -4,7 +4,7 @@
 //! The rlimits are inherited through bubblewrap by the interpreter and everything it forks:
 //! `RLIMIT_AS` (memory), `RLIMIT_CPU`, `RLIMIT_NPROC` (fork bombs), `RLIMIT_FSIZE`,
 //! `RLIMIT_NOFILE`, and no core dumps. The kernel does not apply `RLIMIT_NPROC` to root, so a
-//! server running as root drops to an unprivileged uid (`sandbox_uid`, nobody by default) for the
+//! server running as root drops to an unprivileged uid (one of the pool in `uids`) for the
 //! sandbox; bubblewrap then needs unprivileged user namespaces, and fails closed without them.
 
 #![allow(

@@ -10,6 +10,7 @@
 mod bwrap;
 mod child;
 pub(crate) mod interpreter;
+mod uids;
 
 use std::path::PathBuf;
 
@@ -34,6 +35,7 @@ const SIGXCPU: i32 = 24;
 pub(crate) struct Python {
 	settings: Settings,
 	interpreter: OnceCell<Result<Interpreter, String>>,
+	uids: uids::Uids,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +67,7 @@ enum Kind {
 impl Python {
 	pub(crate) fn new(settings: Settings) -> Self {
 		Self {
+			uids: uids::Uids::new(settings.sandbox_uid, settings.sandbox_uids),
 			settings,
 			interpreter: OnceCell::new(),
 		}
@@ -100,11 +103,14 @@ impl Python {
 		args.extend(["-I".into(), "-c".into(), PRELUDE.into()]);
 		let request = serde_json::to_vec(&json!({"code": code, "input": input}))
 			.map_err(|e| ScriptError::Config(e.to_string()))?;
+		// Held until the sandbox has ended, so no other sandbox shares its process count.
+		let lease = self.uids.lease().await;
 		let identity = child::Identity {
-			uid: self.settings.sandbox_uid,
+			uid: lease.uid,
 			gid: self.settings.sandbox_gid,
 		};
 		let ended = child::run(&bwrap, args, request, limits, identity, cancel).await?;
+		drop(lease);
 		let stderr = String::from_utf8_lossy(&ended.stderr);
 		let mut logs = Logs::new(limits.max_output_bytes);
 		for line in stderr.lines() {
