@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::{Coordinator, Engine, Inner, Msg};
-use crate::machine::{self, Effects};
+use crate::machine;
 use crate::recovery;
 
 /// How often a node looks for claimable work without being woken (and so how soon it takes
@@ -234,9 +234,9 @@ impl Coordinator {
 				let now = now_millis();
 				for id in renewal.cancel_requested {
 					if let Some(st) = self.states.get_mut(&id) {
-						let mut fx = Effects::default();
-						machine::cancel(st, now, &mut fx);
-						self.absorb(id, fx);
+						if let Ok(fx) = machine::apply(st, machine::Command::Cancel, now) {
+							self.absorb(id, fx);
+						}
 						for (key, token) in &self.running {
 							if key.0 == id {
 								token.cancel();

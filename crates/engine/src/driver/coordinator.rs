@@ -20,7 +20,7 @@ use super::{EngineConfig, Inner, Msg};
 use crate::attempt::{self, Job, SecretAccess};
 use crate::context;
 use crate::error::{EngineError, Result};
-use crate::machine::{self, Action, Effects};
+use crate::machine::{self, Action, Command, Effects};
 use crate::output_cap;
 use crate::state::ExecutionState;
 
@@ -175,9 +175,9 @@ impl Coordinator {
 			}
 			self.timers.pop_first();
 			let (_, _, exec, node) = first;
-			if let Some(st) = self.states.get_mut(&exec) {
-				let mut fx = Effects::default();
-				machine::timer_fired(st, node, now, &mut fx);
+			if let Some(st) = self.states.get_mut(&exec)
+				&& let Ok(fx) = machine::apply(st, Command::TimerFired { node }, now)
+			{
 				self.absorb(exec, fx);
 			}
 		}
@@ -294,20 +294,21 @@ impl Coordinator {
 					let Some(st) = self.states.get_mut(&exec) else {
 						continue;
 					};
-					if machine::at_breakpoint(st, node) {
-						let mut fx = Effects::default();
-						machine::pause(st, node, now, &mut fx);
-						self.batch.extend(fx.writes);
-						continue;
-					}
-					if st.wf.nodes[node].timer {
-						// A durable wait released by the debugger (or rebuilt before its timer
-						// was stored): arm it; its actions follow once its writes commit.
-						let mut fx = Effects::default();
-						machine::arm_timer(st, node, now, &mut fx);
-						self.batch.extend(fx.writes);
-						self.actions
-							.extend(fx.actions.into_iter().map(|a| (exec, a)));
+					let held = machine::at_breakpoint(st, node);
+					if held || st.wf.nodes[node].timer {
+						// Held at a breakpoint, or a durable wait released by the debugger (or
+						// rebuilt before its timer was stored) that now arms its timer: the
+						// writes join the next commit and its actions follow that commit.
+						let command = if held {
+							Command::Hold { node }
+						} else {
+							Command::Arm { node }
+						};
+						if let Ok(fx) = machine::apply(st, command, now) {
+							self.batch.extend(fx.writes);
+							self.actions
+								.extend(fx.actions.into_iter().map(|a| (exec, a)));
+						}
 						continue;
 					}
 					self.seq += 1;
@@ -361,16 +362,12 @@ impl Coordinator {
 				keep.push((exec, action));
 				continue;
 			}
-			let step = &st.steps[node];
-			if st.exec.status.is_terminal()
-				|| step.status != apg_core::ComponentStatus::Running
-				|| step.run_at.is_some()
-			{
-				continue;
-			}
-			let mut fx = Effects::default();
 			let prepared = context::prepare(st, node);
-			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			// Refused when the component is no longer ready (ended, or already taken).
+			let Ok(mut fx) = machine::apply(st, Command::Begin { node }, now) else {
+				continue;
+			};
+			let attempt = st.steps[node].attempt;
 			let result = match prepared {
 				Ok(config) => {
 					let ctx = attempt::context(st, node, attempt, CancellationToken::new());
@@ -385,7 +382,15 @@ impl Coordinator {
 				}
 				Err(message) => Err(ComponentError::Fatal(message)),
 			};
-			machine::finished(st, node, attempt, result, now, now, &mut fx);
+			let finish = Command::Finish {
+				node,
+				attempt,
+				result,
+				started: now,
+			};
+			if let Ok(done) = machine::apply(st, finish, now) {
+				fx.extend(done);
+			}
 			self.batch.append(&mut fx.writes);
 			queue.extend(fx.actions.into_iter().map(|a| (exec, a)));
 		}
@@ -405,17 +410,13 @@ impl Coordinator {
 			let Some(st) = self.states.get_mut(&exec) else {
 				continue;
 			};
-			let step = &st.steps[node];
-			if st.exec.status.is_terminal()
-				|| step.status != apg_core::ComponentStatus::Running
-				|| step.run_at.is_some()
-			{
-				continue;
-			}
-			let mut fx = Effects::default();
 			// Rendering first: an `input` override is part of what the attempt's start records.
 			let prepared = context::prepare(st, node);
-			let attempt = machine::begin_attempt(st, node, now, &mut fx);
+			// Refused when the component is no longer ready (ended, or already taken).
+			let Ok(mut fx) = machine::apply(st, Command::Begin { node }, now) else {
+				continue;
+			};
+			let attempt = st.steps[node].attempt;
 			self.lazy.append(&mut fx.writes);
 			match prepared {
 				Ok(config) => {
@@ -448,15 +449,15 @@ impl Coordinator {
 					});
 				}
 				Err(message) => {
-					machine::finished(
-						st,
+					let finish = Command::Finish {
 						node,
 						attempt,
-						Err(ComponentError::Fatal(message)),
-						now,
-						now,
-						&mut fx,
-					);
+						result: Err(ComponentError::Fatal(message)),
+						started: now,
+					};
+					if let Ok(done) = machine::apply(st, finish, now) {
+						fx.extend(done);
+					}
 				}
 			}
 			self.absorb(exec, fx);

@@ -2,14 +2,14 @@
 
 use std::cmp::Reverse;
 
-use apg_core::{Millis, Write, now_millis};
+use apg_core::{Millis, now_millis};
 use tokio::sync::oneshot;
 
 use super::Msg;
 use super::config::EngineStats;
 use super::coordinator::{Coordinator, MAX_REMEMBERED_KEYS};
 use crate::error::EngineError;
-use crate::machine::{self, Effects};
+use crate::machine::{self, Command};
 
 impl Coordinator {
 	pub(super) fn handle(
@@ -42,8 +42,8 @@ impl Coordinator {
 						self.keys.remove(&old);
 					}
 				}
-				let mut fx = Effects::default();
-				machine::start(&mut state, now, &mut fx);
+				// Starting a new execution is never refused.
+				let fx = machine::apply(&mut state, Command::Start, now).unwrap_or_default();
 				let id = state.exec.id;
 				self.started.push((reply, state.exec.clone()));
 				// (In a cluster, `Engine::execute` stores new executions itself.)
@@ -59,17 +59,24 @@ impl Coordinator {
 			} => {
 				self.running.remove(&(exec, node));
 				if let Some(st) = self.states.get_mut(&exec) {
-					let mut fx = Effects::default();
-					machine::finished(st, node, attempt, *result, started, now, &mut fx);
-					self.absorb(exec, fx);
+					let finish = Command::Finish {
+						node,
+						attempt,
+						result: *result,
+						started,
+					};
+					if let Ok(fx) = machine::apply(st, finish, now) {
+						self.absorb(exec, fx);
+					}
 				}
 			}
 			Msg::Cancel(exec, reply) => {
 				let result = match self.states.get_mut(&exec) {
 					Some(st) => {
-						let mut fx = Effects::default();
-						machine::cancel(st, now, &mut fx);
-						self.absorb(exec, fx);
+						// An execution that has just ended has nothing left to cancel.
+						if let Ok(fx) = machine::apply(st, Command::Cancel, now) {
+							self.absorb(exec, fx);
+						}
 						for (key, token) in &self.running {
 							if key.0 == exec {
 								token.cancel();
@@ -85,17 +92,15 @@ impl Coordinator {
 			}
 			Msg::Resume(exec, step, reply) => {
 				let result = match self.states.get_mut(&exec) {
-					Some(st) => {
-						let mut fx = Effects::default();
-						if machine::resume(st, step, now, &mut fx) {
+					Some(st) => match machine::apply(st, Command::Resume { step }, now) {
+						Ok(fx) => {
 							self.absorb(exec, fx);
 							Ok(())
-						} else {
-							Err(EngineError::Conflict(format!(
-								"execution {exec} is not paused"
-							)))
 						}
-					}
+						Err(refusal) => Err(EngineError::Conflict(format!(
+							"execution {exec}: {refusal}"
+						))),
+					},
 					None => Err(EngineError::Conflict(format!(
 						"execution {exec} is not running"
 					))),
@@ -126,8 +131,7 @@ impl Coordinator {
 					return;
 				}
 				let mut state = *state;
-				let mut fx = Effects::default();
-				if machine::retry(&mut state, now, &mut fx) {
+				if let Ok(fx) = machine::apply(&mut state, Command::Retry, now) {
 					self.started.push((reply, state.exec.clone()));
 					if self.config.cluster.is_some() {
 						// Queued again in the database; whichever node claims it runs it.
@@ -146,20 +150,16 @@ impl Coordinator {
 			}
 			Msg::Breakpoints(exec, breakpoints, reply) => {
 				let result = match self.states.get_mut(&exec) {
-					Some(st) => match breakpoints
-						.iter()
-						.find(|b| !st.wf.index.contains_key(b.as_str()))
+					Some(st) => match machine::apply(st, Command::SetBreakpoints(breakpoints), now)
 					{
-						Some(unknown) => Err(EngineError::Invalid(vec![apg_core::Issue::new(
-							"breakpoints",
-							format!("unknown component '{unknown}'"),
-						)])),
-						None => {
-							st.exec.breakpoints = breakpoints;
-							st.released.clear();
-							self.batch.push(Write::Execution(Box::new(st.exec.clone())));
+						Ok(fx) => {
+							self.absorb(exec, fx);
 							Ok(())
 						}
+						Err(refusal) => Err(EngineError::Invalid(vec![apg_core::Issue::new(
+							"breakpoints",
+							refusal.to_string(),
+						)])),
 					},
 					None => Err(EngineError::Conflict(format!(
 						"execution {exec} is not running"

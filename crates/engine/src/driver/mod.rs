@@ -328,8 +328,8 @@ impl Engine {
 		mode: &ClusterMode,
 		state: &mut ExecutionState,
 	) -> Result<Execution> {
-		let mut fx = machine::Effects::default();
-		machine::start(state, now_millis(), &mut fx);
+		// Starting a new execution is never refused.
+		let fx = machine::apply(state, machine::Command::Start, now_millis()).unwrap_or_default();
 		let batch = apg_core::Batch {
 			writes: fx.writes,
 			..Default::default()

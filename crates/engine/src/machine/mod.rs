@@ -60,6 +60,12 @@ impl Effects {
 			.push(Write::Step(Box::new(st.steps[node].clone())));
 	}
 
+	/// Appends `other`: its writes after these, its actions after these.
+	pub(crate) fn extend(&mut self, other: Effects) {
+		self.writes.extend(other.writes);
+		self.actions.extend(other.actions);
+	}
+
 	pub(super) fn exec(&mut self, st: &ExecutionState) {
 		self.writes
 			.push(Write::Execution(Box::new(st.exec.clone())));
@@ -146,7 +152,7 @@ impl Effects {
 }
 
 /// Starts a new execution: its record, and every component without incoming connections ready.
-pub(crate) fn start(st: &mut ExecutionState, now: Millis, fx: &mut Effects) {
+fn start(st: &mut ExecutionState, now: Millis, fx: &mut Effects) {
 	st.exec.status = ExecutionStatus::Queued;
 	fx.exec(st);
 	fx.execution_event(st, now);
@@ -192,7 +198,7 @@ pub(crate) fn make_ready(
 
 /// Starts the durable wait of a ready timer component (`delay`): its run time is stored and
 /// the driver keeps the timer; an invalid duration fails the component.
-pub(crate) fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
 	{
 		let config = context::prepare(st, node);
 		let delay = config.and_then(|c| {
@@ -217,12 +223,7 @@ pub(crate) fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &
 }
 
 /// Records the start of the next attempt of a ready component and returns its number.
-pub(crate) fn begin_attempt(
-	st: &mut ExecutionState,
-	node: usize,
-	now: Millis,
-	fx: &mut Effects,
-) -> u32 {
+fn begin_attempt(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) -> u32 {
 	let s = &mut st.steps[node];
 	s.attempt += 1;
 	s.started_at.get_or_insert(now);
@@ -244,7 +245,7 @@ pub(crate) fn begin_attempt(
 
 /// Applies the result of an attempt. Results of attempts that are no longer current (the
 /// execution was cancelled, or recovery already re-dispatched the component) are ignored.
-pub(crate) fn finished(
+fn finished(
 	st: &mut ExecutionState,
 	node: usize,
 	attempt: u32,
@@ -304,7 +305,7 @@ pub(crate) fn finished(
 }
 
 /// A durable timer fired: a retry becomes ready again, a delay completes with its input.
-pub(crate) fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
 	if st.exec.status.is_terminal() {
 		return;
 	}
@@ -575,6 +576,10 @@ pub(super) fn finish(
 	fx.actions.push(Action::Finished);
 }
 
+mod command;
 mod control;
+#[cfg(test)]
+mod tests;
 
-pub(crate) use control::{at_breakpoint, cancel, pause, resume, retry, settle_cascade};
+pub(crate) use command::{Command, apply};
+pub(crate) use control::{at_breakpoint, settle_cascade};
