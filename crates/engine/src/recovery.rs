@@ -15,15 +15,12 @@
 
 use std::sync::Arc;
 
-use apg_core::{
-	AttemptRecord, ComponentStatus, Execution, ExecutionStatus, LogLevel, LogRecord, StepRecord,
-	Write, now_millis,
-};
+use apg_core::{ComponentStatus, Execution, ExecutionStatus, StepRecord, Write, now_millis};
 
 use crate::driver::Engine;
 use crate::error::{EngineError, Result};
 use crate::graph::Compiled;
-use crate::machine::{self, Action, Effects};
+use crate::machine::{self, Command, Effects};
 use crate::state::{EdgeState, ExecutionState};
 
 pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects)>> {
@@ -82,60 +79,15 @@ pub(crate) async fn resume_one(
 		.map(|a| (a.component_id, a.attempt))
 		.collect();
 	let mut st = rebuild(exec, compiled, steps);
-	let mut fx = Effects::default();
-	fx.writes.push(Write::Log(LogRecord {
-		execution_id: st.exec.id,
-		at: now,
-		level: LogLevel::Info,
-		component_id: None,
-		message: "resumed from checkpoints after a restart".to_owned(),
-	}));
-	for node in 0..st.steps.len() {
-		let s = st.steps[node].clone();
-		match s.status {
-			// A wait whose timer was stored; one held at a breakpoint has none yet and is run
-			// (paused again, or armed when it is no longer held).
-			ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
-				let at = s.run_at.unwrap_or(now);
-				fx.actions.push(Action::Timer { node, at });
-			}
-			ComponentStatus::Running => {
-				if running.contains(&(s.component_id.clone(), s.attempt)) {
-					fx.writes.push(Write::Attempt(AttemptRecord {
-						execution_id: st.exec.id,
-						component_id: s.component_id.clone(),
-						attempt: s.attempt,
-						status: ComponentStatus::Failed,
-						error_message: Some(
-							"interrupted: the engine stopped while this attempt ran".to_owned(),
-						),
-						started_at: s.started_at.unwrap_or(now),
-						finished_at: Some(now),
-					}));
-				}
-				fx.actions.push(Action::Run { node });
-			}
-			ComponentStatus::Retrying => {
-				fx.actions.push(Action::Timer {
-					node,
-					at: s.run_at.unwrap_or(now),
-				});
-			}
-			// A consistent store never has a pending component whose connections are all
-			// decided; settling one costs nothing and repairs it if it happens.
-			ComponentStatus::Pending => machine::settle_cascade(&mut st, node, now, &mut fx),
-			_ => {}
-		}
-	}
-	if st.exec.status == ExecutionStatus::Paused {
-		// Held components pause again at their breakpoint when dispatched.
-		st.exec.status = if st.exec.started_at.is_some() {
-			ExecutionStatus::Running
-		} else {
-			ExecutionStatus::Queued
-		};
-	}
-	machine::check_done(&mut st, now, &mut fx);
+	// Resuming from checkpoints is never refused.
+	let fx = machine::apply(
+		&mut st,
+		Command::Recover {
+			interrupted: running,
+		},
+		now,
+	)
+	.unwrap_or_default();
 	Ok(Some((st, fx)))
 }
 

@@ -11,7 +11,7 @@
 
 use apg_core::{ComponentError, ComponentStatus, ExecutionStatus, Millis, Outcome};
 
-use super::{Effects, arm_timer, begin_attempt, control, finished, start, timer_fired};
+use super::{Effects, arm_timer, begin_attempt, control, finished, recover, start, timer_fired};
 use crate::state::ExecutionState;
 
 /// Something that happens to an execution.
@@ -62,6 +62,11 @@ pub(crate) enum Command {
 	Retry,
 	/// Replace the components to pause before.
 	SetBreakpoints(Vec<String>),
+	/// Continue an execution rebuilt from its checkpoints (a restart, or a takeover).
+	Recover {
+		/// The attempts (component id, number) stored as still running: they were interrupted.
+		interrupted: Vec<(String, u32)>,
+	},
 }
 
 /// Why a command does not apply to the execution as it is.
@@ -139,6 +144,7 @@ pub(crate) fn apply(
 			st.released.clear();
 			fx.exec(st);
 		}
+		Command::Recover { interrupted } => recover::recover(st, &interrupted, now, &mut fx),
 	}
 	Ok(fx)
 }

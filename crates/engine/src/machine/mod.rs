@@ -578,8 +578,9 @@ pub(super) fn finish(
 
 mod command;
 mod control;
+mod recover;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use command::{Command, apply};
-pub(crate) use control::{at_breakpoint, settle_cascade};
+pub(crate) use control::at_breakpoint;
