@@ -113,8 +113,8 @@ test("open a node's output and logs", async () => {
 
 test('set a breakpoint, run, see it paused with its input, step, continue to the end', async () => {
   await go(page, `/workflows/${workflowId}/design`);
-  // The server does not pause before a delay (its durable timer path skips breakpoints), so
-  // the breakpoint is on the start; a step then runs start and delay and pauses before end.
+  // The breakpoint is on the start; each step runs one component and pauses before the next:
+  // the delay (a durable wait pauses like any other component), then the end.
   await node('start').click();
   await page.getByTestId('toggle-breakpoint').click();
   await node('start').locator('.bp-dot').waitFor();
@@ -128,6 +128,8 @@ test('set a breakpoint, run, see it paused with its input, step, continue to the
   await page.getByLabel('Waiting input').filter({ hasText: 'Grace' }).waitFor();
   await page.waitForSelector('[data-testid="node-start"] .fnode.paused, [data-testid="node-start"].paused');
   await shot(page, 'debugger-paused');
+  await page.getByTestId('step').click();
+  await page.getByTestId('paused-at').filter({ hasText: 'delay_1' }).waitFor({ timeout: 20_000 });
   await page.getByTestId('step').click();
   await page.getByTestId('paused-at').filter({ hasText: 'end' }).waitFor({ timeout: 20_000 });
   await page.waitForSelector('[data-testid="node-delay_1"][data-status="completed"]');
