@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADMIN_PASSWORD, BASE, api, axe, close, go, launch, newPage, shot, token, uiLogin } from './lib.mjs';
+import { ADMIN_PASSWORD, API, BASE, api, axe, close, go, launch, newPage, shot, token, uiLogin } from './lib.mjs';
 
 let page;
 let admin;
@@ -212,6 +212,202 @@ test('the dashboard shows charts with the runs just made', async () => {
   await shot(page, 'dashboard');
 });
 
+test('a notification sent by a workflow run appears in the bell live, opens its execution and is marked read by keyboard', async () => {
+  const title = `Report ready ${Date.now() % 100000}`;
+  const w = await api(admin, 'workflows', {
+    body: {
+      name: `Notify ${Date.now()}`,
+      definition: {
+        components: [
+          { id: 'start', type: 'start' },
+          { id: 'notify', type: 'apg_notification', config: { channel: 'in_app', title, message: '{{ 1 + 2 }} rows', level: 'success' } },
+          { id: 'end', type: 'end' },
+        ],
+        connections: [
+          { source: 'start', target: 'notify' },
+          { source: 'notify', target: 'end' },
+        ],
+      },
+    },
+  });
+  await go(page, '/workflows');
+  // The tab's live feed is up before the run, so what arrives next came over /ws, not a fetch.
+  await page.locator('[data-testid=bell][data-live=on]').waitFor();
+  const before = (await page.getByTestId('bell-count').count()) ? Number(await page.getByTestId('bell-count').textContent()) : 0;
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: {} });
+  await page.getByTestId('bell-count').filter({ hasText: String(before + 1) }).waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId('bell').getAttribute('aria-label'), new RegExp(`${before + 1} unread`));
+  // Keyboard only: focus the bell, open it with Enter, reach the item's Mark read with Tab.
+  await page.getByTestId('bell').focus();
+  await page.keyboard.press('Enter');
+  const panel = page.getByRole('dialog', { name: 'Notifications' });
+  const item = panel.getByTestId('notification').filter({ hasText: title });
+  await item.waitFor();
+  assert.match(await item.textContent(), /3 rows/);
+  assert.match(await item.getAttribute('class'), /lv-success/);
+  assert.equal(await item.getByRole('link', { name: /Open execution/ }).getAttribute('href'), `/executions/${run.id}`);
+  await shot(page, 'notifications');
+  assert.deepEqual(await axe(page), []);
+  const mark = item.getByRole('button', { name: `Mark read “${title}”` });
+  for (let i = 0; i < 20 && !(await mark.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await mark.waitFor({ state: 'detached' });
+  const left = await api(admin, 'notifications?unread=true');
+  assert.ok(!left.some((n) => n.title === title), 'marked read on the server');
+  const all = await api(admin, 'notifications');
+  assert.ok(all.find((n) => n.title === title)?.read_at);
+  // Escape closes the panel and gives focus back to the bell.
+  await page.keyboard.press('Escape');
+  await panel.waitFor({ state: 'detached' });
+  assert.equal(await page.getByTestId('bell').evaluate((b) => b === document.activeElement), true);
+  // The link leads to the run that sent it.
+  await page.getByTestId('bell').click();
+  await panel.getByTestId('notification').filter({ hasText: title }).getByRole('link', { name: /Open execution/ }).click();
+  await page.waitForURL(new RegExp(`/executions/${run.id}$`));
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+});
+
+test('files: upload, download and delete a file (errors from the envelope), and a viewer sees no upload or delete', async () => {
+  await go(page, '/files');
+  await page.getByRole('heading', { name: 'Files' }).waitFor();
+  const text = `hello from the browser ${Date.now()}\n`;
+  await page.getByTestId('file-upload').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+  const row = page.getByTestId('file-row').filter({ hasText: 'notes.txt' });
+  await row.waitFor();
+  assert.match(await row.textContent(), new RegExp(`${Buffer.byteLength(text)} B`));
+  const stored = await api(admin, 'files');
+  assert.equal(stored.find((f) => f.name === 'notes.txt')?.size, Buffer.byteLength(text));
+  await shot(page, 'files');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download notes.txt' }).click()]);
+  assert.equal(download.suggestedFilename(), 'notes.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), text);
+  // A name the store refuses: the envelope's message and the issue it names.
+  await page.getByTestId('file-upload').setInputFiles({ name: '.hidden', mimeType: 'text/plain', buffer: Buffer.from('x') });
+  const alert = page.getByRole('alert').filter({ hasText: 'The provided data is invalid' });
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /starts with a dot/);
+  // Delete asks first.
+  await page.getByRole('button', { name: 'Delete notes.txt' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete “notes.txt”?' });
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await row.count(), 1);
+  await page.getByRole('button', { name: 'Delete notes.txt' }).click();
+  await dialog.getByRole('button', { name: 'Delete file' }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.ok(!(await api(admin, 'files')).some((f) => f.name === 'notes.txt'));
+
+  const username = `fileviewer${Date.now() % 100000}`;
+  await api(admin, 'users', { body: { username, password: 'viewer-password-123', role: 'viewer' } });
+  const vp = await newPage();
+  try {
+    await uiLogin(vp, username, 'viewer-password-123');
+    await go(vp, '/files');
+    await vp.getByRole('heading', { name: 'Files' }).waitFor();
+    await vp.getByText('No files yet.').waitFor();
+    await vp.getByText(/You may download files/).waitFor();
+    assert.equal(await vp.getByTestId('file-upload').count(), 0);
+    assert.equal(await vp.getByText('Upload files').count(), 0);
+    assert.equal(await vp.getByRole('button', { name: /^Delete / }).count(), 0);
+  } finally {
+    await vp.context().close();
+  }
+});
+
+test('credentials: create one, its value never shown again, delete it', async () => {
+  const name = `browser_secret_${Date.now() % 100000}`;
+  const value = `s3cr3t-${Date.now()}-value`;
+  await go(page, '/admin/credentials');
+  const form = page.getByRole('form', { name: 'New credential' });
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Value').fill(value);
+  await form.getByLabel('Description').fill('made by the browser test');
+  await form.getByRole('button', { name: 'Store secret' }).click();
+  const row = page.getByRole('row').filter({ hasText: name });
+  await row.waitFor();
+  assert.match(await row.textContent(), /\*\*\*/);
+  assert.equal(await form.getByLabel('Value').inputValue(), '', 'the form forgets the value');
+  const shown = async () => page.evaluate((v) => document.body.innerText.includes(v) || [...document.querySelectorAll('input')].some((i) => i.value.includes(v)), value);
+  assert.equal(await shown(), false);
+  // Not after a fresh load either: the server never sends it back.
+  await page.reload();
+  await page.getByTestId('current-user').waitFor();
+  await row.waitFor();
+  assert.equal(await shown(), false);
+  const listed = await api(admin, 'credentials');
+  assert.ok(!JSON.stringify(listed).includes(value));
+  await shot(page, 'credentials');
+  await page.getByRole('button', { name: `Delete ${name}` }).click();
+  await row.waitFor({ state: 'detached' });
+  assert.ok(!(await api(admin, 'credentials')).some((c) => c.name === name));
+});
+
+test('API keys: a created key is shown once, and works', async () => {
+  const name = `browser key ${Date.now() % 100000}`;
+  await go(page, '/admin/keys');
+  const form = page.getByRole('form', { name: 'New API key' });
+  await form.getByLabel('Name').fill(name);
+  await form.getByRole('button', { name: 'Create key' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Your new API key' });
+  const key = await dialog.getByLabel('New API key').inputValue();
+  assert.match(key, /^apg_/);
+  await shot(page, 'api-key-created');
+  const me = await fetch(`${API}/api/v1/auth/me`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json());
+  assert.equal(me.data.username, 'admin');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const row = page.getByRole('row').filter({ hasText: name });
+  await row.waitFor();
+  assert.equal(await page.evaluate((k) => document.body.innerText.includes(k), key), false, 'shown once');
+  await page.getByRole('button', { name: `Revoke ${name}` }).click();
+  await row.filter({ hasText: 'revoked' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: `Revoke ${name}` }).count(), 0);
+  const gone = await fetch(`${API}/api/v1/auth/me`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(gone.status, 401);
+});
+
+test('share a workflow with a viewer from the workflow list', async () => {
+  const username = `sharee${Date.now() % 100000}`;
+  const password = 'sharee-password-123';
+  const viewer = await api(admin, 'users', { body: { username, password, role: 'viewer' } });
+  const mine = await api(admin, 'workflows', { body: { name: `Shared flow ${Date.now()}`, definition: { components: [{ id: 'start', type: 'start' }, { id: 'end', type: 'end' }], connections: [{ source: 'start', target: 'end' }] } } });
+  await go(page, '/workflows');
+  await page.getByLabel('Search workflows').fill(mine.name);
+  await page.getByRole('button', { name: `Share ${mine.name}` }).click();
+  const dialog = page.getByRole('dialog', { name: `Share “${mine.name}”` });
+  await dialog.getByLabel('User to share with').selectOption({ label: `${username} (viewer)` });
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  assert.equal(await dialog.getByLabel(`read for ${username}`).isChecked(), true);
+  await shot(page, 'share');
+  await dialog.getByRole('button', { name: 'Save shares' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const shares = await api(admin, `workflows/${mine.id}/shares`);
+  assert.deepEqual(shares.map((s) => [s.user_id, s.actions]), [[viewer.id, ['read']]]);
+  const seen = await api(await token(username, password), `workflows/${mine.id}`);
+  assert.equal(seen.id, mine.id);
+});
+
+test('the audit log filtered by action shows the entries just made', async () => {
+  await go(page, '/admin/audit');
+  const filter = page.getByLabel('Filter by action');
+  const table = page.getByRole('table', { name: 'Audit entries' });
+  for (const [action, resource] of [
+    ['file.upload', 'file/notes.txt'],
+    ['file.delete', 'file/notes.txt'],
+    ['credential.create', 'credential/'],
+    ['credential.delete', 'credential/'],
+    ['apikey.create', 'apikey/'],
+    ['workflow.share', 'workflow/'],
+  ]) {
+    await filter.fill(action);
+    await table.getByRole('row').filter({ hasText: action }).filter({ hasText: resource }).first().waitFor();
+    const actions = await table.locator('tbody td:nth-child(3)').allTextContents();
+    assert.ok(actions.length > 0 && actions.every((a) => a === action), `${action}: ${actions}`);
+    if (action === 'file.upload') await shot(page, 'audit-filtered');
+  }
+});
+
 test('axe-core reports no serious or critical violations on the main pages', async () => {
   const pages = [
     ['workflows', `/workflows`, 'workflow-row'],
@@ -219,6 +415,7 @@ test('axe-core reports no serious or critical violations on the main pages', asy
     ['execution', `/executions/${runs[0]}`, 'node-end'],
     ['executions', `/executions`, null],
     ['dashboard', `/dashboard`, 'chart'],
+    ['files', `/files`, null],
     ['credentials', `/admin/credentials`, null],
     ['api keys', `/admin/keys`, null],
     ['users', `/admin/users`, null],

@@ -1,4 +1,4 @@
-import { StrictMode, Suspense, useEffect, useState } from 'react';
+import { lazy, StrictMode, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -10,6 +10,8 @@ import { routes } from './routes';
 import Login from './pages/Login';
 import { Icon } from './lib/Icon';
 import './styles.css';
+
+const NotificationBell = lazy(() => import('./lib/Notifications'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -50,6 +52,9 @@ function Shell() {
             </svg>
           </span>
           <span className="brand-name">APG Flow</span>
+          <Suspense fallback={<span className="bell-wrap" />}>
+            <NotificationBell />
+          </Suspense>
         </div>
         <nav>
           <ul>

@@ -12,6 +12,7 @@ export const routes: RouteEntry[] = [
   { path: '/workflows/:id/design', page: lazy(() => import('./designer/Designer')) },
   { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: 'executions' } },
   { path: '/executions/:id', page: lazy(() => import('./pages/ExecutionView')) },
+  { path: '/files', page: lazy(() => import('./pages/Files')), nav: { label: 'Files', icon: 'files' } },
   { path: '/dashboard', page: lazy(() => import('./pages/Dashboard')), nav: { label: 'Dashboard', icon: 'dashboard' } },
   { path: '/admin/credentials', page: lazy(() => import('./pages/admin/Credentials')), nav: { label: 'Credentials', icon: 'key' } },
   { path: '/admin/keys', page: lazy(() => import('./pages/admin/ApiKeys')), nav: { label: 'API keys', icon: 'keys' } },

@@ -58,22 +58,24 @@ export async function logout(): Promise<void> {
   await signOut();
 }
 
-export async function api<T = any>(
-  path: string,
-  opts: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: boolean } = {},
-): Promise<T> {
+type RequestOpts = { method?: string; body?: unknown; headers?: Record<string, string>; blob?: Blob };
+
+/** The response of an authenticated request, its token renewed once on a 401. */
+async function request(path: string, opts: RequestOpts): Promise<Response> {
   const url = path.startsWith('/') ? path : `/api/v1/${path}`;
+  const json = opts.body !== undefined;
   let bearer = await freshToken();
   const run = () =>
     fetch(url, {
-      method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
+      method: opts.method ?? (json || opts.blob ? 'POST' : 'GET'),
       credentials: 'same-origin',
       headers: {
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(json ? { 'content-type': 'application/json' } : {}),
+        ...(opts.blob ? { 'content-type': 'application/octet-stream' } : {}),
         ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
         ...opts.headers,
       },
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      body: json ? JSON.stringify(opts.body) : opts.blob,
     });
   let res = await run();
   if (res.status === 401) {
@@ -86,7 +88,19 @@ export async function api<T = any>(
       onUnauthorized?.();
     }
   }
-  return envelope(res);
+  return res;
+}
+
+/** A request whose answer is the envelope: its `data`, or an ApiError with its `user_message`. */
+export async function api<T = any>(path: string, opts: RequestOpts = {}): Promise<T> {
+  return envelope(await request(path, opts));
+}
+
+/** A request whose answer is bytes (a download); errors still come in the envelope. */
+export async function apiBlob(path: string, opts: RequestOpts = {}): Promise<Blob> {
+  const res = await request(path, opts);
+  if (!res.ok) return envelope(res);
+  return res.blob();
 }
 
 /** Query string from an object, leaving out empty values. */

@@ -7,10 +7,19 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   const msg = e?.message || 'Something went wrong.';
   const heading =
     title ?? (e?.status === 404 ? 'Not found' : e?.status === 403 ? 'Not allowed' : 'Something went wrong');
+  // A 400's or 422's envelope names what was wrong in `details` ([{path, message}]).
+  const issues = Array.isArray(e?.details) ? (e.details as { path?: string; message?: string }[]).filter((i) => i?.message) : [];
   return (
     <div className="error-box" role="alert">
       <strong>{heading}</strong>
       <span>{msg}</span>
+      {issues.length > 0 && (
+        <ul className="issues">
+          {issues.slice(0, 5).map((i, n) => (
+            <li key={n}>{i.path && i.path !== 'query' ? `${i.path}: ${i.message}` : i.message}</li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }

@@ -11,6 +11,7 @@ const COLORS: Record<string, string> = {
   running: '#2563eb',
   queued: '#a855f7',
   paused: '#f59e0b',
+  pending: '#64748b',
 };
 
 function Plot({ opts, data, label }: { opts: Omit<uPlot.Options, 'width' | 'height'>; data: uPlot.AlignedData; label: string }) {
@@ -76,11 +77,13 @@ export default function Charts({ data, statuses }: { data: Dash; statuses: strin
       </div>
       <div className="card chart-card">
         <h3>Queue depth by priority</h3>
-        {depth.length === 0 ? (
+        {data.queue_depth === null ? (
+          <p className="muted">The engine's queue is everyone's load: admins see it here and in /metrics.</p>
+        ) : depth.every(([, n]) => n === 0) ? (
           <p className="muted">The queue is empty.</p>
         ) : (
           <ul className="depth">
-            {depth.map(([p, n]) => (
+            {depth.filter(([, n]) => n > 0).map(([p, n]) => (
               <li key={p}>
                 <span>priority {p}</span>
                 <span className="depth-bar" style={{ width: `${Math.min(100, n * 10)}%` }} />

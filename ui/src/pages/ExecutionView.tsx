@@ -7,7 +7,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeChange } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { api, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
-import { freshToken } from '../lib/session';
+import { follow, onLive, watchConnected } from '../lib/live';
 import { can, useAuth } from '../lib/auth';
 import { ms } from '../lib/format';
 import { ErrorBox, JsonView, Spinner, StatusBadge, useToast } from '../lib/ui';
@@ -34,38 +34,19 @@ function useExecutionFeed(id: string, onEvent: (d: any) => void) {
   const cb = useRef(onEvent);
   cb.current = onEvent;
   useEffect(() => {
-    let ws: WebSocket | null = null;
-    let closed = false;
-    let retry: ReturnType<typeof setTimeout>;
-    const open = async () => {
-      const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-      // The server checks the token at the upgrade only; every (re)connect takes a fresh one,
-      // renewed first when it is about to expire.
-      const bearer = (await freshToken()) ?? '';
-      if (closed) return;
-      ws = new WebSocket(`${proto}://${location.host}/ws?access_token=${encodeURIComponent(bearer)}`);
-      ws.onopen = () => {
-        setConnected(true);
-        ws!.send(JSON.stringify({ action: 'subscribe', execution_id: id }));
-      };
-      ws.onmessage = (m) => {
-        try {
-          const msg = JSON.parse(m.data);
-          if (msg.type === 'workflow_update') cb.current(msg.data);
-        } catch {
-          /* not JSON */
-        }
-      };
-      ws.onclose = () => {
-        setConnected(false);
-        if (!closed) retry = setTimeout(() => void open(), 1500);
-      };
-    };
-    void open();
+    // The tab's shared /ws connection (../lib/live.ts): it renews the token on every reconnect
+    // and subscribes again, and the bell's notifications arrive on the same socket.
+    const off = onLive((msg) => {
+      if (msg.type !== 'workflow_update') return;
+      if (msg.data?.execution_id && msg.data.execution_id !== id) return;
+      cb.current(msg.data);
+    });
+    const unfollow = follow('execution_id', id);
+    const unwatch = watchConnected(setConnected);
     return () => {
-      closed = true;
-      clearTimeout(retry);
-      ws?.close();
+      unwatch();
+      unfollow();
+      off();
     };
   }, [id]);
   return connected;

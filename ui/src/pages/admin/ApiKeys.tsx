@@ -72,8 +72,8 @@ export default function ApiKeys() {
                   <td className="mono">{k.prefix ?? '—'}</td>
                   <td>{(k.scopes ?? []).join(', ')}</td>
                   <td>{ago(k.created_at)}</td>
-                  <td>{k.expires_at ? new Date(k.expires_at).toLocaleDateString() : 'never'}</td>
-                  <td className="actions"><button className="btn ghost sm danger" aria-label={`Revoke ${k.name}`} onClick={() => revoke.mutate(k.id)}>Revoke</button></td>
+                  <td>{k.revoked_at ? <span className="badge st-cancelled">revoked {ago(k.revoked_at)}</span> : k.expires_at ? new Date(k.expires_at).toLocaleDateString() : 'never'}</td>
+                  <td className="actions">{!k.revoked_at && <button className="btn ghost sm danger" aria-label={`Revoke ${k.name}`} onClick={() => revoke.mutate(k.id)}>Revoke</button>}</td>
                 </tr>
               ))}
             </tbody>
