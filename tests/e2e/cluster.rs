@@ -308,6 +308,24 @@ async fn an_api_node_alone_queues_work_and_cancels_unclaimed_executions() {
 	assert_eq!(cancelled.status(), 200);
 	let body: Value = cancelled.json().await.unwrap();
 	assert_eq!(body["data"]["status"], "cancelled");
+	// Cancelled through the machine: no component is left open under the cancelled execution,
+	// and its events say so.
+	let detail: Value = client
+		.get(format!("{}/api/v1/executions/{execution_id}", api.base))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let components = detail["data"]["components"].as_array().unwrap();
+	assert!(!components.is_empty(), "{detail}");
+	for c in components {
+		assert!(
+			["cancelled", "skipped", "completed"].contains(&c["status"].as_str().unwrap()),
+			"{c}"
+		);
+	}
 	drop(api);
 }
 

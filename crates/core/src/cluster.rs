@@ -54,7 +54,15 @@ pub trait Cluster: Send + Sync {
 	) -> StoreResult<Vec<(Execution, i64)>>;
 	/// Extends this node's leases.
 	async fn renew(&self, leases: &[(ExecutionId, i64)], lease: Duration) -> StoreResult<Renewal>;
-	/// Asks the node running an execution to cancel it; false when it has ended.
+	/// Claims one unfinished execution that no live node holds, so this node can act on it
+	/// (cancel it through its own machine); `None` when it has ended or a live node holds it.
+	async fn claim_one(
+		&self,
+		id: ExecutionId,
+		lease: Duration,
+	) -> StoreResult<Option<(Execution, i64)>>;
+	/// Asks the node holding an execution to cancel it (at its next lease renewal); false when
+	/// it has ended.
 	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool>;
 	/// Tells idle nodes there is work.
 	async fn notify_work(&self) -> StoreResult<()>;

@@ -41,3 +41,4 @@ pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest}
 pub use error::{EngineError, Result};
 pub use graph::Compiled;
 pub use output_cap::DEFAULT_MAX_OUTPUT_BYTES;
+pub use state::ExecutionState;

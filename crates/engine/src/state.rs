@@ -19,8 +19,9 @@ pub(crate) enum EdgeState {
 	Skipped,
 }
 
-/// One execution being driven.
-pub(crate) struct ExecutionState {
+/// One execution being driven: what [`crate::machine::apply`] changes. Public so the machine can
+/// be measured on its own (`benches/machine.rs`); its parts stay the engine's.
+pub struct ExecutionState {
 	pub(crate) exec: Execution,
 	pub(crate) wf: Arc<Compiled>,
 	pub(crate) steps: Vec<StepRecord>,
@@ -40,7 +41,7 @@ pub(crate) struct ExecutionState {
 
 impl ExecutionState {
 	/// A fresh state with every component pending.
-	pub(crate) fn new(exec: Execution, wf: Arc<Compiled>) -> Self {
+	pub fn new(exec: Execution, wf: Arc<Compiled>) -> Self {
 		let steps = wf
 			.nodes
 			.iter()
@@ -74,5 +75,17 @@ impl ExecutionState {
 			held: Vec::new(),
 			attempts_before_retry: vec![0; n],
 		}
+	}
+}
+
+impl ExecutionState {
+	/// The execution record as the machine left it.
+	pub fn execution(&self) -> &Execution {
+		&self.exec
+	}
+
+	/// The step record of the component `id`, if the workflow has one.
+	pub fn step(&self, id: &str) -> Option<&StepRecord> {
+		self.wf.index.get(id).map(|&i| &self.steps[i])
 	}
 }

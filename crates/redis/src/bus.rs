@@ -111,6 +111,14 @@ impl Cluster for RedisCluster {
 		self.inner.renew(leases, lease).await
 	}
 
+	async fn claim_one(
+		&self,
+		id: ExecutionId,
+		lease: Duration,
+	) -> StoreResult<Option<(Execution, i64)>> {
+		self.inner.claim_one(id, lease).await
+	}
+
 	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool> {
 		self.inner.request_cancel(id).await
 	}

@@ -90,6 +90,33 @@ impl Coordinator {
 				};
 				let _ = reply.send(result);
 			}
+			Msg::CancelClaimed {
+				state,
+				resumed,
+				token,
+				reply,
+			} => {
+				let mut state = *state;
+				let id = state.exec.id;
+				// The lease fences the commit; the end state releases it.
+				self.leases.insert(id, token);
+				let result = match machine::apply(&mut state, Command::Cancel, now) {
+					Ok(cancelled) => {
+						let mut fx = resumed;
+						// What resuming would have run never starts: the cancel ends it first.
+						fx.actions.clear();
+						fx.extend(cancelled);
+						self.states.insert(id, state);
+						self.absorb(id, fx);
+						Ok(())
+					}
+					Err(refusal) => {
+						self.leases.remove(&id);
+						Err(EngineError::Conflict(format!("execution {id}: {refusal}")))
+					}
+				};
+				let _ = reply.send(result);
+			}
 			Msg::Resume(exec, step, reply) => {
 				let result = match self.states.get_mut(&exec) {
 					Some(st) => match machine::apply(st, Command::Resume { step }, now) {

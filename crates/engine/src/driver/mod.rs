@@ -51,6 +51,14 @@ enum Msg {
 		started: Millis,
 	},
 	Cancel(ExecutionId, oneshot::Sender<Result<()>>),
+	/// An execution this node claimed only to cancel it (nobody held it): rebuilt, with the
+	/// effects of resuming it and its lease's token.
+	CancelClaimed {
+		state: Box<ExecutionState>,
+		resumed: machine::Effects,
+		token: i64,
+		reply: oneshot::Sender<Result<()>>,
+	},
 	Resume(ExecutionId, bool, oneshot::Sender<Result<()>>),
 	Wait(ExecutionId, oneshot::Sender<Execution>),
 	Idle(oneshot::Sender<()>),
@@ -396,15 +404,35 @@ impl Engine {
 		let local = done.await.map_err(|_| EngineError::Stopped)?;
 		match (&self.inner.cluster, local) {
 			// Not here: in a cluster another node may hold it.
-			(Some(mode), Err(EngineError::Conflict(_))) => {
-				if mode.cluster.request_cancel(id).await? {
-					Ok(())
-				} else {
-					Err(EngineError::Conflict(format!("execution {id} has ended")))
-				}
-			}
+			(Some(mode), Err(EngineError::Conflict(_))) => self.cancel_elsewhere(mode, id).await,
 			(_, result) => result,
 		}
+	}
+
+	/// Cancels an execution this node does not hold. Held by a live node: asks that node, which
+	/// cancels it through its machine. Held by nobody (queued, or its node died): claims it and
+	/// cancels it here through this node's machine, so its steps end `cancelled` with it and
+	/// every event is published as for any other change.
+	async fn cancel_elsewhere(&self, mode: &ClusterMode, id: ExecutionId) -> Result<()> {
+		let Some((exec, token)) = mode.cluster.claim_one(id, mode.lease).await? else {
+			return if mode.cluster.request_cancel(id).await? {
+				Ok(())
+			} else {
+				Err(EngineError::Conflict(format!("execution {id} has ended")))
+			};
+		};
+		let Some((state, resumed)) = crate::recovery::resume_one(self, exec).await? else {
+			// Its version cannot run any more: resuming it failed it, which ends it too.
+			return Ok(());
+		};
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::CancelClaimed {
+			state: Box::new(state),
+			resumed,
+			token,
+			reply,
+		})?;
+		done.await.map_err(|_| EngineError::Stopped)?
 	}
 
 	/// Resumes an execution paused at a breakpoint; with `step`, it pauses again before the next

@@ -16,7 +16,7 @@ use crate::state::ExecutionState;
 
 /// Something that happens to an execution.
 #[derive(Debug)]
-pub(crate) enum Command {
+pub enum Command {
 	/// Queue a new execution and make its roots ready.
 	Start,
 	/// A worker (or the coordinator, for an inline component) takes a ready component: its next
@@ -71,7 +71,7 @@ pub(crate) enum Command {
 
 /// Why a command does not apply to the execution as it is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum Refusal {
+pub enum Refusal {
 	/// The execution has ended.
 	#[error("the execution has ended")]
 	Ended,
@@ -91,11 +91,7 @@ pub(crate) enum Refusal {
 
 /// Applies `command` to `st` at `now`: the checkpoint to commit and what to do after it, or why
 /// the command does not apply (the state is then unchanged).
-pub(crate) fn apply(
-	st: &mut ExecutionState,
-	command: Command,
-	now: Millis,
-) -> Result<Effects, Refusal> {
+pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<Effects, Refusal> {
 	let mut fx = Effects::default();
 	match command {
 		Command::Start => start(st, now, &mut fx),

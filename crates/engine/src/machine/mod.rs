@@ -582,5 +582,5 @@ mod recover;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use command::{Command, apply};
+pub use command::{Command, Refusal, apply};
 pub(crate) use control::at_breakpoint;

@@ -10,8 +10,7 @@ use apg_core::{
 };
 use serde_json::{Map, Value, json};
 
-use super::command::Refusal;
-use super::{Action, Command, Effects, apply};
+use super::{Action, Command, Effects, Refusal, apply};
 use crate::graph::Compiled;
 use crate::state::ExecutionState;
 

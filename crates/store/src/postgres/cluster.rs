@@ -120,56 +120,44 @@ impl Cluster for PgCluster {
 		})
 	}
 
-	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool> {
+	async fn claim_one(
+		&self,
+		id: ExecutionId,
+		lease: Duration,
+	) -> StoreResult<Option<(Execution, i64)>> {
 		let now = now_millis();
-		let mut tx = self.pool.begin().await.map_err(backend)?;
-		// Not claimed by a live node: nobody would act on a request, so cancel it here.
-		let direct: Option<Uuid> = sqlx::query_scalar(
-			"UPDATE wo_executions SET status = 'cancelled', error_message = 'cancelled on request', \
-			 completed_at = $2 WHERE id = $1 AND status IN ('pending', 'queued') \
-			 AND (lease_owner IS NULL OR lease_until < $2) RETURNING workflow_id",
-		)
-		.bind(id.0)
-		.bind(now)
-		.fetch_optional(&mut *tx)
-		.await
-		.map_err(backend)?;
-		let done = if let Some(workflow) = direct {
-			let event = Event {
-				execution_id: id,
-				workflow_id: apg_core::WorkflowId(workflow),
-				at: now,
-				kind: apg_core::EventKind::Execution {
-					status: apg_core::ExecutionStatus::Cancelled,
-					error: Some("cancelled on request".to_owned()),
-				},
-			};
-			let data =
-				serde_json::to_value(&event).map_err(|e| StoreError::Backend(e.to_string()))?;
-			sqlx::query(
-				"INSERT INTO wo_execution_events (execution_id, at, data) VALUES ($1, $2, $3)",
-			)
+		let sql = format!(
+			"UPDATE wo_executions SET lease_owner = $1, lease_token = lease_token + 1, \
+			 lease_until = $2 WHERE id = $3 AND status NOT IN ('completed', 'failed', 'cancelled') \
+			 AND (lease_owner IS NULL OR lease_until < $4) RETURNING {EXECUTION_COLUMNS}, lease_token"
+		);
+		let row = sqlx::query(&sql)
+			.bind(&self.node)
+			.bind(now + lease.as_millis() as i64)
 			.bind(id.0)
 			.bind(now)
-			.bind(data)
-			.execute(&mut *tx)
+			.fetch_optional(&self.pool)
 			.await
 			.map_err(backend)?;
-			true
-		} else {
-			// Its holder acts on the request at its next lease renewal.
-			let requested = sqlx::query(
-				"UPDATE wo_executions SET cancel_requested = TRUE WHERE id = $1 \
-				 AND status NOT IN ('completed', 'failed', 'cancelled')",
-			)
-			.bind(id.0)
-			.execute(&mut *tx)
-			.await
-			.map_err(backend)?;
-			requested.rows_affected() > 0
-		};
-		tx.commit().await.map_err(backend)?;
-		Ok(done)
+		row.map(|r| {
+			let token: i64 = sqlx::Row::try_get(&r, "lease_token").map_err(backend)?;
+			Ok((read::execution(&r)?, token))
+		})
+		.transpose()
+	}
+
+	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool> {
+		// Only the holder changes an execution's state (through its machine), so this only
+		// asks: the holder acts on it at its next lease renewal.
+		let requested = sqlx::query(
+			"UPDATE wo_executions SET cancel_requested = TRUE WHERE id = $1 \
+			 AND status NOT IN ('completed', 'failed', 'cancelled')",
+		)
+		.bind(id.0)
+		.execute(&self.pool)
+		.await
+		.map_err(backend)?;
+		Ok(requested.rows_affected() > 0)
 	}
 
 	async fn notify_work(&self) -> StoreResult<()> {
