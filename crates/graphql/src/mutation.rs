@@ -107,7 +107,10 @@ impl MutationRoot {
 		let caller = &principal(ctx).await?;
 		let workflow = load(ctx, caller, &id, WorkflowAction::Delete).await?;
 		// The engine refuses while an execution is in flight and keeps new ones from starting.
-		if !engine(ctx).delete_workflow(workflow.id).await.gql()? {
+		if !apg_engine::workflows::delete(engine(ctx), workflow.id)
+			.await
+			.gql()?
+		{
 			return Err(not_found(format!("workflow {}", workflow.id)));
 		}
 		let details = json!({"name": workflow.name});

@@ -2,7 +2,7 @@
 
 use apg_core::{
 	NewWorkflow, Permission, Principal, Priority, WorkflowAction, WorkflowFilter, WorkflowId,
-	WorkflowStatus, now_millis, validate,
+	WorkflowStatus, validate,
 };
 use apg_engine::{ExecuteRequest, workflows};
 use axum::extract::{Path, State};
@@ -189,7 +189,7 @@ pub(crate) async fn get_workflow(
 async fn save(
 	state: &AppState,
 	caller: &Principal,
-	mut w: apg_core::Workflow,
+	w: apg_core::Workflow,
 	patch: WorkflowPatch,
 ) -> ApiResult<WorkflowView> {
 	let mut merged = Map::new();
@@ -230,35 +230,20 @@ async fn save(
 			.security
 			.seal(&mut new.definition, previous, state.engine.registry())?;
 	}
-	let (definition, report) = validate(&new.definition, state.engine.registry());
-	if !report.is_valid {
-		return Err(ApiError::Unprocessable {
-			message: "invalid definition".to_owned(),
-			issues: report.errors,
-		});
-	}
-	// Whoever saves a definition is its version's author; only the owner's versions use the
-	// owner's secrets (`apg_core::secrets_allowed`), so the owner saving a version someone else
-	// saved, even unchanged, approves it.
-	let saver = caller.owner();
-	let approves = patch.definition.is_some() && !w.secrets_allowed() && saver == w.created_by;
-	if definition != w.definition || approves {
-		w.version += 1;
-		w.definition = definition;
-		w.saved_by = saver;
-	}
-	w.name = new.name;
-	w.description = new.description;
-	w.category = new.category;
-	w.tags = new.tags;
-	w.priority = new.priority;
-	w.status = status.unwrap_or(w.status);
-	w.updated_at = now_millis();
-	let updated = state.engine.store().update_workflow(&w).await?;
-	state.engine.invalidate_workflow(w.id).await;
-	if !updated {
-		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
-	}
+	let change = workflows::Change {
+		fields: new,
+		definition_sent: patch.definition.is_some(),
+		status,
+	};
+	let w = workflows::update(&state.engine, w, change, &caller.owner())
+		.await
+		.map_err(|e| match e {
+			apg_engine::EngineError::Invalid(issues) => ApiError::Unprocessable {
+				message: "invalid definition".to_owned(),
+				issues,
+			},
+			other => other.into(),
+		})?;
 	let details = serde_json::json!({"version": w.version, "status": w.status.as_str(),
 		"saved_by": w.saved_by, "secrets_allowed": w.secrets_allowed()});
 	state
@@ -343,7 +328,7 @@ pub(crate) async fn delete_workflow(
 	Path(id): Path<String>,
 ) -> ApiResult<Option<String>> {
 	let w = load(&state, &caller, &id, WorkflowAction::Delete).await?;
-	if !state.engine.delete_workflow(w.id).await? {
+	if !workflows::delete(&state.engine, w.id).await? {
 		return Err(ApiError::NotFound(format!("workflow {}", w.id)));
 	}
 	let details = serde_json::json!({"name": w.name});

@@ -2,6 +2,7 @@
 //! leases are free, renewing the leases it holds, fencing every commit by them, dropping what it
 //! lost, acting on cancel requests from other nodes, and sharing events and wake-ups.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,33 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use super::{Coordinator, Engine, Inner, Msg};
 use crate::machine;
 use crate::recovery;
+
+/// What the coordinator keeps of its part in a cluster (unused on one node).
+pub(super) struct ClusterState {
+	/// Fencing tokens of the executions this node holds.
+	pub(super) leases: HashMap<ExecutionId, i64>,
+	/// Another node signalled work, or the last claim filled a page.
+	pub(super) claim_due: bool,
+	pub(super) next_claim: Millis,
+	pub(super) next_renewal: Millis,
+	/// A commit included new executions (other nodes are told after it).
+	pub(super) created: bool,
+	/// Wakes the task that delivers committed events from the database.
+	pub(super) tail_wake: Option<Arc<Notify>>,
+}
+
+impl ClusterState {
+	pub(super) fn new(tail_wake: Option<Arc<Notify>>) -> Self {
+		Self {
+			leases: HashMap::new(),
+			claim_due: true,
+			next_claim: 0,
+			next_renewal: 0,
+			created: false,
+			tail_wake,
+		}
+	}
+}
 
 /// How often a node looks for claimable work without being woken (and so how soon it takes
 /// over the executions of a node that died).
@@ -122,7 +150,7 @@ impl Coordinator {
 		let mut ids: Vec<ExecutionId> = writes
 			.iter()
 			.map(write_execution)
-			.filter(|id| self.leases.contains_key(id))
+			.filter(|id| self.cluster.leases.contains_key(id))
 			.collect();
 		ids.sort();
 		ids.dedup();
@@ -130,7 +158,7 @@ impl Coordinator {
 			.map(|id| Fence {
 				execution_id: id,
 				node: mode.cluster.node().to_owned(),
-				token: self.leases[&id],
+				token: self.cluster.leases[&id],
 			})
 			.collect()
 	}
@@ -140,7 +168,7 @@ impl Coordinator {
 	pub(super) fn drop_executions(&mut self, ids: &[ExecutionId]) {
 		for id in ids {
 			self.states.remove(id);
-			self.leases.remove(id);
+			self.cluster.leases.remove(id);
 			self.waiters.remove(id);
 		}
 		// Writes not yet committed would otherwise go in unfenced (their lease is gone) and
@@ -173,8 +201,8 @@ impl Coordinator {
 		{
 			tracing::warn!(error = %e, "cannot share events with other nodes");
 		}
-		if std::mem::take(&mut self.created) {
-			self.claim_due = true;
+		if std::mem::take(&mut self.cluster.created) {
+			self.cluster.claim_due = true;
 			if let Err(e) = mode.cluster.notify_work().await {
 				tracing::warn!(error = %e, "cannot wake other nodes");
 			}
@@ -186,14 +214,14 @@ impl Coordinator {
 		let mode = self.config.cluster.as_ref()?;
 		let mut due = Vec::new();
 		if mode.runs_work {
-			due.push(if self.claim_due {
+			due.push(if self.cluster.claim_due {
 				now_millis()
 			} else {
-				self.next_claim
+				self.cluster.next_claim
 			});
 		}
-		if !self.leases.is_empty() {
-			due.push(self.next_renewal);
+		if !self.cluster.leases.is_empty() {
+			due.push(self.cluster.next_renewal);
 		}
 		due.into_iter().min()
 	}
@@ -204,19 +232,27 @@ impl Coordinator {
 			return;
 		};
 		let now = now_millis();
-		if !self.leases.is_empty() && now >= self.next_renewal {
-			self.next_renewal = now + (mode.lease.as_millis() as Millis / 3).max(100);
+		if !self.cluster.leases.is_empty() && now >= self.cluster.next_renewal {
+			self.cluster.next_renewal = now + (mode.lease.as_millis() as Millis / 3).max(100);
 			self.renew(&mode).await;
 		}
-		if mode.runs_work && (self.claim_due || now >= self.next_claim) && !self.draining {
-			self.claim_due = false;
-			self.next_claim = now + POLL;
+		if mode.runs_work
+			&& (self.cluster.claim_due || now >= self.cluster.next_claim)
+			&& !self.draining
+		{
+			self.cluster.claim_due = false;
+			self.cluster.next_claim = now + POLL;
 			self.claim(&mode).await;
 		}
 	}
 
 	async fn renew(&mut self, mode: &super::ClusterMode) {
-		let leases: Vec<(ExecutionId, i64)> = self.leases.iter().map(|(id, t)| (*id, *t)).collect();
+		let leases: Vec<(ExecutionId, i64)> = self
+			.cluster
+			.leases
+			.iter()
+			.map(|(id, t)| (*id, *t))
+			.collect();
 		match mode.cluster.renew(&leases, mode.lease).await {
 			Ok(renewal) => {
 				let lost: Vec<ExecutionId> = leases
@@ -267,10 +303,10 @@ impl Coordinator {
 			}
 		};
 		// A full page means more may be waiting.
-		self.claim_due = claimed.len() == limit;
+		self.cluster.claim_due = claimed.len() == limit;
 		if !claimed.is_empty() {
 			// The renewal reports cancel requests made before this node claimed them.
-			self.next_renewal = now_millis();
+			self.cluster.next_renewal = now_millis();
 		}
 		let Some(inner) = self.engine.upgrade() else {
 			return;
@@ -278,7 +314,7 @@ impl Coordinator {
 		let engine = Engine { inner };
 		for (exec, token) in claimed {
 			let id = exec.id;
-			let previous = self.leases.insert(id, token);
+			let previous = self.cluster.leases.insert(id, token);
 			if self.states.contains_key(&id) {
 				if previous.is_some_and(|p| p + 1 == token) {
 					// Its lease had expired here (this node stalled) and nobody took it: it
@@ -287,7 +323,7 @@ impl Coordinator {
 				}
 				// Another node held it in between: what is in memory is stale.
 				self.drop_executions(&[id]);
-				self.leases.insert(id, token);
+				self.cluster.leases.insert(id, token);
 			}
 			match recovery::resume_one(&engine, exec).await {
 				Ok(Some((state, fx))) => {
@@ -295,11 +331,11 @@ impl Coordinator {
 					self.absorb(id, fx);
 				}
 				Ok(None) => {
-					self.leases.remove(&id);
+					self.cluster.leases.remove(&id);
 				}
 				Err(e) => {
 					tracing::warn!(execution = %id, error = %e, "cannot resume a claimed execution");
-					self.leases.remove(&id);
+					self.cluster.leases.remove(&id);
 				}
 			}
 		}

@@ -2,8 +2,7 @@
 //! it does after each commit; the handling of messages is in `messages`, its part in a cluster in
 //! `cluster`.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,17 +14,15 @@ use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::cluster::ClusterState;
 use super::cluster::write_execution;
-use super::{EngineConfig, Inner, Msg};
+use super::{EngineConfig, Inner, Msg, ReadyQueue, RememberedKeys, Timers};
 use crate::attempt::{self, Job, SecretAccess};
 use crate::context;
 use crate::error::{EngineError, Result};
 use crate::machine::{self, Action, Command, Effects};
 use crate::output_cap;
 use crate::state::ExecutionState;
-
-/// Idempotency keys remembered in memory (the store remembers all of them).
-pub(super) const MAX_REMEMBERED_KEYS: usize = 100_000;
 
 /// How long attempt starts may wait for a batch to join before they are committed alone.
 const LAZY_COMMIT_MS: Millis = 20;
@@ -42,10 +39,10 @@ pub(super) struct Coordinator {
 	pub(super) tx: mpsc::UnboundedSender<Msg>,
 	pub(super) events: broadcast::Sender<Arc<Event>>,
 	pub(super) states: HashMap<ExecutionId, ExecutionState>,
-	/// Ready attempts: (ordering key, tie-breaker, execution, node).
-	pub(super) ready: BinaryHeap<Reverse<(i64, u64, ExecutionId, usize)>>,
-	/// Armed timers: (deadline, tie-breaker, execution, node).
-	pub(super) timers: BTreeSet<(Millis, u64, ExecutionId, usize)>,
+	/// Components ready for a worker.
+	pub(super) ready: ReadyQueue,
+	/// Armed durable timers.
+	pub(super) timers: Timers,
 	/// Attempts in flight and how to cancel them.
 	pub(super) running: HashMap<(ExecutionId, usize), CancellationToken>,
 	/// Writes not yet committed.
@@ -59,29 +56,18 @@ pub(super) struct Coordinator {
 	pub(super) started: Vec<(oneshot::Sender<Result<Execution>>, Execution)>,
 	pub(super) waiters: HashMap<ExecutionId, Vec<oneshot::Sender<Execution>>>,
 	pub(super) idle: Vec<oneshot::Sender<()>>,
-	pub(super) seq: u64,
 	/// Set once a shutdown began: nothing new is dispatched.
 	pub(super) draining: bool,
-	/// Idempotency keys of executions created by this process (older ones are found in the
-	/// store by `Engine::execute`), so concurrent duplicates start one execution.
-	pub(super) keys: HashMap<(WorkflowId, String), Execution>,
-	pub(super) key_order: VecDeque<(WorkflowId, String)>,
+	/// Idempotency keys of executions created by this process.
+	pub(super) keys: RememberedKeys,
 	/// Workflows deleted by this process: executions of them can no longer start.
 	pub(super) deleted: std::collections::HashSet<WorkflowId>,
 	/// Deletions to perform after the next commit.
 	pub(super) deletions: Vec<(WorkflowId, oneshot::Sender<Result<bool>>)>,
 	/// The engine, for compiling the versions of claimed executions.
 	pub(super) engine: std::sync::Weak<Inner>,
-	/// Fencing tokens of the executions this node holds (cluster mode).
-	pub(super) leases: HashMap<ExecutionId, i64>,
-	/// Another node signalled work.
-	pub(super) claim_due: bool,
-	pub(super) next_claim: Millis,
-	pub(super) next_renewal: Millis,
-	/// A commit included new executions (other nodes are told after it).
-	pub(super) created: bool,
-	/// Wakes the task that delivers committed events from the database (cluster mode).
-	pub(super) tail_wake: Option<Arc<tokio::sync::Notify>>,
+	/// This node's part in a cluster: leases, claiming and renewal times, wake-ups.
+	pub(super) cluster: ClusterState,
 }
 
 impl Coordinator {
@@ -96,7 +82,7 @@ impl Coordinator {
 			if self.batch.is_empty() && self.actions.is_empty() {
 				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
 				let deadline = [
-					self.timers.first().map(|t| t.0),
+					self.timers.next_deadline(),
 					lazy_deadline,
 					self.maintenance_due(),
 				]
@@ -169,12 +155,7 @@ impl Coordinator {
 
 	pub(super) fn fire_timers(&mut self) {
 		let now = now_millis();
-		while let Some(&first) = self.timers.first() {
-			if first.0 > now {
-				break;
-			}
-			self.timers.pop_first();
-			let (_, _, exec, node) = first;
+		for (exec, node) in self.timers.take_due(now) {
 			if let Some(st) = self.states.get_mut(&exec)
 				&& let Ok(fx) = machine::apply(st, Command::TimerFired { node }, now)
 			{
@@ -229,7 +210,7 @@ impl Coordinator {
 			}
 		}
 		self.after_commit(&batch).await;
-		if let Some(wake) = &self.tail_wake {
+		if let Some(wake) = &self.cluster.tail_wake {
 			// In a cluster every node delivers events from the database (see `cluster::tail`).
 			wake.notify_one();
 			return;
@@ -311,17 +292,14 @@ impl Coordinator {
 						}
 						continue;
 					}
-					self.seq += 1;
-					let key = now
-						- i64::from(st.exec.priority.get()) * self.config.aging.as_millis() as i64;
-					self.ready.push(Reverse((key, self.seq, exec, node)));
+					self.ready
+						.push(exec, node, st.exec.priority, now, self.config.aging);
 				}
 				Action::Timer { node, at } => {
-					self.seq += 1;
-					self.timers.insert((at, self.seq, exec, node));
+					self.timers.arm(exec, node, at);
 				}
 				Action::Finished => {
-					self.leases.remove(&exec);
+					self.cluster.leases.remove(&exec);
 					if let Some(st) = self.states.remove(&exec) {
 						for waiter in self.waiters.remove(&exec).unwrap_or_default() {
 							let _ = waiter.send(st.exec.clone());
@@ -404,7 +382,7 @@ impl Coordinator {
 		}
 		let now = now_millis();
 		while self.running.len() < self.config.max_concurrent_tasks {
-			let Some(Reverse((_, _, exec, node))) = self.ready.pop() else {
+			let Some((exec, node)) = self.ready.pop() else {
 				break;
 			};
 			let Some(st) = self.states.get_mut(&exec) else {

@@ -1,13 +1,11 @@
 //! How the coordinator handles each message from the engine's handles and its attempt tasks.
 
-use std::cmp::Reverse;
-
 use apg_core::{Millis, now_millis};
 use tokio::sync::oneshot;
 
 use super::Msg;
 use super::config::EngineStats;
-use super::coordinator::{Coordinator, MAX_REMEMBERED_KEYS};
+use super::coordinator::Coordinator;
 use crate::error::EngineError;
 use crate::machine::{self, Command};
 
@@ -28,19 +26,12 @@ impl Coordinator {
 					))));
 					return;
 				}
-				if let Some(key) = state.exec.idempotency_key.clone() {
-					let key = (state.exec.workflow_id, key);
-					if let Some(existing) = self.keys.get(&key) {
-						let _ = reply.send(Ok(existing.clone()));
-						return;
-					}
-					self.keys.insert(key.clone(), state.exec.clone());
-					self.key_order.push_back(key);
-					if self.key_order.len() > MAX_REMEMBERED_KEYS
-						&& let Some(old) = self.key_order.pop_front()
-					{
-						self.keys.remove(&old);
-					}
+				if let Some(key) = state.exec.idempotency_key.clone()
+					&& let Some(existing) =
+						self.keys.claim(state.exec.workflow_id, key, &state.exec)
+				{
+					let _ = reply.send(Ok(existing));
+					return;
 				}
 				// Starting a new execution is never refused.
 				let fx = machine::apply(&mut state, Command::Start, now).unwrap_or_default();
@@ -99,7 +90,7 @@ impl Coordinator {
 				let mut state = *state;
 				let id = state.exec.id;
 				// The lease fences the commit; the end state releases it.
-				self.leases.insert(id, token);
+				self.cluster.leases.insert(id, token);
 				let result = match machine::apply(&mut state, Command::Cancel, now) {
 					Ok(cancelled) => {
 						let mut fx = resumed;
@@ -111,7 +102,7 @@ impl Coordinator {
 						Ok(())
 					}
 					Err(refusal) => {
-						self.leases.remove(&id);
+						self.cluster.leases.remove(&id);
 						Err(EngineError::Conflict(format!("execution {id}: {refusal}")))
 					}
 				};
@@ -163,7 +154,7 @@ impl Coordinator {
 					if self.config.cluster.is_some() {
 						// Queued again in the database; whichever node claims it runs it.
 						self.batch.extend(fx.writes);
-						self.created = true;
+						self.cluster.created = true;
 					} else {
 						self.states.insert(id, state);
 						self.absorb(id, fx);
@@ -202,8 +193,8 @@ impl Coordinator {
 					timers: self.timers.len(),
 					..EngineStats::default()
 				};
-				for Reverse((_, _, exec, _)) in self.ready.iter() {
-					if let Some(st) = self.states.get(exec) {
+				for exec in self.ready.executions() {
+					if let Some(st) = self.states.get(&exec) {
 						stats.ready_by_priority[usize::from(st.exec.priority.get()) - 1] += 1;
 					}
 				}
@@ -230,7 +221,7 @@ impl Coordinator {
 					.map(|st| st.held.iter().map(|&n| st.wf.nodes[n].id.clone()).collect());
 				let _ = reply.send(held);
 			}
-			Msg::Wake => self.claim_due = true,
+			Msg::Wake => self.cluster.claim_due = true,
 			Msg::Shutdown(drain, reply) => {
 				self.draining = true;
 				*shutdown = Some((now + drain.as_millis() as Millis, reply));

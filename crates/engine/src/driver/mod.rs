@@ -14,7 +14,7 @@
 //! start was committed runs again with its attempt count raised; one whose start was not yet
 //! committed runs again under the same number.
 
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,10 +35,16 @@ use crate::state::ExecutionState;
 mod cluster;
 mod config;
 mod coordinator;
+mod idempotency;
 mod messages;
+mod ready;
+mod timers;
 
 pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest};
 use coordinator::Coordinator;
+use idempotency::RememberedKeys;
+use ready::ReadyQueue;
+use timers::Timers;
 
 /// What handles send the coordinator.
 enum Msg {
@@ -140,8 +146,8 @@ impl Engine {
 			tx,
 			events,
 			states: HashMap::new(),
-			ready: BinaryHeap::new(),
-			timers: BTreeSet::new(),
+			ready: ReadyQueue::default(),
+			timers: Timers::default(),
 			running: HashMap::new(),
 			batch: Vec::new(),
 			lazy: Vec::new(),
@@ -149,19 +155,12 @@ impl Engine {
 			started: Vec::new(),
 			waiters: HashMap::new(),
 			idle: Vec::new(),
-			seq: 0,
 			draining: false,
-			keys: HashMap::new(),
-			key_order: VecDeque::new(),
+			keys: RememberedKeys::default(),
 			deleted: std::collections::HashSet::new(),
 			deletions: Vec::new(),
 			engine: Arc::downgrade(&engine.inner),
-			leases: HashMap::new(),
-			claim_due: true,
-			next_claim: 0,
-			next_renewal: 0,
-			created: false,
-			tail_wake,
+			cluster: cluster::ClusterState::new(tail_wake),
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;
@@ -370,12 +369,15 @@ impl Engine {
 
 	/// Waits until the execution has ended and returns it.
 	pub async fn wait(&self, id: ExecutionId) -> Result<Execution> {
+		// Subscribed before anything is read, so an end committed after the read is heard.
+		let mut events = self.subscribe();
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Wait(id, reply))?;
 		if let Ok(exec) = done.await {
 			return Ok(exec);
 		}
-		// Not in flight here: it ended before, never existed, or runs on another node.
+		// Not in flight here: it ended before, never existed, or runs on another node, whose
+		// events reach this node's subscribers too (the cluster's event tail).
 		loop {
 			let exec = self
 				.inner
@@ -386,7 +388,15 @@ impl Engine {
 			if exec.status.is_terminal() {
 				return Ok(exec);
 			}
-			tokio::time::sleep(Duration::from_millis(50)).await;
+			loop {
+				match events.recv().await {
+					Ok(event) if event.execution_id == id && ends(&event) => break,
+					Ok(_) => {}
+					// Events were dropped: read the store again rather than miss the end.
+					Err(broadcast::error::RecvError::Lagged(_)) => break,
+					Err(broadcast::error::RecvError::Closed) => return Err(EngineError::Stopped),
+				}
+			}
 		}
 	}
 
@@ -543,4 +553,9 @@ impl Engine {
 	fn send(&self, msg: Msg) -> Result<()> {
 		self.inner.tx.send(msg).map_err(|_| EngineError::Stopped)
 	}
+}
+
+/// Whether `event` says its execution reached an end state.
+fn ends(event: &Event) -> bool {
+	matches!(&event.kind, apg_core::EventKind::Execution { status, .. } if status.is_terminal())
 }
