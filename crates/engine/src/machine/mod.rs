@@ -578,6 +578,8 @@ pub(super) fn finish(
 
 mod command;
 mod control;
+#[cfg(test)]
+mod props;
 mod recover;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ use crate::graph::Compiled;
 use crate::state::ExecutionState;
 
 /// A fresh execution of `definition` (components and connections), with `breakpoints`.
-fn state(definition: Value, breakpoints: &[&str]) -> ExecutionState {
+pub(super) fn state(definition: Value, breakpoints: &[&str]) -> ExecutionState {
 	let (definition, issues) = Definition::parse(&definition);
 	assert!(issues.is_empty(), "{issues:?}");
 	let compiled = Compiled::new(&definition, &apg_components::builtins()).expect("valid");
@@ -413,14 +413,24 @@ fn retry_reopens_failed_components_and_keeps_completed_checkpoints() {
 /// What the store would hold after the committed writes: the execution, each step's latest
 /// record, each attempt's latest record.
 #[derive(Default)]
-struct Stored {
-	exec: Option<Execution>,
-	steps: Vec<apg_core::StepRecord>,
-	attempts: Vec<apg_core::AttemptRecord>,
-	completed: Vec<String>,
+pub(super) struct Stored {
+	pub(super) exec: Option<Execution>,
+	pub(super) steps: Vec<apg_core::StepRecord>,
+	pub(super) attempts: Vec<apg_core::AttemptRecord>,
+	/// Every component that completed, once per completed attempt.
+	pub(super) completed: Vec<String>,
 }
 
 impl Stored {
+	/// The attempts stored as running: after a crash, they were interrupted.
+	pub(super) fn running_attempts(&self) -> Vec<(String, u32)> {
+		self.attempts
+			.iter()
+			.filter(|a| a.status == ComponentStatus::Running)
+			.map(|a| (a.component_id.clone(), a.attempt))
+			.collect()
+	}
+
 	fn commit(&mut self, writes: &[Write]) {
 		for w in writes {
 			match w {
@@ -452,6 +462,19 @@ fn drive(
 	budget: usize,
 	now: &mut i64,
 ) -> bool {
+	let succeed = |id: &str, _attempt: u32| ok(json!(format!("out of {id}")));
+	drive_with(st, first, stored, budget, now, &succeed)
+}
+
+/// [`drive`] with each attempt's result from `outcome(component id, attempt)`.
+pub(super) fn drive_with(
+	st: &mut ExecutionState,
+	first: Effects,
+	stored: &mut Stored,
+	budget: usize,
+	now: &mut i64,
+	outcome: &dyn Fn(&str, u32) -> Result<Outcome, ComponentError>,
+) -> bool {
 	let mut queue: std::collections::VecDeque<Action> = Default::default();
 	stored.commit(&first.writes);
 	queue.extend(first.actions);
@@ -475,11 +498,10 @@ fn drive(
 				};
 				stored.commit(&begun.writes);
 				let attempt = st.steps[node].attempt;
-				let output = json!(format!("out of {}", st.wf.nodes[node].id));
 				let finish = Command::Finish {
 					node,
 					attempt,
-					result: ok(output),
+					result: outcome(&st.wf.nodes[node].id, attempt),
 					started: *now,
 				};
 				apply(st, finish, *now + 1)
@@ -519,12 +541,7 @@ fn a_crash_between_any_two_commits_loses_nothing_and_repeats_no_completed_compon
 			continue;
 		}
 		let mut st = crate::recovery::rebuild(exec, Arc::clone(&st.wf), stored.steps.clone());
-		let interrupted: Vec<(String, u32)> = stored
-			.attempts
-			.iter()
-			.filter(|a| a.status == ComponentStatus::Running)
-			.map(|a| (a.component_id.clone(), a.attempt))
-			.collect();
+		let interrupted = stored.running_attempts();
 		now += 5000;
 		let fx = apply(&mut st, Command::Recover { interrupted }, now).unwrap();
 		let finished = drive(&mut st, fx, &mut stored, 100, &mut now);
