@@ -369,15 +369,17 @@ impl Engine {
 
 	/// Waits until the execution has ended and returns it.
 	pub async fn wait(&self, id: ExecutionId) -> Result<Execution> {
-		// Subscribed before anything is read, so an end committed after the read is heard.
-		let mut events = self.subscribe();
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Wait(id, reply))?;
 		if let Ok(exec) = done.await {
 			return Ok(exec);
 		}
 		// Not in flight here: it ended before, never existed, or runs on another node, whose
-		// events reach this node's subscribers too (the cluster's event tail).
+		// events reach this node's subscribers too (the cluster's event tail). Subscribed
+		// before the store is read, so an end committed after the read is heard; and only
+		// here, because a receiver costs the broadcast its backlog when it is dropped, which
+		// ten thousand waiters on local executions would pay for nothing.
+		let mut events = self.subscribe();
 		loop {
 			let exec = self
 				.inner
