@@ -90,8 +90,10 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 			let joined = apg_store::PgCluster::join(&pg, node.clone())
 				.await
 				.context("cannot join the cluster")?;
+			let joined = Arc::new(joined);
 			cluster = Some(apg_engine::ClusterMode {
-				cluster: Arc::new(joined),
+				queue: joined.clone(),
+				bus: joined,
 				runs_work: config.role != "api",
 				lease: Duration::from_secs(config.lease_seconds.max(1)),
 				max_executions: config.max_executions_per_node.max(1),

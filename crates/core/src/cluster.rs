@@ -1,4 +1,5 @@
-//! The seam for many nodes on one database (DESIGN §1, §9).
+//! The seams for many nodes on one database (DESIGN §1, §9): the [`WorkQueue`] of leased
+//! executions and the [`WakeBus`] that signals work and committed events.
 //!
 //! The unit a node claims is an execution, held under a lease with a fencing token: the node
 //! that claims it runs it (keeping its state in memory, as the single-process driver does), renews
@@ -38,9 +39,10 @@ pub enum Signal {
 	Events(Vec<Event>),
 }
 
-/// Coordination between the nodes sharing one database.
+/// The work the nodes share: claiming executions, renewing and releasing leases, and asking
+/// the holder of one to cancel it. Only the database can be this: it is where the leases are.
 #[async_trait]
-pub trait Cluster: Send + Sync {
+pub trait WorkQueue: Send + Sync {
 	/// This node's id.
 	fn node(&self) -> &str;
 	/// Claims up to `limit` unfinished executions that no live node holds (never claimed, or
@@ -64,6 +66,13 @@ pub trait Cluster: Send + Sync {
 	/// Asks the node holding an execution to cancel it (at its next lease renewal); false when
 	/// it has ended.
 	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool>;
+}
+
+/// The wake-ups between nodes: there is work, and events were committed. Best effort and
+/// replaceable (the database's LISTEN/NOTIFY, or Redis in front of it): nothing is lost when a
+/// signal is, because claims poll and events are read back from the store.
+#[async_trait]
+pub trait WakeBus: Send + Sync {
 	/// Tells idle nodes there is work.
 	async fn notify_work(&self) -> StoreResult<()>;
 	/// Shares committed events with the other nodes' subscribers.

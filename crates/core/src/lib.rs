@@ -42,7 +42,7 @@ pub use access::{Access, Permission, Principal, Role, WorkflowAction, workflow_a
 pub use account::{ApiKey, AuditEntry, AuditFilter, Credential, Share, User};
 pub use auth_store::AuthStore;
 pub use cache::Cache;
-pub use cluster::{Cluster, Renewal, Signal};
+pub use cluster::{Renewal, Signal, WakeBus, WorkQueue};
 pub use component::{Component, ComponentError, Outcome, Registry, RunContext};
 pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, ParameterSpec};
 pub use error::{Error, Result};

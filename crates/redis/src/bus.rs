@@ -1,4 +1,4 @@
-//! The cross-node event bus on Redis pub/sub, wrapped around the database's [`Cluster`]: claims,
+//! The cross-node event bus on Redis pub/sub, wrapped around the database's [`WakeBus`]: claims,
 //! leases and wake-ups stay in the database; events go through Redis, and through the database's
 //! NOTIFY whenever Redis cannot take them.
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apg_core::store::{StoreError, StoreResult};
-use apg_core::{Cluster, Event, Execution, ExecutionId, Renewal, Signal};
+use apg_core::{Event, Signal, WakeBus};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
@@ -23,16 +23,17 @@ struct Notice {
 	events: Vec<Event>,
 }
 
-/// A [`Cluster`] whose events travel over Redis.
+/// A [`WakeBus`] whose events travel over Redis (the database's bus stays the fallback).
 pub struct RedisCluster {
-	inner: Arc<dyn Cluster>,
+	inner: Arc<dyn WakeBus>,
+	node: String,
 	link: Arc<Link>,
 	signals: Mutex<mpsc::Receiver<Signal>>,
 }
 
 impl RedisCluster {
 	/// Wraps `inner`, publishing and receiving events through the Redis at `url`.
-	pub fn new(inner: Arc<dyn Cluster>, url: &str) -> Result<Self, String> {
+	pub fn new(inner: Arc<dyn WakeBus>, node: &str, url: &str) -> Result<Self, String> {
 		let link = Arc::new(Link::new(url)?);
 		let (tx, rx) = mpsc::channel(1024);
 		// The database's own signals: wake-ups, and events sent while Redis was down.
@@ -53,7 +54,8 @@ impl RedisCluster {
 				}
 			}
 		});
-		let node = inner.node().to_owned();
+		let own = node.to_owned();
+		let node = node.to_owned();
 		let sub_link = Arc::clone(&link);
 		tokio::spawn(async move {
 			loop {
@@ -68,6 +70,7 @@ impl RedisCluster {
 		});
 		Ok(Self {
 			inner,
+			node: own,
 			link,
 			signals: Mutex::new(rx),
 		})
@@ -93,43 +96,14 @@ async fn subscribe(link: &Link, node: &str, tx: &mpsc::Sender<Signal>) -> redis:
 }
 
 #[async_trait]
-impl Cluster for RedisCluster {
-	fn node(&self) -> &str {
-		self.inner.node()
-	}
-
-	async fn claim(
-		&self,
-		limit: i64,
-		lease: Duration,
-		aging: Duration,
-	) -> StoreResult<Vec<(Execution, i64)>> {
-		self.inner.claim(limit, lease, aging).await
-	}
-
-	async fn renew(&self, leases: &[(ExecutionId, i64)], lease: Duration) -> StoreResult<Renewal> {
-		self.inner.renew(leases, lease).await
-	}
-
-	async fn claim_one(
-		&self,
-		id: ExecutionId,
-		lease: Duration,
-	) -> StoreResult<Option<(Execution, i64)>> {
-		self.inner.claim_one(id, lease).await
-	}
-
-	async fn request_cancel(&self, id: ExecutionId) -> StoreResult<bool> {
-		self.inner.request_cancel(id).await
-	}
-
+impl WakeBus for RedisCluster {
 	async fn notify_work(&self) -> StoreResult<()> {
 		self.inner.notify_work().await
 	}
 
 	async fn publish(&self, events: &[Event]) -> StoreResult<()> {
 		let notice = Notice {
-			node: self.inner.node().to_owned(),
+			node: self.node.clone(),
 			events: events.to_vec(),
 		};
 		let text =

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apg_core::{Cluster, Event, ExecutionId, Fence, Millis, Signal, Write, now_millis};
+use apg_core::{Event, ExecutionId, Fence, Millis, Signal, WakeBus, Write, now_millis};
 use std::sync::Weak;
 use std::time::Instant;
 
@@ -59,13 +59,13 @@ pub(super) fn write_execution(w: &Write) -> ExecutionId {
 }
 
 /// Forwards other nodes' signals to the coordinator (wake-ups) and the event tail.
-pub(super) fn listen(cluster: Arc<dyn Cluster>, tx: mpsc::UnboundedSender<Msg>, tail: Arc<Notify>) {
+pub(super) fn listen(bus: Arc<dyn WakeBus>, tx: mpsc::UnboundedSender<Msg>, tail: Arc<Notify>) {
 	tokio::spawn(async move {
 		loop {
 			if tx.is_closed() {
 				return;
 			}
-			match cluster.next_signal().await {
+			match bus.next_signal().await {
 				Ok(Signal::Work) => {
 					if tx.send(Msg::Wake).is_err() {
 						return;
@@ -157,7 +157,7 @@ impl Coordinator {
 		ids.into_iter()
 			.map(|id| Fence {
 				execution_id: id,
-				node: mode.cluster.node().to_owned(),
+				node: mode.queue.node().to_owned(),
 				token: self.cluster.leases[&id],
 			})
 			.collect()
@@ -197,13 +197,13 @@ impl Coordinator {
 			})
 			.collect();
 		if !events.is_empty()
-			&& let Err(e) = mode.cluster.publish(&events).await
+			&& let Err(e) = mode.bus.publish(&events).await
 		{
 			tracing::warn!(error = %e, "cannot share events with other nodes");
 		}
 		if std::mem::take(&mut self.cluster.created) {
 			self.cluster.claim_due = true;
-			if let Err(e) = mode.cluster.notify_work().await {
+			if let Err(e) = mode.bus.notify_work().await {
 				tracing::warn!(error = %e, "cannot wake other nodes");
 			}
 		}
@@ -253,7 +253,7 @@ impl Coordinator {
 			.iter()
 			.map(|(id, t)| (*id, *t))
 			.collect();
-		match mode.cluster.renew(&leases, mode.lease).await {
+		match mode.queue.renew(&leases, mode.lease).await {
 			Ok(renewal) => {
 				let lost: Vec<ExecutionId> = leases
 					.iter()
@@ -292,7 +292,7 @@ impl Coordinator {
 		}
 		let limit = room.min(500);
 		let claimed = match mode
-			.cluster
+			.queue
 			.claim(limit as i64, mode.lease, self.config.aging)
 			.await
 		{

@@ -31,8 +31,10 @@ pub struct EngineConfig {
 /// How this node takes part in a cluster (DESIGN §1, `--role`).
 #[derive(Clone)]
 pub struct ClusterMode {
-	/// The coordination backend.
-	pub cluster: Arc<dyn apg_core::Cluster>,
+	/// The shared work: leases on executions (the database).
+	pub queue: Arc<dyn apg_core::WorkQueue>,
+	/// The wake-ups between nodes (the database's, or Redis in front of it).
+	pub bus: Arc<dyn apg_core::WakeBus>,
 	/// Whether this node claims and runs executions (`worker` and `all`); an `api` node only
 	/// creates them.
 	pub runs_work: bool,
@@ -58,7 +60,7 @@ impl std::fmt::Debug for EngineConfig {
 impl std::fmt::Debug for ClusterMode {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		f.debug_struct("ClusterMode")
-			.field("node", &self.cluster.node())
+			.field("node", &self.queue.node())
 			.field("runs_work", &self.runs_work)
 			.field("lease", &self.lease)
 			.finish()

@@ -129,7 +129,7 @@ impl Engine {
 			.as_ref()
 			.map(|_| Arc::new(tokio::sync::Notify::new()));
 		if let (Some(mode), Some(wake)) = (&config.cluster, &tail_wake) {
-			cluster::listen(Arc::clone(&mode.cluster), tx.clone(), Arc::clone(wake));
+			cluster::listen(Arc::clone(&mode.bus), tx.clone(), Arc::clone(wake));
 			// Subscribers see what is committed from now on (history is in the store).
 			let from = engine.inner.store.last_event_seq().await?;
 			cluster::tail(
@@ -361,7 +361,7 @@ impl Engine {
 			}
 			Err(e) => return Err(e.into()),
 		}
-		if let Err(e) = mode.cluster.notify_work().await {
+		if let Err(e) = mode.bus.notify_work().await {
 			tracing::warn!(error = %e, "cannot wake the workers");
 		}
 		Ok(state.exec.clone())
@@ -426,8 +426,8 @@ impl Engine {
 	/// cancels it here through this node's machine, so its steps end `cancelled` with it and
 	/// every event is published as for any other change.
 	async fn cancel_elsewhere(&self, mode: &ClusterMode, id: ExecutionId) -> Result<()> {
-		let Some((exec, token)) = mode.cluster.claim_one(id, mode.lease).await? else {
-			return if mode.cluster.request_cancel(id).await? {
+		let Some((exec, token)) = mode.queue.claim_one(id, mode.lease).await? else {
+			return if mode.queue.request_cancel(id).await? {
 				Ok(())
 			} else {
 				Err(EngineError::Conflict(format!("execution {id} has ended")))

@@ -1,4 +1,4 @@
-//! [`Cluster`] on PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, leases renewed in one
+//! [`WorkQueue`] and [`WakeBus`] on PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, leases renewed in one
 //! statement, cancel requests as a column, and LISTEN/NOTIFY for wake-ups and cross-node events
 //! (so idle nodes wait instead of polling tightly, and a subscriber on any node sees every
 //! execution's events).
@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use apg_core::store::{StoreError, StoreResult};
-use apg_core::{Cluster, Event, Execution, ExecutionId, Renewal, Signal, now_millis};
+use apg_core::{Event, Execution, ExecutionId, Renewal, Signal, WakeBus, WorkQueue, now_millis};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool};
@@ -49,7 +49,7 @@ impl PgCluster {
 }
 
 #[async_trait]
-impl Cluster for PgCluster {
+impl WorkQueue for PgCluster {
 	fn node(&self) -> &str {
 		&self.node
 	}
@@ -159,7 +159,10 @@ impl Cluster for PgCluster {
 		.map_err(backend)?;
 		Ok(requested.rows_affected() > 0)
 	}
+}
 
+#[async_trait]
+impl WakeBus for PgCluster {
 	async fn notify_work(&self) -> StoreResult<()> {
 		sqlx::query("SELECT pg_notify($1, '')")
 			.bind(WORK)
