@@ -38,5 +38,7 @@ pub use password::{generate_password, hash_password, off_thread, verify_password
 pub use sealing::{mask_definition, mask_value, seal_definition};
 pub use security::{SealRefusal, Security, SecurityConfig};
 pub use token::{Claims, TokenIssuer, TokenKind};
-pub use users::{NewUser, check_password, check_username, new_user};
+pub use users::{
+	NewUser, UserChange, apply_change, check_grant, check_password, check_username, new_user,
+};
 pub use vault::Vault;

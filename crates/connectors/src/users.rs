@@ -2,15 +2,15 @@
 //! platform, with the permissions of the user who started the execution (`user.*`, admins
 //! only by default), audited as the API's user routes are.
 //!
-//! The rules are the API's: a role is granted only by someone who holds every permission it
-//! has, nobody demotes, disables or deletes themselves, and a new password must pass the same
+//! The rules are the API's own (`apg_auth::apply_change`, `check_grant`): a role is granted
+//! only by someone who holds every permission it has, nobody demotes or disables themselves
+//! (nor, here, deletes the user who runs the workflow), and a new password passes the same
 //! check. Passwords come from expressions (`{{secrets.…}}` or a parameter), are never in the
 //! output, and `authenticate` answers only yes or no.
 
-use apg_auth::{NewUser, check_password, hash_password, new_user, off_thread};
+use apg_auth::{NewUser, UserChange, apply_change, check_grant, new_user, off_thread};
 use apg_core::{
 	Component, ComponentError, Outcome, Permission, Principal, Role, RunContext, User, UserId,
-	now_millis,
 };
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -65,18 +65,6 @@ fn role_of(config: &Value) -> Result<Option<Role>, ComponentError> {
 		.transpose()
 }
 
-/// Refuses to grant `role` to anyone unless `by` holds every permission it carries.
-fn may_grant(by: &Principal, role: Role) -> Result<(), ComponentError> {
-	if role.permissions().iter().all(|p| by.can(*p)) {
-		Ok(())
-	} else {
-		Err(fatal(format!(
-			"the {} role cannot grant the {role} role: it has permissions the {} role lacks",
-			by.role, by.role
-		)))
-	}
-}
-
 impl UserManagement {
 	/// The user the config names by `user_id` or `username`.
 	async fn target(&self, p: &Platform, config: &Value, op: &str) -> Result<User, ComponentError> {
@@ -104,7 +92,7 @@ impl UserManagement {
 	) -> Result<Value, ComponentError> {
 		require(p, who, Permission::UserCreate, "create").await?;
 		let role = role_of(config)?.unwrap_or(Role::Viewer);
-		may_grant(who, role)?;
+		check_grant(who, role).map_err(|e| refused("create", e))?;
 		let new = NewUser {
 			username: required(config, "username", "create")?.to_owned(),
 			password: required(config, "password", "create")?.to_owned(),
@@ -140,25 +128,18 @@ impl UserManagement {
 	) -> Result<Value, ComponentError> {
 		require(p, who, Permission::UserUpdate, "update").await?;
 		let mut user = self.target(p, config, "update").await?;
-		let role = role_of(config)?;
-		let active = config.get("active").and_then(Value::as_bool);
-		if let Some(r) = role {
-			may_grant(who, r)?;
-		}
-		if user.id == who.user_id && (role.is_some_and(|r| r != who.role) || active == Some(false))
-		{
-			return Err(fatal(
-				"update: a workflow cannot demote or disable the user who runs it",
-			));
-		}
 		let password = text(config, "password").map(str::to_owned);
-		if let Some(pw) = password.clone() {
-			check_password(&pw).map_err(|e| refused("update", e))?;
-			user.password_hash = off_thread(move || hash_password(&pw)).await;
+		let change = UserChange {
+			role: role_of(config)?,
+			active: config.get("active").and_then(Value::as_bool),
+			password: password.clone(),
+		};
+		let changed = apply_change(who, &mut user, change)
+			.await
+			.map_err(|e| refused("update", e))?;
+		if !changed {
+			return Ok(view(&user));
 		}
-		user.role = role.unwrap_or(user.role);
-		user.active = active.unwrap_or(user.active);
-		user.updated_at = now_millis();
 		p.security
 			.accounts
 			.update_user(&user)

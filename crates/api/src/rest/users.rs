@@ -6,7 +6,10 @@
 //! a key made by whoever knew the old password does not survive the change. Usernames are
 //! unique ignoring case; a taken one is a 409 with the store's message.
 
-use apg_auth::{NewUser, check_password, hash_password, new_user, off_thread, verify_password};
+use apg_auth::{
+	NewUser, UserChange, apply_change, check_password, hash_password, new_user, off_thread,
+	verify_password,
+};
 use apg_core::{Permission, Role, User, UserId, now_millis};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -212,31 +215,17 @@ pub(crate) async fn update_user(
 		.await?;
 	let patch: UserPatch = typed(body)?;
 	let mut user = load(&state, &id).await?;
-	let role = patch.role.as_deref().map(role_of).transpose()?;
-	if user.id == caller.user_id
-		&& (role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false))
-	{
-		return Err(ApiError::Conflict(
-			"you cannot demote or disable yourself: ask another admin".to_owned(),
-		));
-	}
-	if let Some(p) = &patch.password {
-		check_password(p)?;
-		let p = p.clone();
-		user.password_hash = off_thread(move || hash_password(&p)).await;
-	}
-	let before = (user.role, user.active);
-	user.role = role.unwrap_or(user.role);
-	user.active = patch.active.unwrap_or(user.active);
-	if patch.password.is_none() && before == (user.role, user.active) {
-		// Nothing changes: no write, and the user's tokens (which carry the account's version)
-		// stay valid.
+	let change = UserChange {
+		role: patch.role.as_deref().map(role_of).transpose()?,
+		active: patch.active,
+		password: patch.password.clone(),
+	};
+	if !apply_change(&caller, &mut user, change).await? {
 		return Ok(Json(Envelope::new(
 			UserView::new(&user),
 			"Nothing to change".to_owned(),
 		)));
 	}
-	user.updated_at = now_millis();
 	state.security.accounts.update_user(&user).await?;
 	let details = json!({"role": user.role.as_str(), "active": user.active,
 		"password_changed": patch.password.is_some(),

@@ -102,7 +102,10 @@ impl Coordinator {
 						Ok(())
 					}
 					Err(refusal) => {
-						self.cluster.leases.remove(&id);
+						// Resuming it ended it (nothing was left open): keep what resuming
+						// wrote, so the end is committed and the lease released with it.
+						self.states.insert(id, state);
+						self.absorb(id, resumed);
 						Err(EngineError::Conflict(format!("execution {id}: {refusal}")))
 					}
 				};
