@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::event::Event;
 use crate::execution::Execution;
 use crate::ids::ExecutionId;
 use crate::store::StoreResult;
@@ -35,8 +34,9 @@ pub struct Renewal {
 pub enum Signal {
 	/// New or released work may be claimable.
 	Work,
-	/// Events committed by another node.
-	Events(Vec<Event>),
+	/// Another node committed events: read them from the store (the signal carries none, so
+	/// nothing on the commit path encodes a payload no reader uses).
+	Events,
 }
 
 /// The work the nodes share: claiming executions, renewing and releasing leases, and asking
@@ -75,8 +75,8 @@ pub trait WorkQueue: Send + Sync {
 pub trait WakeBus: Send + Sync {
 	/// Tells idle nodes there is work.
 	async fn notify_work(&self) -> StoreResult<()>;
-	/// Shares committed events with the other nodes' subscribers.
-	async fn publish(&self, events: &[Event]) -> StoreResult<()>;
+	/// Tells the other nodes that events were committed (their tails read them from the store).
+	async fn notify_events(&self) -> StoreResult<()>;
 	/// Waits for the next signal from another node.
 	async fn next_signal(&self) -> StoreResult<Signal>;
 }

@@ -6,22 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apg_core::store::{StoreError, StoreResult};
-use apg_core::{Event, Signal, WakeBus};
+use apg_core::{Signal, WakeBus};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::Link;
 
 const CHANNEL: &str = "apg:events";
-
-#[derive(Serialize, Deserialize)]
-struct Notice {
-	node: String,
-	events: Vec<Event>,
-}
 
 /// A [`WakeBus`] whose events travel over Redis (the database's bus stays the fallback).
 pub struct RedisCluster {
@@ -85,10 +78,8 @@ async fn subscribe(link: &Link, node: &str, tx: &mpsc::Sender<Signal>) -> redis:
 		let Ok(payload) = message.get_payload::<String>() else {
 			continue;
 		};
-		let Ok(notice) = serde_json::from_str::<Notice>(&payload) else {
-			continue;
-		};
-		if notice.node != node && tx.send(Signal::Events(notice.events)).await.is_err() {
+		// The payload is the committing node's name: a node's own commits are not news to it.
+		if payload != node && tx.send(Signal::Events).await.is_err() {
 			return Ok(());
 		}
 	}
@@ -101,21 +92,15 @@ impl WakeBus for RedisCluster {
 		self.inner.notify_work().await
 	}
 
-	async fn publish(&self, events: &[Event]) -> StoreResult<()> {
-		let notice = Notice {
-			node: self.node.clone(),
-			events: events.to_vec(),
-		};
-		let text =
-			serde_json::to_string(&notice).map_err(|e| StoreError::Backend(e.to_string()))?;
+	async fn notify_events(&self) -> StoreResult<()> {
 		if let Some(mut conn) = self.link.get().await {
-			let sent: redis::RedisResult<i64> = conn.publish(CHANNEL, text).await;
+			let sent: redis::RedisResult<i64> = conn.publish(CHANNEL, &self.node).await;
 			if sent.is_ok() {
 				return Ok(());
 			}
 		}
-		// Redis is down: the database carries the events until it returns.
-		self.inner.publish(events).await
+		// Redis is down: the database carries the signal until it returns.
+		self.inner.notify_events().await
 	}
 
 	async fn next_signal(&self) -> StoreResult<Signal> {

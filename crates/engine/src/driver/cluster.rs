@@ -72,7 +72,7 @@ pub(super) fn listen(bus: Arc<dyn WakeBus>, tx: mpsc::UnboundedSender<Msg>, tail
 					}
 				}
 				// The events themselves are read from the database, where nothing is lost.
-				Ok(Signal::Events(_)) => tail.notify_one(),
+				Ok(Signal::Events) => tail.notify_one(),
 				Err(e) => {
 					tracing::warn!(error = %e, "cluster listener failed; retrying");
 					tokio::time::sleep(Duration::from_secs(1)).await;
@@ -188,18 +188,9 @@ impl Coordinator {
 		let Some(mode) = self.config.cluster.clone() else {
 			return;
 		};
-		let events: Vec<Event> = batch
-			.writes
-			.iter()
-			.filter_map(|w| match w {
-				Write::Event(e) => Some(e.clone()),
-				_ => None,
-			})
-			.collect();
-		if !events.is_empty()
-			&& let Err(e) = mode.bus.publish(&events).await
-		{
-			tracing::warn!(error = %e, "cannot share events with other nodes");
+		let committed_events = batch.writes.iter().any(|w| matches!(w, Write::Event(_)));
+		if committed_events && let Err(e) = mode.bus.notify_events().await {
+			tracing::warn!(error = %e, "cannot tell other nodes of committed events");
 		}
 		if std::mem::take(&mut self.cluster.created) {
 			self.cluster.claim_due = true;

@@ -115,4 +115,10 @@ pub struct EngineStats {
 	pub max_running: usize,
 	/// Armed durable timers.
 	pub timers: usize,
+	/// Checkpoint commits since the engine started (each one transaction).
+	pub commits: u64,
+	/// Writes in those commits (one per row changed).
+	pub writes: u64,
+	/// Time spent waiting for those commits: with `commits`, how much of a step is the store.
+	pub commit_time: std::time::Duration,
 }

@@ -68,6 +68,16 @@ pub(super) struct Coordinator {
 	pub(super) engine: std::sync::Weak<Inner>,
 	/// This node's part in a cluster: leases, claiming and renewal times, wake-ups.
 	pub(super) cluster: ClusterState,
+	/// What committing has cost so far (for metrics and the bench).
+	pub(super) commits: CommitTally,
+}
+
+/// Commits made, their writes, and the time spent waiting for them.
+#[derive(Default)]
+pub(super) struct CommitTally {
+	pub(super) commits: u64,
+	pub(super) writes: u64,
+	pub(super) time: Duration,
 }
 
 impl Coordinator {
@@ -177,6 +187,7 @@ impl Coordinator {
 		let fences = self.fences_for(&writes);
 		let mut batch = Batch { writes, fences };
 		let mut delay = Duration::from_millis(50);
+		let began = std::time::Instant::now();
 		loop {
 			match self.store.commit(&batch).await {
 				Ok(()) => break,
@@ -209,6 +220,9 @@ impl Coordinator {
 				}
 			}
 		}
+		self.commits.commits += 1;
+		self.commits.writes += batch.writes.len() as u64;
+		self.commits.time += began.elapsed();
 		self.after_commit(&batch).await;
 		if let Some(wake) = &self.cluster.tail_wake {
 			// In a cluster every node delivers events from the database (see `cluster::tail`).

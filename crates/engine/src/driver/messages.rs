@@ -194,6 +194,9 @@ impl Coordinator {
 					running: self.running.len(),
 					max_running: self.config.max_concurrent_tasks,
 					timers: self.timers.len(),
+					commits: self.commits.commits,
+					writes: self.commits.writes,
+					commit_time: self.commits.time,
 					..EngineStats::default()
 				};
 				for exec in self.ready.executions() {

@@ -161,6 +161,7 @@ impl Engine {
 			deletions: Vec::new(),
 			engine: Arc::downgrade(&engine.inner),
 			cluster: cluster::ClusterState::new(tail_wake),
+			commits: Default::default(),
 		};
 		for (state, fx) in recovered {
 			let id = state.exec.id;

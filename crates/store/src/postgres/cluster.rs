@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use apg_core::store::{StoreError, StoreResult};
-use apg_core::{Event, Execution, ExecutionId, Renewal, Signal, WakeBus, WorkQueue, now_millis};
+use apg_core::store::StoreResult;
+use apg_core::{Execution, ExecutionId, Renewal, Signal, WakeBus, WorkQueue, now_millis};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -17,20 +16,12 @@ use super::{EXECUTION_COLUMNS, PgStore, backend, read};
 
 const WORK: &str = "apg_work";
 const EVENTS: &str = "apg_events";
-/// NOTIFY payloads must stay under 8,000 bytes.
-const MAX_PAYLOAD: usize = 7_000;
 
 /// This node's view of the cluster.
 pub struct PgCluster {
 	pool: PgPool,
 	node: String,
 	listener: Mutex<PgListener>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Notice {
-	node: String,
-	events: Vec<Event>,
 }
 
 impl PgCluster {
@@ -172,41 +163,14 @@ impl WakeBus for PgCluster {
 		Ok(())
 	}
 
-	async fn publish(&self, events: &[Event]) -> StoreResult<()> {
-		// Outputs can be large; subscribers on other nodes get events without them.
-		let mut chunk: Vec<Event> = Vec::new();
-		let mut size = 0;
-		let mut payloads = Vec::new();
-		for e in events {
-			let mut e = e.clone();
-			if let apg_core::EventKind::Component { output, .. } = &mut e.kind {
-				*output = None;
-			}
-			let len = serde_json::to_string(&e).map(|s| s.len()).unwrap_or(0);
-			if size + len > MAX_PAYLOAD && !chunk.is_empty() {
-				payloads.push(std::mem::take(&mut chunk));
-				size = 0;
-			}
-			size += len;
-			chunk.push(e);
-		}
-		if !chunk.is_empty() {
-			payloads.push(chunk);
-		}
-		for events in payloads {
-			let notice = Notice {
-				node: self.node.clone(),
-				events,
-			};
-			let text =
-				serde_json::to_string(&notice).map_err(|e| StoreError::Backend(e.to_string()))?;
-			sqlx::query("SELECT pg_notify($1, $2)")
-				.bind(EVENTS)
-				.bind(text)
-				.execute(&self.pool)
-				.await
-				.map_err(backend)?;
-		}
+	async fn notify_events(&self) -> StoreResult<()> {
+		// The payload names this node only, so that its own listener skips it.
+		sqlx::query("SELECT pg_notify($1, $2)")
+			.bind(EVENTS)
+			.bind(&self.node)
+			.execute(&self.pool)
+			.await
+			.map_err(backend)?;
 		Ok(())
 	}
 
@@ -216,14 +180,7 @@ impl WakeBus for PgCluster {
 			let n = listener.recv().await.map_err(backend)?;
 			match n.channel() {
 				WORK => return Ok(Signal::Work),
-				EVENTS => {
-					let Ok(notice) = serde_json::from_str::<Notice>(n.payload()) else {
-						continue;
-					};
-					if notice.node != self.node {
-						return Ok(Signal::Events(notice.events));
-					}
-				}
+				EVENTS if n.payload() != self.node => return Ok(Signal::Events),
 				_ => {}
 			}
 		}
