@@ -19,9 +19,8 @@
 //! components never run again, an interrupted attempt runs again with its attempt count raised,
 //! and timers keep their deadlines.
 //!
-//! Scope today: one process owns the store (the embedded SQLite default). Multi-node claiming with
-//! leases (PostgreSQL, issue 4) reuses [`machine`] unchanged and replaces the in-memory ready
-//! queue of [`driver`] with a claim query.
+//! In a cluster (PostgreSQL) each node's driver claims executions under leases and fences its
+//! commits with them; the [`machine`] is the same on every node.
 
 mod attempt;
 mod cache;
@@ -31,6 +30,7 @@ mod error;
 pub mod graph;
 pub mod machine;
 mod output_cap;
+pub mod phase;
 mod recovery;
 mod state;
 pub mod trace;
@@ -41,4 +41,5 @@ pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest}
 pub use error::{EngineError, Result};
 pub use graph::Compiled;
 pub use output_cap::DEFAULT_MAX_OUTPUT_BYTES;
+pub use phase::{Phase, Wait};
 pub use state::ExecutionState;

@@ -21,6 +21,7 @@ use crate::driver::Engine;
 use crate::error::{EngineError, Result};
 use crate::graph::Compiled;
 use crate::machine::{self, Command, Effects};
+use crate::phase::Phase;
 use crate::state::{EdgeState, ExecutionState};
 
 pub(crate) async fn load(engine: &Engine) -> Result<Vec<(ExecutionState, Effects)>> {
@@ -101,10 +102,11 @@ pub(crate) fn rebuild(
 	let mut st = ExecutionState::new(exec, compiled);
 	for rec in steps {
 		if let Some(&i) = st.wf.index.get(&rec.component_id) {
+			st.phases[i] = Phase::of_record(&rec, st.wf.nodes[i].timer);
 			st.steps[i] = rec;
 		}
 	}
-	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+	st.open = st.phases.iter().filter(|p| p.is_open()).count();
 	for e in 0..st.edges.len() {
 		let source = st.wf.edges[e].source;
 		if st.steps[source].status.is_terminal() {

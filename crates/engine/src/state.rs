@@ -7,6 +7,7 @@ use std::sync::Arc;
 use apg_core::{ComponentStatus, Execution, StepRecord};
 
 use crate::graph::Compiled;
+use crate::phase::Phase;
 
 /// Whether a connection has been decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +25,10 @@ pub(crate) enum EdgeState {
 pub struct ExecutionState {
 	pub(crate) exec: Execution,
 	pub(crate) wf: Arc<Compiled>,
+	/// Per component, its stored record: what a checkpoint writes.
 	pub(crate) steps: Vec<StepRecord>,
+	/// Per component, where it is (the record's `status` and `run_at` are derived from it).
+	pub(crate) phases: Vec<Phase>,
 	pub(crate) edges: Vec<EdgeState>,
 	/// Components not yet in an end state; the execution ends when this reaches 0.
 	pub(crate) open: usize,
@@ -68,6 +72,7 @@ impl ExecutionState {
 			exec,
 			wf,
 			steps,
+			phases: vec![Phase::Pending; n],
 			edges,
 			open,
 			step_mode: false,
@@ -87,5 +92,29 @@ impl ExecutionState {
 	/// The step record of the component `id`, if the workflow has one.
 	pub fn step(&self, id: &str) -> Option<&StepRecord> {
 		self.wf.index.get(id).map(|&i| &self.steps[i])
+	}
+
+	/// Where the component `id` is, if the workflow has one.
+	pub fn phase(&self, id: &str) -> Option<Phase> {
+		self.wf.index.get(id).map(|&i| self.phases[i])
+	}
+
+	/// Moves component `node` to `phase`, deriving its record's `status` and `run_at` (an
+	/// ended phase leaves them to the caller, which knows how it ended).
+	pub(crate) fn enter(&mut self, node: usize, phase: Phase) {
+		self.phases[node] = phase;
+		if let Some((status, run_at)) = phase.stored() {
+			let s = &mut self.steps[node];
+			s.status = status;
+			s.run_at = run_at;
+		}
+	}
+
+	/// Ends component `node` with `status` (completed, failed, skipped or cancelled).
+	pub(crate) fn end(&mut self, node: usize, status: apg_core::ComponentStatus) {
+		self.phases[node] = Phase::Ended;
+		let s = &mut self.steps[node];
+		s.status = status;
+		s.run_at = None;
 	}
 }

@@ -9,9 +9,10 @@
 //! The next kinds of waiting (an approval decided, a signal received, a child finished, a slot
 //! granted) are new variants here, not new code paths in the driver.
 
-use apg_core::{ComponentError, ComponentStatus, ExecutionStatus, Millis, Outcome};
+use apg_core::{ComponentError, ExecutionStatus, Millis, Outcome};
 
 use super::{Effects, arm_timer, begin_attempt, control, finished, recover, start, timer_fired};
+use crate::phase::Phase;
 use crate::state::ExecutionState;
 
 /// Something that happens to an execution.
@@ -96,11 +97,10 @@ pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<E
 	match command {
 		Command::Start => start(st, now, &mut fx),
 		Command::Begin { node } => {
-			let step = &st.steps[node];
 			if st.exec.status.is_terminal() {
 				return Err(Refusal::Ended);
 			}
-			if step.status != ComponentStatus::Running || step.run_at.is_some() {
+			if st.phases[node] != Phase::Ready {
 				return Err(Refusal::NotReady);
 			}
 			begin_attempt(st, node, now, &mut fx);

@@ -5,6 +5,7 @@ use apg_core::{ComponentStatus, EventKind, ExecutionStatus, LogLevel, Millis};
 use serde_json::Value;
 
 use super::{Action, Effects, check_done, decide, finish, make_ready, resolve_outgoing, settle};
+use crate::phase::Phase;
 use crate::state::{EdgeState, ExecutionState};
 
 /// Cancels an execution that has not ended; returns false when it already had.
@@ -95,17 +96,16 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 			ComponentStatus::Failed | ComponentStatus::Cancelled
 		) {
 			st.attempts_before_retry[node] = st.steps[node].attempt;
+			st.enter(node, Phase::Pending);
 			let s = &mut st.steps[node];
-			s.status = ComponentStatus::Pending;
 			s.error_message = None;
-			s.run_at = None;
 			s.completed_at = None;
 			// Stored too, so a node that rebuilds the execution from the store (a takeover)
 			// sees it pending rather than ended.
 			fx.step(st, node);
 		}
 	}
-	st.open = st.steps.iter().filter(|s| !s.status.is_terminal()).count();
+	st.open = st.phases.iter().filter(|p| p.is_open()).count();
 	st.exec.status = ExecutionStatus::Queued;
 	st.exec.error_message = None;
 	st.exec.results = None;
@@ -131,8 +131,7 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 		};
 	}
 	for node in 0..st.steps.len() {
-		if st.steps[node].status == ComponentStatus::Pending
-			&& st.wf.nodes[node].incoming.is_empty()
+		if st.phases[node] == Phase::Pending && st.wf.nodes[node].incoming.is_empty()
 		{
 			let input = Value::Object(st.exec.parameters.clone());
 			make_ready(st, node, input, now, fx);

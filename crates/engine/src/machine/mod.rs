@@ -24,6 +24,7 @@ use apg_core::{
 use serde_json::{Map, Value};
 
 use crate::context;
+use crate::phase::{Phase, Wait};
 use crate::state::{EdgeState, ExecutionState};
 
 /// What the driver must do once the writes are committed.
@@ -185,9 +186,8 @@ pub(crate) fn make_ready(
 	now: Millis,
 	fx: &mut Effects,
 ) {
-	let s = &mut st.steps[node];
-	s.status = ComponentStatus::Running;
-	s.input = Some(input);
+	st.enter(node, Phase::Ready);
+	st.steps[node].input = Some(input);
 	if st.wf.nodes[node].timer && !control::at_breakpoint(st, node) {
 		arm_timer(st, node, now, fx);
 		return;
@@ -210,9 +210,8 @@ fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects
 		match delay {
 			Ok(delay) => {
 				let at = now + delay.as_millis() as Millis;
-				let s = &mut st.steps[node];
-				s.started_at = Some(now);
-				s.run_at = Some(at);
+				st.steps[node].started_at = Some(now);
+				st.enter(node, Phase::Waiting(Wait::Until { at }));
 				fx.step(st, node);
 				fx.component_event(st, node, now);
 				fx.actions.push(Action::Timer { node, at });
@@ -224,12 +223,11 @@ fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects
 
 /// Records the start of the next attempt of a ready component and returns its number.
 fn begin_attempt(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) -> u32 {
+	st.enter(node, Phase::Running);
 	let s = &mut st.steps[node];
 	s.attempt += 1;
 	s.started_at.get_or_insert(now);
-	s.run_at = None;
 	s.error_message = None;
-	s.status = ComponentStatus::Running;
 	let attempt = s.attempt;
 	fx.step(st, node);
 	fx.attempt(st, node, ComponentStatus::Running, now, None);
@@ -254,11 +252,13 @@ fn finished(
 	now: Millis,
 	fx: &mut Effects,
 ) {
-	let s = &mut st.steps[node];
-	if st.exec.status.is_terminal() || s.status != ComponentStatus::Running || s.attempt != attempt
+	if st.exec.status.is_terminal()
+		|| st.phases[node] != Phase::Running
+		|| st.steps[node].attempt != attempt
 	{
 		return;
 	}
+	let s = &mut st.steps[node];
 	s.duration_ms = Some(s.duration_ms.unwrap_or(0) + (now - started).max(0));
 	match result {
 		Ok(outcome) => {
@@ -280,9 +280,7 @@ fn finished(
 			if error.is_retryable() && used <= options.retry_attempts {
 				let delay = options.retry_delay_before(attempt + 1);
 				let at = now + delay.as_millis() as Millis;
-				let s = &mut st.steps[node];
-				s.status = ComponentStatus::Retrying;
-				s.run_at = Some(at);
+				st.enter(node, Phase::Waiting(Wait::Backoff { at }));
 				fx.step(st, node);
 				fx.component_event(st, node, now);
 				let message = format!(
@@ -309,14 +307,13 @@ fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effec
 	if st.exec.status.is_terminal() {
 		return;
 	}
-	let s = &mut st.steps[node];
-	match s.status {
-		ComponentStatus::Retrying => {
-			s.status = ComponentStatus::Running;
-			s.run_at = None;
+	match st.phases[node] {
+		Phase::Waiting(Wait::Backoff { .. }) => {
+			st.enter(node, Phase::Ready);
 			fx.actions.push(Action::Run { node });
 		}
-		ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
+		Phase::Waiting(Wait::Until { .. }) => {
+			let s = &mut st.steps[node];
 			let started = s.started_at.unwrap_or(now);
 			s.attempt += 1;
 			s.duration_ms = Some((now - started).max(0));
@@ -337,12 +334,11 @@ fn complete_node(
 	now: Millis,
 	fx: &mut Effects,
 ) {
+	st.end(node, ComponentStatus::Completed);
 	let s = &mut st.steps[node];
-	s.status = ComponentStatus::Completed;
 	s.output = Some(output);
 	s.branch = branch;
 	s.error_message = None;
-	s.run_at = None;
 	s.completed_at = Some(now);
 	st.open -= 1;
 	fx.step(st, node);
@@ -356,10 +352,9 @@ fn complete_node(
 }
 
 fn fail_node(st: &mut ExecutionState, node: usize, message: String, now: Millis, fx: &mut Effects) {
+	st.end(node, ComponentStatus::Failed);
 	let s = &mut st.steps[node];
-	s.status = ComponentStatus::Failed;
 	s.error_message = Some(message.clone());
-	s.run_at = None;
 	s.completed_at = Some(now);
 	st.open -= 1;
 	fx.step(st, node);
@@ -386,9 +381,8 @@ fn fail_node(st: &mut ExecutionState, node: usize, message: String, now: Millis,
 }
 
 fn skip_node(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
-	let s = &mut st.steps[node];
-	s.status = ComponentStatus::Skipped;
-	s.completed_at = Some(now);
+	st.end(node, ComponentStatus::Skipped);
+	st.steps[node].completed_at = Some(now);
 	st.open -= 1;
 	fx.step(st, node);
 	fx.component_event(st, node, now);
@@ -455,7 +449,7 @@ pub(crate) fn decide(st: &ExecutionState, e: usize) -> Result<bool, String> {
 /// Readies or skips a pending component whose incoming connections allow it. Returns true when
 /// it was skipped, so the caller goes on to decide the connections it leaves.
 pub(crate) fn settle(st: &mut ExecutionState, t: usize, now: Millis, fx: &mut Effects) -> bool {
-	if st.steps[t].status != ComponentStatus::Pending {
+	if st.phases[t] != Phase::Pending {
 		return false;
 	}
 	let wf = Arc::clone(&st.wf);
@@ -535,15 +529,13 @@ pub(super) fn finish(
 	fx: &mut Effects,
 ) {
 	for node in 0..st.steps.len() {
-		let s = &mut st.steps[node];
-		if s.status.is_terminal() {
-			continue;
-		}
-		let touched = s.status != ComponentStatus::Pending;
-		s.status = ComponentStatus::Cancelled;
-		s.run_at = None;
+		let touched = match st.phases[node] {
+			Phase::Ended => continue,
+			phase => phase != Phase::Pending,
+		};
+		st.end(node, ComponentStatus::Cancelled);
 		if touched {
-			s.completed_at = Some(now);
+			st.steps[node].completed_at = Some(now);
 			fx.step(st, node);
 			fx.component_event(st, node, now);
 		}

@@ -9,6 +9,7 @@ use apg_core::{
 };
 
 use super::{Action, Effects, check_done, control::settle_cascade};
+use crate::phase::Phase;
 use crate::state::ExecutionState;
 
 /// Continues `st`; `interrupted` are the attempts (component id, number) stored as running.
@@ -26,15 +27,16 @@ pub(super) fn recover(
 		message: "resumed from checkpoints after a restart".to_owned(),
 	}));
 	for node in 0..st.steps.len() {
-		let s = st.steps[node].clone();
-		match s.status {
-			// A wait whose timer was stored; one held at a breakpoint has none yet and is run
-			// (paused again, or armed when it is no longer held).
-			ComponentStatus::Running if st.wf.nodes[node].timer && s.run_at.is_some() => {
-				let at = s.run_at.unwrap_or(now);
-				fx.actions.push(Action::Timer { node, at });
-			}
-			ComponentStatus::Running => {
+		match st.phases[node] {
+			// A stored wait: its timer again, at its deadline (a passed one fires at once).
+			Phase::Waiting(wait) => fx.actions.push(Action::Timer {
+				node,
+				at: wait.deadline(),
+			}),
+			// Ready or interrupted (see `Phase::of_record`), or a wait held at a breakpoint
+			// before its timer was stored: it runs (paused again, or armed when no longer held).
+			Phase::Ready => {
+				let s = &st.steps[node];
 				if interrupted.contains(&(s.component_id.clone(), s.attempt)) {
 					fx.writes.push(Write::Attempt(AttemptRecord {
 						execution_id: st.exec.id,
@@ -50,16 +52,10 @@ pub(super) fn recover(
 				}
 				fx.actions.push(Action::Run { node });
 			}
-			ComponentStatus::Retrying => {
-				fx.actions.push(Action::Timer {
-					node,
-					at: s.run_at.unwrap_or(now),
-				});
-			}
 			// A consistent store never has a pending component whose connections are all
 			// decided; settling one costs nothing and repairs it if it happens.
-			ComponentStatus::Pending => settle_cascade(st, node, now, fx),
-			_ => {}
+			Phase::Pending => settle_cascade(st, node, now, fx),
+			Phase::Running | Phase::Ended => {}
 		}
 	}
 	if st.exec.status == ExecutionStatus::Paused {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Action, Command, Effects, Refusal, apply};
 use crate::graph::Compiled;
+use crate::phase::Phase;
 use crate::state::ExecutionState;
 
 /// A fresh execution of `definition` (components and connections), with `breakpoints`.
@@ -511,8 +512,23 @@ pub(super) fn drive_with(
 			stored.commit(&fx.writes);
 			queue.extend(fx.actions);
 		}
+		assert_records_match_phases(st);
 	}
 	false
+}
+
+/// Every record says what its phase is, as far as the stored form can: read back, it gives the
+/// same phase (a running attempt reads back as ready, which is how it is recovered).
+fn assert_records_match_phases(st: &ExecutionState) {
+	for (node, phase) in st.phases.iter().enumerate() {
+		let back = Phase::of_record(&st.steps[node], st.wf.nodes[node].timer);
+		let expected = if *phase == Phase::Running {
+			Phase::Ready
+		} else {
+			*phase
+		};
+		assert_eq!(back, expected, "{}: {:?}", st.wf.nodes[node].id, st.steps[node]);
+	}
 }
 
 #[test]

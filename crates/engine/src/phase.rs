@@ -1,0 +1,86 @@
+//! [`Phase`]: where a component is in its life, as the machine sees it, and the one mapping
+//! between it and the stored record's `status` and `run_at`.
+//!
+//! The stored and API statuses stay as they were (`running` covers ready, running and a delay's
+//! wait; `retrying` a back-off), so the stored form is ambiguous on purpose; inside the engine
+//! each case has its own variant and no rule has to tell them apart by `run_at`. Every kind of
+//! wait (a time now; a decision, a signal, a child or a slot next) is a [`Wait`]: it holds no
+//! worker, and is left only by the command that ends it.
+
+use apg_core::{ComponentStatus, Millis, StepRecord};
+
+/// Where one component is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+	/// Not reached yet: its incoming connections are not decided.
+	Pending,
+	/// Its connections allow it: it waits for a worker (or for the debugger, when held at a
+	/// breakpoint).
+	Ready,
+	/// An attempt is in flight on a worker.
+	Running,
+	/// It holds no worker until its wait ends.
+	Waiting(Wait),
+	/// Completed, failed, skipped or cancelled (the record's status says which).
+	Ended,
+}
+
+/// What a waiting component waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+	/// A retry's back-off: ready again at `at`.
+	Backoff {
+		/// When the back-off ends.
+		at: Millis,
+	},
+	/// A `delay`: completes at `at`.
+	Until {
+		/// When the delay ends.
+		at: Millis,
+	},
+}
+
+impl Wait {
+	/// When a timed wait ends.
+	pub fn deadline(self) -> Millis {
+		match self {
+			Wait::Backoff { at } | Wait::Until { at } => at,
+		}
+	}
+}
+
+impl Phase {
+	/// Whether the component is still open (the execution cannot end before it is not).
+	pub fn is_open(self) -> bool {
+		self != Phase::Ended
+	}
+
+	/// The stored `status` and `run_at` of an open phase (an ended one keeps the record's own).
+	pub(crate) fn stored(self) -> Option<(ComponentStatus, Option<Millis>)> {
+		Some(match self {
+			Phase::Pending => (ComponentStatus::Pending, None),
+			Phase::Ready | Phase::Running => (ComponentStatus::Running, None),
+			Phase::Waiting(Wait::Backoff { at }) => (ComponentStatus::Retrying, Some(at)),
+			Phase::Waiting(Wait::Until { at }) => (ComponentStatus::Running, Some(at)),
+			Phase::Ended => return None,
+		})
+	}
+
+	/// The phase a stored record stands for. A stored `running` without a deadline may have been
+	/// ready or had an attempt in flight: either way it has to run again, so it is ready (the
+	/// interrupted attempt is told apart by the attempts table, see `machine::recover`). A timer
+	/// component `running` without a deadline was held at a breakpoint before its wait began.
+	pub(crate) fn of_record(step: &StepRecord, timer: bool) -> Phase {
+		match (step.status, step.run_at) {
+			(ComponentStatus::Pending, _) => Phase::Pending,
+			(ComponentStatus::Retrying, at) => Phase::Waiting(Wait::Backoff {
+				at: at.unwrap_or(0),
+			}),
+			(ComponentStatus::Running, Some(at)) if timer => Phase::Waiting(Wait::Until { at }),
+			(ComponentStatus::Running, _) => Phase::Ready,
+			(s, _) if s.is_terminal() => Phase::Ended,
+			// Any other stored status is not one the engine writes: run it again.
+			_ => Phase::Ready,
+		}
+	}
+}
