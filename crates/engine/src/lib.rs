@@ -24,6 +24,7 @@
 
 mod attempt;
 mod cache;
+pub mod clock;
 mod context;
 pub mod driver;
 mod error;

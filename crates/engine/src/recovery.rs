@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use apg_core::{ComponentStatus, Execution, ExecutionStatus, StepRecord, Write, now_millis};
+use apg_core::{ComponentStatus, Execution, ExecutionStatus, StepRecord, Write};
 
 use crate::driver::Engine;
 use crate::error::{EngineError, Result};
@@ -46,7 +46,7 @@ pub(crate) async fn resume_one(
 	mut exec: Execution,
 ) -> Result<Option<(ExecutionState, Effects)>> {
 	let store = engine.store();
-	let now = now_millis();
+	let now = crate::clock::now();
 	let compiled = match engine
 		.compiled(exec.workflow_id, exec.workflow_version)
 		.await

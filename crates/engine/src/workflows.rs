@@ -4,8 +4,7 @@
 //! permissions, seal secrets and audit; the rules of what a change does live here.
 
 use apg_core::{
-	NewWorkflow, Registry, Store, ValidationReport, Workflow, WorkflowId, WorkflowStatus,
-	now_millis, validate,
+	NewWorkflow, Registry, Store, ValidationReport, Workflow, WorkflowId, WorkflowStatus, validate,
 };
 
 use crate::driver::Engine;
@@ -52,7 +51,7 @@ pub async fn update(
 	workflow.tags = fields.tags;
 	workflow.priority = fields.priority;
 	workflow.status = change.status.unwrap_or(workflow.status);
-	workflow.updated_at = now_millis();
+	workflow.updated_at = crate::clock::now();
 	let updated = engine.store().update_workflow(&workflow).await?;
 	engine.invalidate_workflow(workflow.id).await;
 	if !updated {
@@ -78,7 +77,7 @@ pub async fn create(
 	if !report.is_valid {
 		return Err(EngineError::Invalid(report.errors));
 	}
-	let now = now_millis();
+	let now = crate::clock::now();
 	let workflow = Workflow {
 		id: WorkflowId::new(),
 		name: new.name,

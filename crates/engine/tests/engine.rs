@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use apg_core::{
 	Component, ComponentError, ComponentStatus, ExecutionStatus, NewWorkflow, Outcome, Priority,
@@ -141,7 +143,7 @@ fn chain(middle: Value) -> Value {
 	})
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_seed_integration_workflow_completes_with_logs_and_outputs() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -170,7 +172,7 @@ async fn the_seed_integration_workflow_completes_with_logs_and_outputs() {
 	assert!(events.last().unwrap().event.is_terminal());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expressions_pass_data_between_steps_and_keep_their_type() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -200,7 +202,7 @@ async fn expressions_pass_data_between_steps_and_keep_their_type() {
 	assert_eq!(exec.vars["greeting"], json!("hi Ada"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failure_connection_completes_the_execution_through_the_failure_path() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -232,7 +234,7 @@ async fn a_failure_connection_completes_the_execution_through_the_failure_path()
 	assert_eq!(s["end"], ComponentStatus::Completed);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unhandled_failure_fails_the_execution_with_the_component_error() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -251,7 +253,7 @@ async fn an_unhandled_failure_fails_the_execution_with_the_component_error() {
 	assert_eq!(s.get("end"), None, "end never became ready");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_follow_the_backoff_and_every_attempt_is_recorded() {
 	let h = harness(EngineConfig::default()).await;
 	let began = Instant::now();
@@ -265,13 +267,23 @@ async fn retries_follow_the_backoff_and_every_attempt_is_recorded() {
 	)
 	.await;
 	assert_eq!(exec.status, ExecutionStatus::Completed, "{exec:?}");
-	// Delays of 1 s then 2 s before attempts 2 and 3.
+	// Delays of 1 s then 2 s before attempts 2 and 3: on the paused clock, exactly that.
+	let took = began.elapsed();
 	assert!(
-		began.elapsed() >= Duration::from_millis(2900),
-		"{:?}",
-		began.elapsed()
+		took >= Duration::from_millis(3000) && took < Duration::from_millis(3100),
+		"{took:?}"
 	);
 	let attempts = h.engine.store().attempts(exec.id).await.unwrap();
+	let starts: Vec<i64> = attempts
+		.iter()
+		.filter(|a| a.component_id == "x")
+		.map(|a| a.started_at)
+		.collect();
+	let gaps: Vec<i64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+	assert!(
+		(1000..1050).contains(&gaps[0]) && (2000..2050).contains(&gaps[1]),
+		"{gaps:?}"
+	);
 	let x: Vec<(u32, ComponentStatus)> = attempts
 		.iter()
 		.filter(|a| a.component_id == "x")
@@ -287,7 +299,7 @@ async fn retries_follow_the_backoff_and_every_attempt_is_recorded() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_attempt_that_exceeds_its_timeout_fails() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -300,7 +312,7 @@ async fn an_attempt_that_exceeds_its_timeout_fails() {
 	assert!(exec.error_message.unwrap().contains("timed out after 1 s"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn parallel_branches_join_all_and_skip_dead_paths() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -345,7 +357,7 @@ async fn parallel_branches_join_all_and_skip_dead_paths() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn condition_connections_are_taken_only_when_true() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -374,7 +386,7 @@ async fn condition_connections_are_taken_only_when_true() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delays_hold_no_worker() {
 	// One worker slot, 20 executions each waiting 1 s: they wait together, not one after another.
 	let h = harness(EngineConfig {
@@ -407,14 +419,15 @@ async fn delays_hold_no_worker() {
 			ExecutionStatus::Completed
 		);
 	}
+	// Together: one second for all of them (on the paused clock), not twenty.
+	let took = began.elapsed();
 	assert!(
-		began.elapsed() < Duration::from_secs(5),
-		"{:?}",
-		began.elapsed()
+		took >= Duration::from_secs(1) && took < Duration::from_millis(1100),
+		"{took:?}"
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn higher_priority_is_dispatched_first_under_the_concurrency_limit() {
 	// `flaky` runs on a worker (it is not inline), so it queues behind the concurrency limit.
 	let h = harness(EngineConfig {
@@ -462,7 +475,7 @@ async fn higher_priority_is_dispatched_first_under_the_concurrency_limit() {
 	assert_eq!(finished, vec![10, 5, 1]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_stops_running_work() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(
@@ -492,7 +505,7 @@ async fn cancelling_stops_running_work() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_breakpoint_pauses_and_step_pauses_again_before_the_next_component() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(
@@ -543,7 +556,7 @@ async fn a_breakpoint_pauses_and_step_pauses_again_before_the_next_component() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_parameters_are_rejected_before_anything_is_stored() {
 	let h = harness(EngineConfig::default()).await;
 	let mut def = chain(
@@ -680,7 +693,7 @@ async fn an_interrupted_attempt_runs_again_with_its_attempt_count_raised() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn inline_and_worker_runs_record_the_same_steps() {
 	let definition = json!({
 		"components": [{"id": "start", "type": "start"},
@@ -706,7 +719,7 @@ async fn inline_and_worker_runs_record_the_same_steps() {
 	assert_eq!(outcomes[0].1, Some(json!({"end": {"message": 8}})));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_execution_retries_from_its_failed_component_only() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(
@@ -760,7 +773,7 @@ async fn a_failed_execution_retries_from_its_failed_component_only() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn breakpoints_set_on_a_running_execution_pause_it() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(
@@ -846,7 +859,7 @@ async fn a_draining_shutdown_lets_running_attempts_finish() {
 	assert_eq!(runs.lock().unwrap().clone()[&format!("{}/x", exec.id)], 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_workflow_cannot_be_deleted_while_an_execution_of_it_runs() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(
@@ -884,7 +897,7 @@ async fn a_workflow_cannot_be_deleted_while_an_execution_of_it_runs() {
 	assert_eq!(h.engine.store().count_executions().await.unwrap(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_component_fails_its_attempt_and_the_engine_carries_on() {
 	let h = harness(EngineConfig::default()).await;
 	let exec = run(
@@ -912,7 +925,7 @@ async fn a_panicking_component_fails_its_attempt_and_the_engine_carries_on() {
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_workflow_deleted_under_a_running_execution_does_not_stop_the_engine() {
 	let h = harness(EngineConfig::default()).await;
 	let doomed = create(
@@ -962,7 +975,7 @@ async fn a_workflow_deleted_under_a_running_execution_does_not_stop_the_engine()
 	);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_manual_retry_gives_a_component_its_retry_budget_again() {
 	let h = harness(EngineConfig::default()).await;
 	// Attempts 1 and 2 fail (one automatic retry allowed); after the manual retry attempt 3
@@ -994,7 +1007,7 @@ async fn a_manual_retry_gives_a_component_its_retry_budget_again() {
 	assert_eq!(attempts.iter().filter(|a| a.component_id == "x").count(), 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_breakpoint_before_a_delay_pauses_it_and_the_delay_waits_after_the_resume() {
 	let h = harness(EngineConfig::default()).await;
 	let id = create(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apg_core::{Event, ExecutionId, Fence, Millis, Signal, WakeBus, Write, now_millis};
+use apg_core::{Event, ExecutionId, Fence, Millis, Signal, WakeBus, Write};
 use std::sync::Weak;
 use std::time::Instant;
 
@@ -206,7 +206,7 @@ impl Coordinator {
 		let mut due = Vec::new();
 		if mode.runs_work {
 			due.push(if self.cluster.claim_due {
-				now_millis()
+				crate::clock::now()
 			} else {
 				self.cluster.next_claim
 			});
@@ -222,7 +222,7 @@ impl Coordinator {
 		let Some(mode) = self.config.cluster.clone() else {
 			return;
 		};
-		let now = now_millis();
+		let now = crate::clock::now();
 		if !self.cluster.leases.is_empty() && now >= self.cluster.next_renewal {
 			self.cluster.next_renewal = now + (mode.lease.as_millis() as Millis / 3).max(100);
 			self.renew(&mode).await;
@@ -258,7 +258,7 @@ impl Coordinator {
 					);
 					self.drop_executions(&lost);
 				}
-				let now = now_millis();
+				let now = crate::clock::now();
 				for id in renewal.cancel_requested {
 					if let Some(st) = self.states.get_mut(&id) {
 						if let Ok(fx) = machine::apply(st, machine::Command::Cancel, now) {
@@ -297,7 +297,7 @@ impl Coordinator {
 		self.cluster.claim_due = claimed.len() == limit;
 		if !claimed.is_empty() {
 			// The renewal reports cancel requests made before this node claimed them.
-			self.cluster.next_renewal = now_millis();
+			self.cluster.next_renewal = crate::clock::now();
 		}
 		let Some(inner) = self.engine.upgrade() else {
 			return;

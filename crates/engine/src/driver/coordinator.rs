@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use apg_core::{
 	Batch, ComponentError, Event, Execution, ExecutionId, Millis, Store, WorkflowId, Write,
-	now_millis,
 };
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -90,7 +89,8 @@ impl Coordinator {
 		let mut shutdown: Option<(Millis, oneshot::Sender<()>)> = None;
 		loop {
 			if self.batch.is_empty() && self.actions.is_empty() {
-				let lazy_deadline = (!self.lazy.is_empty()).then(|| now_millis() + LAZY_COMMIT_MS);
+				let lazy_deadline =
+					(!self.lazy.is_empty()).then(|| crate::clock::now() + LAZY_COMMIT_MS);
 				let deadline = [
 					self.timers.next_deadline(),
 					lazy_deadline,
@@ -102,7 +102,7 @@ impl Coordinator {
 				let sleep = async {
 					match deadline {
 						Some(at) => {
-							let wait = (at - now_millis()).max(0) as u64;
+							let wait = (at - crate::clock::now()).max(0) as u64;
 							tokio::time::sleep(Duration::from_millis(wait)).await;
 						}
 						None => std::future::pending::<()>().await,
@@ -140,7 +140,7 @@ impl Coordinator {
 			// Leases are renewed while draining too (claiming stops).
 			self.maintain().await;
 			if let Some((deadline, _)) = &shutdown
-				&& (self.running.is_empty() || now_millis() >= *deadline)
+				&& (self.running.is_empty() || crate::clock::now() >= *deadline)
 			{
 				self.commit().await;
 				if let Some((_, reply)) = shutdown.take() {
@@ -164,7 +164,7 @@ impl Coordinator {
 	}
 
 	pub(super) fn fire_timers(&mut self) {
-		let now = now_millis();
+		let now = crate::clock::now();
 		for (exec, node) in self.timers.take_due(now) {
 			if let Some(st) = self.states.get_mut(&exec)
 				&& let Ok(fx) = machine::apply(st, Command::TimerFired { node }, now)
@@ -282,7 +282,7 @@ impl Coordinator {
 		for (reply, exec) in self.started.drain(..) {
 			let _ = reply.send(Ok(exec));
 		}
-		let now = now_millis();
+		let now = crate::clock::now();
 		for (exec, action) in std::mem::take(&mut self.actions) {
 			match action {
 				Action::Run { node } => {
@@ -335,7 +335,7 @@ impl Coordinator {
 		if !self.config.inline {
 			return;
 		}
-		let now = now_millis();
+		let now = crate::clock::now();
 		let mut queue: VecDeque<(ExecutionId, Action)> = std::mem::take(&mut self.actions).into();
 		let mut keep = Vec::with_capacity(queue.len());
 		while let Some((exec, action)) = queue.pop_front() {
@@ -394,7 +394,7 @@ impl Coordinator {
 		if self.draining {
 			return;
 		}
-		let now = now_millis();
+		let now = crate::clock::now();
 		while self.running.len() < self.config.max_concurrent_tasks {
 			let Some((exec, node)) = self.ready.pop() else {
 				break;

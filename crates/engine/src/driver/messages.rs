@@ -1,6 +1,6 @@
 //! How the coordinator handles each message from the engine's handles and its attempt tasks.
 
-use apg_core::{Millis, now_millis};
+use apg_core::Millis;
 use tokio::sync::oneshot;
 
 use super::Msg;
@@ -15,7 +15,7 @@ impl Coordinator {
 		msg: Msg,
 		shutdown: &mut Option<(Millis, oneshot::Sender<()>)>,
 	) {
-		let now = now_millis();
+		let now = crate::clock::now();
 		match msg {
 			Msg::Start(state, reply) => {
 				let mut state = *state;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use apg_core::{
 	ComponentError, Event, Execution, ExecutionId, ExecutionStatus, Millis, Outcome, Registry,
-	Store, WorkflowId, WorkflowStatus, now_millis, params,
+	Store, WorkflowId, WorkflowStatus, params,
 };
 use serde_json::Map;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -307,7 +307,7 @@ impl Engine {
 			breakpoints: request.breakpoints,
 			idempotency_key: request.idempotency_key,
 			started_by: request.started_by,
-			created_at: now_millis(),
+			created_at: crate::clock::now(),
 			started_at: None,
 			completed_at: None,
 		};
@@ -337,7 +337,8 @@ impl Engine {
 		state: &mut ExecutionState,
 	) -> Result<Execution> {
 		// Starting a new execution is never refused.
-		let fx = machine::apply(state, machine::Command::Start, now_millis()).unwrap_or_default();
+		let fx =
+			machine::apply(state, machine::Command::Start, crate::clock::now()).unwrap_or_default();
 		let batch = apg_core::Batch {
 			writes: fx.writes,
 			..Default::default()

@@ -131,8 +131,7 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 		};
 	}
 	for node in 0..st.steps.len() {
-		if st.phases[node] == Phase::Pending && st.wf.nodes[node].incoming.is_empty()
-		{
+		if st.phases[node] == Phase::Pending && st.wf.nodes[node].incoming.is_empty() {
 			let input = Value::Object(st.exec.parameters.clone());
 			make_ready(st, node, input, now, fx);
 		} else {

@@ -527,7 +527,11 @@ fn assert_records_match_phases(st: &ExecutionState) {
 		} else {
 			*phase
 		};
-		assert_eq!(back, expected, "{}: {:?}", st.wf.nodes[node].id, st.steps[node]);
+		assert_eq!(
+			back, expected,
+			"{}: {:?}",
+			st.wf.nodes[node].id, st.steps[node]
+		);
 	}
 }
 
