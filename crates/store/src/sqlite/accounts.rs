@@ -205,7 +205,7 @@ impl AuthStore for SqliteStore {
 		let u = user.clone();
 		self.writer
 			.run(move |conn| {
-				let tx = conn.transaction()?;
+				let tx = conn.savepoint()?;
 				let id = u.id.to_string();
 				// Before the user row changes, while the old hash is there to compare with.
 				tx.prepare_cached(
@@ -237,7 +237,7 @@ impl AuthStore for SqliteStore {
 		let id = id.to_string();
 		self.writer
 			.run(move |conn| {
-				let tx = conn.transaction()?;
+				let tx = conn.savepoint()?;
 				tx.prepare_cached("DELETE FROM api_keys WHERE user_id = ?1")?
 					.execute([&id])?;
 				tx.prepare_cached("DELETE FROM refresh_families WHERE user_id = ?1")?
@@ -322,7 +322,7 @@ impl AuthStore for SqliteStore {
 		let f = f.clone();
 		self.writer
 			.run(move |conn| {
-				let tx = conn.transaction()?;
+				let tx = conn.savepoint()?;
 				tx.prepare_cached("DELETE FROM refresh_families WHERE expires_at < ?1")?
 					.execute([f.created_at])?;
 				tx.prepare_cached(
@@ -355,7 +355,7 @@ impl AuthStore for SqliteStore {
 		// One job on the one writer: nothing else writes between the steps.
 		self.writer
 			.run(move |conn| {
-				let tx = conn.transaction()?;
+				let tx = conn.savepoint()?;
 				let rotated = tx
 					.prepare_cached(
 						"UPDATE refresh_families SET current_token = ?1, expires_at = ?2 \
@@ -400,7 +400,7 @@ impl AuthStore for SqliteStore {
 		let workflow = workflow.to_string();
 		self.writer
 			.run(move |conn| {
-				let tx = conn.transaction()?;
+				let tx = conn.savepoint()?;
 				tx.prepare_cached("DELETE FROM workflow_shares WHERE workflow_id = ?1")?
 					.execute([&workflow])?;
 				{

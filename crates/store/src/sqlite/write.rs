@@ -54,7 +54,7 @@ impl WorkflowRow {
 }
 
 pub(super) fn create_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlite::Result<()> {
-	let tx = conn.transaction()?;
+	let tx = conn.savepoint()?;
 	tx.prepare_cached(
 		"INSERT INTO wo_workflows (id, name, description, definition, status, category, tags, \
 		 priority, version, created_by, saved_by, created_at, updated_at) \
@@ -80,7 +80,7 @@ pub(super) fn create_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 }
 
 pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlite::Result<bool> {
-	let tx = conn.transaction()?;
+	let tx = conn.savepoint()?;
 	let changed = tx
 		.prepare_cached(
 			"UPDATE wo_workflows SET name = ?1, description = ?2, definition = ?3, status = ?4, \
@@ -108,7 +108,7 @@ pub(super) fn update_workflow(conn: &mut Connection, w: &WorkflowRow) -> rusqlit
 }
 
 /// Stores the workflow's current version unless it exists (versions are immutable).
-fn insert_version(tx: &rusqlite::Transaction<'_>, w: &WorkflowRow) -> rusqlite::Result<()> {
+fn insert_version(tx: &Connection, w: &WorkflowRow) -> rusqlite::Result<()> {
 	tx.prepare_cached(
 		"INSERT INTO wo_workflow_versions (workflow_id, version, definition, created_at, saved_by) \
 		 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id, version) DO NOTHING",
@@ -275,7 +275,7 @@ impl EncodedBatch {
 
 	/// Applies the batch in one transaction.
 	pub(super) fn apply(&self, conn: &mut Connection) -> rusqlite::Result<()> {
-		let tx = conn.transaction()?;
+		let tx = conn.savepoint()?;
 		{
 			let mut stmt = tx.prepare_cached(
 				"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
