@@ -1,5 +1,6 @@
 //! Prometheus metrics at `/metrics`: queue depth per priority, executions by end status,
-//! component latency, workers busy. Counters and the histogram are fed by a task that follows the
+//! component latency, workers busy, and the checkpoint commits (how many, their writes, the time
+//! spent waiting for them: with the first, how much of a step is the store). Counters and the histogram are fed by a task that follows the
 //! engine's events (a task that falls behind skips events rather than buffering them, so a
 //! counter can under-count under extreme load but memory stays bounded); gauges are read from
 //! the engine when scraped.
@@ -9,7 +10,8 @@
 //! scope, which the authentication middleware requires of keys here (and such a key can do
 //! nothing else).
 
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use apg_core::{EventKind, Permission};
 use apg_engine::Engine;
@@ -40,6 +42,12 @@ pub struct Metrics {
 	capacity: Gauge,
 	in_flight: Gauge,
 	timers: Gauge,
+	commits: Counter,
+	writes: Counter,
+	commit_seconds: Counter<f64, AtomicU64>,
+	/// Held while the commit counters catch up with the engine's totals, so that two scrapes at
+	/// once do not both add the same difference.
+	catch_up: Mutex<()>,
 }
 
 impl Metrics {
@@ -86,6 +94,24 @@ impl Metrics {
 			"Durable timers armed (delays, retry back-offs)",
 			timers.clone(),
 		);
+		let commits = Counter::default();
+		registry.register(
+			"checkpoint_commits",
+			"Checkpoint commits (each one transaction) since the engine started",
+			commits.clone(),
+		);
+		let writes = Counter::default();
+		registry.register(
+			"checkpoint_writes",
+			"Rows written by those commits",
+			writes.clone(),
+		);
+		let commit_seconds = Counter::<f64, AtomicU64>::default();
+		registry.register(
+			"checkpoint_commit_seconds",
+			"Time the engine spent waiting for its commits",
+			commit_seconds.clone(),
+		);
 		let metrics = Arc::new(Self {
 			registry,
 			executions,
@@ -96,6 +122,10 @@ impl Metrics {
 			capacity,
 			in_flight,
 			timers,
+			commits,
+			writes,
+			commit_seconds,
+			catch_up: Mutex::new(()),
 		});
 		let mut events = engine.subscribe();
 		let weak = Arc::downgrade(&metrics);
@@ -154,6 +184,15 @@ pub(crate) async fn serve(State(state): State<AppState>, Caller(caller): Caller)
 		m.capacity.set(stats.max_running as i64);
 		m.in_flight.set(stats.executions as i64);
 		m.timers.set(stats.timers as i64);
+		// The engine keeps totals; counters only go up, so they take the difference.
+		let _held = m.catch_up.lock().unwrap_or_else(|e| e.into_inner());
+		m.commits
+			.inc_by(stats.commits.saturating_sub(m.commits.get()));
+		m.writes.inc_by(stats.writes.saturating_sub(m.writes.get()));
+		let seconds = stats.commit_time.as_secs_f64() - m.commit_seconds.get();
+		if seconds > 0.0 {
+			m.commit_seconds.inc_by(seconds);
+		}
 	}
 	let mut text = String::new();
 	if encode(&mut text, &m.registry).is_err() {

@@ -515,7 +515,14 @@ async fn metrics_need_metrics_read(server: Server) {
 	);
 	let r = admin.get(&metrics).send().await.unwrap();
 	assert_eq!(r.status(), 200);
-	assert!(r.text().await.unwrap().contains("apg_queue_depth"));
+	let text = r.text().await.unwrap();
+	assert!(text.contains("apg_queue_depth"), "{text}");
+	// The engine's checkpoint commits are counted (zero until something runs).
+	assert!(text.contains("apg_checkpoint_commits_total"), "{text}");
+	assert!(
+		text.contains("apg_checkpoint_commit_seconds_total"),
+		"{text}"
+	);
 	// A viewer's key, whatever it asks for, gets nothing more.
 	let (code, body) = new_key(&server, &vic.client, json!({"name": "k"})).await;
 	assert_eq!(code, 201);
