@@ -30,7 +30,8 @@ pub struct ExecutionState {
 	/// Per component, where it is (the record's `status` and `run_at` are derived from it).
 	pub(crate) phases: Vec<Phase>,
 	pub(crate) edges: Vec<EdgeState>,
-	/// Components not yet in an end state; the execution ends when this reaches 0.
+	/// Components whose phase is open, kept by [`ExecutionState::enter`] and
+	/// [`ExecutionState::end`] (counted rather than scanned: the execution ends when it is 0).
 	pub(crate) open: usize,
 	/// Pause before every component (the debugger's `step`).
 	pub(crate) step_mode: bool,
@@ -102,6 +103,9 @@ impl ExecutionState {
 	/// Moves component `node` to `phase`, deriving its record's `status` and `run_at` (an
 	/// ended phase leaves them to the caller, which knows how it ended).
 	pub(crate) fn enter(&mut self, node: usize, phase: Phase) {
+		if !self.phases[node].is_open() && phase.is_open() {
+			self.open += 1;
+		}
 		self.phases[node] = phase;
 		if let Some((status, run_at)) = phase.stored() {
 			let s = &mut self.steps[node];
@@ -112,6 +116,9 @@ impl ExecutionState {
 
 	/// Ends component `node` with `status` (completed, failed, skipped or cancelled).
 	pub(crate) fn end(&mut self, node: usize, status: apg_core::ComponentStatus) {
+		if self.phases[node].is_open() {
+			self.open -= 1;
+		}
 		self.phases[node] = Phase::Ended;
 		let s = &mut self.steps[node];
 		s.status = status;

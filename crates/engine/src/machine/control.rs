@@ -105,7 +105,6 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 			fx.step(st, node);
 		}
 	}
-	st.open = st.phases.iter().filter(|p| p.is_open()).count();
 	st.exec.status = ExecutionStatus::Queued;
 	st.exec.error_message = None;
 	st.exec.results = None;

@@ -340,7 +340,6 @@ fn complete_node(
 	s.branch = branch;
 	s.error_message = None;
 	s.completed_at = Some(now);
-	st.open -= 1;
 	fx.step(st, node);
 	fx.component_event(st, node, now);
 	let message = format!(
@@ -356,7 +355,6 @@ fn fail_node(st: &mut ExecutionState, node: usize, message: String, now: Millis,
 	let s = &mut st.steps[node];
 	s.error_message = Some(message.clone());
 	s.completed_at = Some(now);
-	st.open -= 1;
 	fx.step(st, node);
 	fx.component_event(st, node, now);
 	let id = st.steps[node].component_id.clone();
@@ -383,7 +381,6 @@ fn fail_node(st: &mut ExecutionState, node: usize, message: String, now: Millis,
 fn skip_node(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
 	st.end(node, ComponentStatus::Skipped);
 	st.steps[node].completed_at = Some(now);
-	st.open -= 1;
 	fx.step(st, node);
 	fx.component_event(st, node, now);
 }
@@ -540,7 +537,6 @@ pub(super) fn finish(
 			fx.component_event(st, node, now);
 		}
 	}
-	st.open = 0;
 	st.held.clear();
 	let mut results = Map::new();
 	for (i, n) in st.wf.nodes.iter().enumerate() {

@@ -517,9 +517,12 @@ pub(super) fn drive_with(
 	false
 }
 
-/// Every record says what its phase is, as far as the stored form can: read back, it gives the
-/// same phase (a running attempt reads back as ready, which is how it is recovered).
+/// The open count matches the phases, and every record says what its phase is, as far as the
+/// stored form can: read back, it gives the same phase (a running attempt reads back as ready,
+/// which is how it is recovered).
 fn assert_records_match_phases(st: &ExecutionState) {
+	let open = st.phases.iter().filter(|p| p.is_open()).count();
+	assert_eq!(st.open, open, "the open count drifted from the phases");
 	for (node, phase) in st.phases.iter().enumerate() {
 		let back = Phase::of_record(&st.steps[node], st.wf.nodes[node].timer);
 		let expected = if *phase == Phase::Running {

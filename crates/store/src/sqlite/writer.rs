@@ -175,13 +175,19 @@ mod tests {
 			})
 		};
 		tokio::time::sleep(Duration::from_millis(20)).await;
+		let grouped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
 		let mut jobs = Vec::new();
 		for i in 0..40_i64 {
 			let writer = Arc::clone(&writer);
+			let grouped = Arc::clone(&grouped);
 			// Every fourth job inserts two rows, the second a duplicate: it must leave nothing.
 			jobs.push(tokio::spawn(async move {
 				writer
 					.run(move |c| {
+						// Inside a group the connection is already in the group's transaction.
+						if !c.is_autocommit() {
+							grouped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+						}
 						let sp = c.savepoint()?;
 						sp.execute("INSERT INTO t VALUES (?1, 'a')", [i])?;
 						if i % 4 == 0 {
@@ -203,6 +209,10 @@ mod tests {
 			}
 		}
 		assert_eq!(failed, 10);
+		assert!(
+			grouped.load(std::sync::atomic::Ordering::Relaxed) > 1,
+			"the queued jobs did not run as a group"
+		);
 		let rows: i64 = writer
 			.run(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
 			.await
