@@ -345,6 +345,41 @@ pub async fn a_failed_batch_writes_nothing(store: &dyn Store) {
 	assert_eq!(store.count_executions().await.unwrap(), 0);
 }
 
+/// Batches committed at once (which a store may write as one group) each get their own answer:
+/// one that cannot go in fails alone and the others are written.
+pub async fn concurrent_batches_fail_alone(store: &dyn Store) {
+	let w = sample_workflow("Concurrent", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let executions: Vec<Execution> = (0..48)
+		.map(|i| {
+			let mut e = sample_execution(&w);
+			if i % 6 == 5 {
+				e.workflow_id = WorkflowId::new();
+			}
+			e
+		})
+		.collect();
+	let batches: Vec<Batch> = executions
+		.iter()
+		.map(|e| Batch {
+			writes: vec![
+				Write::Execution(Box::new(e.clone())),
+				Write::Step(Box::new(step(e, "a", ComponentStatus::Running, 1))),
+			],
+			..Default::default()
+		})
+		.collect();
+	let answers = futures_util::future::join_all(batches.iter().map(|b| store.commit(b))).await;
+	for (i, (answer, e)) in answers.iter().zip(&executions).enumerate() {
+		let orphan = i % 6 == 5;
+		assert_eq!(answer.is_err(), orphan, "batch {i}: {answer:?}");
+		let stored = store.get_execution(e.id).await.unwrap();
+		assert_eq!(stored.is_some(), !orphan, "batch {i}");
+		assert_eq!(store.steps(e.id).await.unwrap().len(), usize::from(!orphan));
+	}
+	assert_eq!(store.count_executions().await.unwrap(), 40);
+}
+
 /// Recovery sees exactly the executions not in an end state; lists filter and page.
 pub async fn unfinished_and_listed_executions(store: &dyn Store) {
 	let w = sample_workflow("Runs", "u1");
@@ -673,6 +708,7 @@ macro_rules! contract_suite {
 			versions_are_immutable,
 			batches_round_trip,
 			a_failed_batch_writes_nothing,
+			concurrent_batches_fail_alone,
 			unfinished_and_listed_executions,
 			workflow_stats_aggregate_executions,
 			executions_are_found_by_idempotency_key,

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod cluster;
+mod group;
 mod notices;
 mod read;
 mod write;
@@ -26,6 +27,7 @@ use sqlx::{Postgres, QueryBuilder};
 /// Workflows and executions in a PostgreSQL database.
 pub struct PgStore {
 	pool: PgPool,
+	committer: group::Committer,
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
@@ -125,7 +127,8 @@ impl PgStore {
 			.connect_with(options)
 			.await
 			.map_err(backend)?;
-		Ok(Self { pool })
+		let committer = group::Committer::start(pool.clone());
+		Ok(Self { pool, committer })
 	}
 }
 
@@ -255,10 +258,7 @@ impl Store for PgStore {
 		if batch.is_empty() {
 			return Ok(());
 		}
-		let mut tx = self.pool.begin().await.map_err(backend)?;
-		fence(&mut tx, batch).await?;
-		write::batch(&mut tx, batch).await?;
-		tx.commit().await.map_err(backend)
+		self.committer.commit(batch).await
 	}
 
 	async fn get_execution(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
@@ -460,36 +460,4 @@ async fn insert_version(tx: &mut sqlx::Transaction<'_, Postgres>, w: &Workflow) 
 	.await
 	.map_err(backend)?;
 	Ok(())
-}
-
-/// Checks (and locks, so no claim can take them until the commit) the leases a batch is fenced
-/// by; a lost one aborts the transaction.
-async fn fence(tx: &mut sqlx::Transaction<'_, Postgres>, batch: &Batch) -> StoreResult<()> {
-	if batch.fences.is_empty() {
-		return Ok(());
-	}
-	let ids: Vec<uuid::Uuid> = batch.fences.iter().map(|f| f.execution_id.0).collect();
-	let tokens: Vec<i64> = batch.fences.iter().map(|f| f.token).collect();
-	let nodes: Vec<String> = batch.fences.iter().map(|f| f.node.clone()).collect();
-	let held: Vec<uuid::Uuid> = sqlx::query_scalar(
-		"SELECT e.id FROM wo_executions e \
-		 JOIN unnest($1::uuid[], $2::bigint[], $3::text[]) AS f(id, token, node) \
-		 ON e.id = f.id AND e.lease_token = f.token AND e.lease_owner = f.node \
-		 FOR UPDATE OF e",
-	)
-	.bind(&ids)
-	.bind(&tokens)
-	.bind(&nodes)
-	.fetch_all(&mut **tx)
-	.await
-	.map_err(backend)?;
-	if held.len() == ids.len() {
-		return Ok(());
-	}
-	let lost = ids
-		.iter()
-		.filter(|id| !held.contains(id))
-		.map(|id| ExecutionId(*id))
-		.collect();
-	Err(StoreError::LeaseLost(lost))
 }
