@@ -221,6 +221,11 @@ impl Config {
 			reject_hardcoded_secrets: self.reject_hardcoded_secrets,
 			signing_key: self.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec()),
 			max_ws_per_user: self.max_ws_per_user.max(1),
+			// The `user` CLI writes a SQLite data directory's accounts beside a running server.
+			accounts_marker: self
+				.database_url
+				.is_none()
+				.then(|| self.data_dir.join(apg_auth::ACCOUNTS_CHANGED)),
 		})
 	}
 }

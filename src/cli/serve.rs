@@ -157,12 +157,14 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 		max_output_bytes: config.max_output_bytes.max(1024),
 		..Default::default()
 	};
-	let security = Security::new(
+	// Callers' accounts are cached where workflows are, and dropped on every write to them.
+	let security = Security::cached(
 		store.clone(),
 		accounts.clone(),
 		notifications,
 		keys,
 		config.security()?,
+		engine_config.cache.clone(),
 	);
 	let connectors = config.components.connectors.clone().with_env();
 	let files = apg_connectors::UserFiles::new(

@@ -112,6 +112,11 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
 			user.password_hash = hash_password(&password);
 			user.updated_at = now_millis();
 			store.update_user(&user).await?;
+			if args.store.database_url.is_none() {
+				// A server running on these files drops its cached copy of the account.
+				apg_auth::mark_accounts_changed(&args.store.data_dir)
+					.context("cannot tell a running server that the account changed")?;
+			}
 			println!("password of {} changed", user.username);
 			if show {
 				println!("password: {password}");

@@ -385,3 +385,67 @@ async fn an_idempotency_key_creates_one_execution_across_nodes() {
 	assert_eq!(count, 1);
 	drop((one, two));
 }
+
+/// With Redis, callers' accounts are cached for every node, and a change made through one node
+/// holds on the others from the next request: a key used on node B stops working the moment
+/// an admin disables its user on node A, and acts with a new role at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_change_on_one_node_holds_on_the_others_at_once() {
+	let Some(pg) = crate::util::PgSchema::create("apg_accounts").await else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	assert!(
+		std::env::var("APG_TEST_REDIS_URL").is_ok(),
+		"APG_TEST_DATABASE_URL is set without APG_TEST_REDIS_URL: a cluster test needs both"
+	);
+	let database = pg.database.clone();
+	let dir = tempfile::tempdir().unwrap();
+	let a = Node::start(&database, "api", "api-a", dir.path());
+	let b = Node::start(&database, "api", "api-b", dir.path());
+	let admin = crate::util::admin_client(&a.base).await;
+	let created: Value = admin
+		.post(format!("{}/api/v1/users", a.base))
+		.json(&json!({"username": "dana", "password": "dana-password-1", "role": "editor"}))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let dana = created["data"]["id"].as_str().unwrap().to_owned();
+	let session =
+		crate::util::client_with(&crate::util::token(&b.base, "dana", "dana-password-1").await);
+	let key: Value = session
+		.post(format!("{}/api/v1/auth/tokens", b.base))
+		.json(&json!({"name": "ci"}))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let key = crate::util::client_with(key["data"]["key"].as_str().unwrap());
+	let me = format!("{}/api/v1/auth/me", b.base);
+	let role = |v: Value| v["data"]["role"].as_str().unwrap_or_default().to_owned();
+	let get = |c: &reqwest::Client| c.get(&me).send();
+	for _ in 0..3 {
+		assert_eq!(
+			role(get(&key).await.unwrap().json().await.unwrap()),
+			"editor"
+		);
+	}
+	let user = format!("{}/api/v1/users/{dana}", a.base);
+	let patch = |body: Value| admin.patch(&user).json(&body).send();
+	assert_eq!(
+		patch(json!({"role": "viewer"})).await.unwrap().status(),
+		200
+	);
+	assert_eq!(
+		role(get(&key).await.unwrap().json().await.unwrap()),
+		"viewer"
+	);
+	assert_eq!(patch(json!({"active": false})).await.unwrap().status(), 200);
+	assert_eq!(get(&key).await.unwrap().status(), 401, "disabled on node A");
+	assert_eq!(get(&session).await.unwrap().status(), 401);
+}

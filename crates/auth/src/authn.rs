@@ -1,7 +1,8 @@
 //! Who is calling: login with a password (throttled), refresh (rotating), and turning a bearer
-//! credential (an access JWT or an `apg_` API key) into an [`Identity`]. Every request reloads
-//! the user, so a disabled user or a changed role takes effect at once, whatever token they
-//! hold.
+//! credential (an access JWT or an `apg_` API key) into an [`Identity`]. Every request checks
+//! the user as the account stands, so a disabled user or a changed role takes effect from the
+//! next request, whatever token they hold; the account comes from a cache that every write to
+//! it drops (see [`crate::user_cache`]).
 //!
 //! Refresh tokens are single-use. A login starts a family in the store; each refresh replaces
 //! the family's current token with a new one (a compare-and-set, so two uses of one token
@@ -24,6 +25,7 @@ use crate::error::AuthError;
 use crate::limiter::LoginLimiter;
 use crate::password::verify_password;
 use crate::token::{TokenIssuer, TokenKind};
+use crate::user_cache::{Account, UserCache};
 
 /// What a login or a refresh returns.
 #[derive(Clone, Debug, Serialize)]
@@ -62,6 +64,7 @@ const LONGEST_NAME: usize = 64;
 #[derive(Clone)]
 pub struct Authenticator {
 	accounts: Arc<dyn AuthStore>,
+	users: Arc<UserCache>,
 	tokens: TokenIssuer,
 	limiter: Arc<LoginLimiter>,
 	/// A hash checked when the username does not exist, so a failed login takes as long either
@@ -70,10 +73,23 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-	/// An authenticator over `accounts`, signing with `tokens`, throttled by `limiter`.
+	/// An authenticator over `accounts`, signing with `tokens`, throttled by `limiter`, with no
+	/// cache of accounts.
 	pub fn new(accounts: Arc<dyn AuthStore>, tokens: TokenIssuer, limiter: LoginLimiter) -> Self {
+		Self::cached(accounts, Arc::default(), tokens, limiter)
+	}
+
+	/// As [`Authenticator::new`], reading callers' accounts through `users` (which `accounts`
+	/// must invalidate: see [`crate::user_cache::Invalidating`]).
+	pub(crate) fn cached(
+		accounts: Arc<dyn AuthStore>,
+		users: Arc<UserCache>,
+		tokens: TokenIssuer,
+		limiter: LoginLimiter,
+	) -> Self {
 		Self {
 			accounts,
+			users,
 			tokens,
 			limiter: Arc::new(limiter),
 			decoy: crate::password::hash_password("decoy password for timing").into(),
@@ -137,7 +153,7 @@ impl Authenticator {
 	pub async fn refresh(&self, refresh_token: &str) -> Result<(User, Tokens), AuthError> {
 		let claims = self.tokens.verify(refresh_token, TokenKind::Refresh)?;
 		let user = self.active_user(&claims.sub).await?;
-		current(&claims, &user)?;
+		current(&claims, user.updated_at)?;
 		let parse = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<Uuid>().ok());
 		let (Some(family), Some(presented)) = (parse(&claims.fam), parse(&claims.jti)) else {
 			return Err(AuthError::Unauthenticated(
@@ -227,16 +243,17 @@ impl Authenticator {
 					"the API key has expired".to_owned(),
 				));
 			}
-			let user = self.active_user(&key.user_id.to_string()).await?;
+			let user = self.active_account(key.user_id).await?;
 			(user, Some(scoped.scopes))
 		} else {
 			let claims = self.tokens.verify(bearer, TokenKind::Access)?;
-			let user = self.active_user(&claims.sub).await?;
-			current(&claims, &user)?;
+			let id = claims.sub.parse().map_err(|_| gone())?;
+			let user = self.active_account(id).await?;
+			current(&claims, user.updated_at)?;
 			(user, None)
 		};
 		Ok(Identity {
-			principal: principal_of(user),
+			principal: user.principal(),
 			scopes,
 		})
 	}
@@ -245,7 +262,7 @@ impl Authenticator {
 	/// subscription) asks again from time to time, so a disabled user or a changed role takes
 	/// effect there as it does for every HTTP request.
 	pub async fn current(&self, id: UserId) -> Result<Principal, AuthError> {
-		self.active_user(&id.to_string()).await.map(principal_of)
+		self.active_account(id).await.map(Account::principal)
 	}
 
 	/// The tokens of a new login: its refresh family is stored first, so its refresh token
@@ -276,27 +293,40 @@ impl Authenticator {
 	}
 
 	async fn active_user(&self, id: &str) -> Result<User, AuthError> {
-		let gone = || AuthError::Unauthenticated("the user no longer exists or is disabled".into());
 		let id: UserId = id.parse().map_err(|_| gone())?;
 		match self.accounts.get_user(id).await? {
 			Some(u) if u.active => Ok(u),
 			_ => Err(gone()),
 		}
 	}
+
+	/// What a request needs of an active account: from the cache, or the store.
+	async fn active_account(&self, id: UserId) -> Result<Account, AuthError> {
+		let account = match self.users.get(id).await {
+			Ok(account) => account,
+			Err(ticket) => {
+				let user = self.accounts.get_user(id).await?.ok_or_else(gone)?;
+				let account = Account::of(&user);
+				self.users.put(&account, ticket).await;
+				account
+			}
+		};
+		if account.active {
+			Ok(account)
+		} else {
+			Err(gone())
+		}
+	}
 }
 
-fn principal_of(user: User) -> Principal {
-	Principal {
-		user_id: user.id,
-		username: user.username,
-		role: user.role,
-	}
+fn gone() -> AuthError {
+	AuthError::Unauthenticated("the user no longer exists or is disabled".into())
 }
 
 /// Tokens carry the account's version (its last change): a new password, role or state makes
 /// every token issued before it invalid, refresh tokens included.
-fn current(claims: &crate::token::Claims, user: &User) -> Result<(), AuthError> {
-	if claims.ver == user.updated_at {
+fn current(claims: &crate::token::Claims, version: apg_core::Millis) -> Result<(), AuthError> {
+	if claims.ver == version {
 		Ok(())
 	} else {
 		Err(AuthError::Unauthenticated(

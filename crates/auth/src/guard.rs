@@ -1,12 +1,13 @@
 //! The one place that answers "may this caller do this to that workflow or execution?" for REST,
 //! GraphQL and WebSocket alike: it loads the resource and the caller's share of it and applies
 //! [`apg_core::workflow_access`]. A hidden resource is reported as not found, so existence
-//! never leaks; an execution is hidden or forbidden exactly as its workflow is.
+//! never leaks; an execution is hidden or forbidden exactly as its workflow is. Workflows are
+//! read through the engine's cache, the one copy the engine runs from.
 
 use std::sync::Arc;
 
 use apg_core::{
-	Access, AuthStore, Execution, ExecutionId, Permission, Principal, Store, Workflow,
+	Access, AuthStore, Cache, Execution, ExecutionId, Permission, Principal, Store, Workflow,
 	WorkflowAction, WorkflowId, workflow_access,
 };
 
@@ -17,15 +18,23 @@ use crate::error::AuthError;
 #[derive(Clone)]
 pub struct Guard {
 	store: Arc<dyn Store>,
+	cache: Option<Arc<dyn Cache>>,
 	accounts: Arc<dyn AuthStore>,
 	audit: Auditor,
 }
 
 impl Guard {
-	/// A guard reading `store` and `accounts`; every denial goes to `audit`.
-	pub fn new(store: Arc<dyn Store>, accounts: Arc<dyn AuthStore>, audit: Auditor) -> Self {
+	/// A guard reading `store` (through `cache` when there is one) and `accounts`; every denial
+	/// goes to `audit`.
+	pub fn new(
+		store: Arc<dyn Store>,
+		cache: Option<Arc<dyn Cache>>,
+		accounts: Arc<dyn AuthStore>,
+		audit: Auditor,
+	) -> Self {
 		Self {
 			store,
+			cache,
 			accounts,
 			audit,
 		}
@@ -73,9 +82,7 @@ impl Guard {
 		id: WorkflowId,
 		action: WorkflowAction,
 	) -> Result<Workflow, AuthError> {
-		let workflow = self
-			.store
-			.get_workflow(id)
+		let workflow = apg_core::cache::read_workflow(self.cache.as_deref(), &*self.store, id)
 			.await?
 			.ok_or_else(|| AuthError::NotFound(format!("workflow {id}")))?;
 		self.check(principal, &workflow, action).await?;

@@ -21,6 +21,7 @@ mod password;
 mod sealing;
 mod security;
 mod token;
+mod user_cache;
 mod users;
 mod vault;
 
@@ -38,6 +39,7 @@ pub use password::{generate_password, hash_password, off_thread, verify_password
 pub use sealing::{mask_definition, mask_value, seal_definition};
 pub use security::{SealRefusal, Security, SecurityConfig};
 pub use token::{Claims, TokenIssuer, TokenKind};
+pub use user_cache::{ACCOUNTS_CHANGED, mark_accounts_changed};
 pub use users::{
 	NewUser, UserChange, apply_change, check_grant, check_password, check_username, new_user,
 };

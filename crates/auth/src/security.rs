@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use apg_core::{AuthStore, Definition, Issue, NotificationStore, Registry, Store, validate};
+use apg_core::{AuthStore, Cache, Definition, Issue, NotificationStore, Registry, Store, validate};
 use serde_json::Value;
 
 use crate::audit::Auditor;
@@ -15,6 +15,7 @@ use crate::limiter::LoginLimiter;
 use crate::notices::Notices;
 use crate::sealing::seal_definition;
 use crate::token::TokenIssuer;
+use crate::user_cache::{Invalidating, UserCache};
 
 /// Settings of [`Security`].
 #[derive(Clone, Debug)]
@@ -33,6 +34,10 @@ pub struct SecurityConfig {
 	pub signing_key: Option<Vec<u8>>,
 	/// Open WebSocket connections per user (`/ws` and GraphQL together).
 	pub max_ws_per_user: usize,
+	/// The file whose change means accounts were changed outside the server (the data
+	/// directory's [`crate::ACCOUNTS_CHANGED`]): cached accounts read before it changed are not
+	/// used. `None` when no other process writes the accounts this server caches.
+	pub accounts_marker: Option<std::path::PathBuf>,
 }
 
 impl Default for SecurityConfig {
@@ -44,6 +49,7 @@ impl Default for SecurityConfig {
 			reject_hardcoded_secrets: false,
 			signing_key: None,
 			max_ws_per_user: 16,
+			accounts_marker: None,
 		}
 	}
 }
@@ -78,6 +84,24 @@ impl Security {
 		keys: Arc<Keyring>,
 		config: SecurityConfig,
 	) -> Self {
+		Self::cached(store, accounts, notifications, keys, config, None)
+	}
+
+	/// As [`Security::new`], with callers' accounts cached in `cache` (see
+	/// [`crate::user_cache`]): the engine's cache, shared by every node that serves requests.
+	pub fn cached(
+		store: Arc<dyn Store>,
+		accounts: Arc<dyn AuthStore>,
+		notifications: Arc<dyn NotificationStore>,
+		keys: Arc<Keyring>,
+		config: SecurityConfig,
+		cache: Option<Arc<dyn Cache>>,
+	) -> Self {
+		let users = Arc::new(UserCache::new(
+			cache.clone(),
+			config.accounts_marker.clone(),
+		));
+		let accounts: Arc<dyn AuthStore> = Arc::new(Invalidating::new(accounts, users.clone()));
 		let signing = config
 			.signing_key
 			.clone()
@@ -85,12 +109,13 @@ impl Security {
 		let issuer = TokenIssuer::new(&signing, config.access_ttl, config.refresh_ttl);
 		let audit = Auditor::new(Arc::clone(&accounts));
 		Self {
-			authn: Authenticator::new(
+			authn: Authenticator::cached(
 				Arc::clone(&accounts),
+				users,
 				issuer,
 				LoginLimiter::new(config.login_attempts_per_minute),
 			),
-			guard: Guard::new(store, Arc::clone(&accounts), audit.clone()),
+			guard: Guard::new(store, cache, Arc::clone(&accounts), audit.clone()),
 			audit,
 			accounts,
 			keys,

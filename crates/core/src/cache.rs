@@ -24,3 +24,27 @@ pub trait Cache: Send + Sync {
 pub fn workflow_key(id: crate::WorkflowId) -> String {
 	format!("workflow:{id}")
 }
+
+/// A workflow through `cache` when there is one, else from `store`; a miss is read from the
+/// store and cached for [`WORKFLOW_TTL`]. Every change to a workflow deletes its key (see
+/// `Engine::invalidate_workflow`), so the engine and the permission checks read one copy.
+pub async fn read_workflow(
+	cache: Option<&dyn Cache>,
+	store: &dyn crate::Store,
+	id: crate::WorkflowId,
+) -> crate::store::StoreResult<Option<crate::Workflow>> {
+	let key = workflow_key(id);
+	if let Some(cache) = cache
+		&& let Some(text) = cache.get(&key).await
+		&& let Ok(workflow) = serde_json::from_str(&text)
+	{
+		return Ok(Some(workflow));
+	}
+	let workflow = store.get_workflow(id).await?;
+	if let (Some(cache), Some(w)) = (cache, &workflow)
+		&& let Ok(text) = serde_json::to_string(w)
+	{
+		cache.set(&key, &text, WORKFLOW_TTL).await;
+	}
+	Ok(workflow)
+}

@@ -399,6 +399,64 @@ async fn a_new_password_revokes_api_keys(server: Server) {
 	assert_eq!(seen["data"]["role"], "viewer", "{seen}");
 }
 
+/// Callers' accounts are cached between requests, and every change to one holds from the very
+/// next request: a new role, a disabled account, a deleted one; a second user is untouched.
+async fn account_changes_hold_from_the_next_request(server: Server) {
+	let admin = admin_client(&server.base).await;
+	let bob = account(&server, &admin, "bob", "editor").await;
+	let carol = account(&server, &admin, "carol", "editor").await;
+	let (code, body) = new_key(&server, &bob.client, json!({"name": "ci"})).await;
+	assert_eq!(code, 201, "{body}");
+	let key = key_client(&body);
+	let me = server.url("/api/v1/auth/me");
+	let bob_url = server.url(&format!("/api/v1/users/{}", bob.id));
+	let role = |v: Value| v["data"]["role"].as_str().unwrap_or_default().to_owned();
+	// Warm: each caller's account is now cached.
+	for _ in 0..3 {
+		assert_eq!(role(get_json(&key, &me).await), "editor");
+		assert_eq!(role(get_json(&bob.client, &me).await), "editor");
+		assert_eq!(role(get_json(&carol.client, &me).await), "editor");
+	}
+	assert_eq!(
+		status(admin.patch(&bob_url).json(&json!({"role": "viewer"}))).await,
+		200
+	);
+	assert_eq!(
+		role(get_json(&key, &me).await),
+		"viewer",
+		"the key acts with the new role"
+	);
+	assert_eq!(
+		status(bob.client.get(&me)).await,
+		401,
+		"the session predates the change"
+	);
+	let create = server.url("/api/v1/workflows");
+	let wf = json!({"name": "x", "definition": {"components": [{"id": "s", "type": "start"}]}});
+	assert_eq!(
+		status(key.post(&create).json(&wf)).await,
+		403,
+		"a viewer cannot create"
+	);
+	assert_eq!(
+		status(admin.patch(&bob_url).json(&json!({"active": false}))).await,
+		200
+	);
+	assert_eq!(status(key.get(&me)).await, 401, "disabled");
+	assert_eq!(
+		status(admin.patch(&bob_url).json(&json!({"active": true}))).await,
+		200
+	);
+	assert_eq!(status(key.get(&me)).await, 200, "enabled again");
+	assert_eq!(status(admin.delete(&bob_url)).await, 200);
+	assert_eq!(status(key.get(&me)).await, 401, "deleted");
+	assert_eq!(
+		role(get_json(&carol.client, &me).await),
+		"editor",
+		"carol is untouched"
+	);
+}
+
 async fn api_keys_mint_keys_only_with_the_keys_scope(server: Server) {
 	let admin = admin_client(&server.base).await;
 	let mal = account(&server, &admin, "mallory", "editor").await;
@@ -636,4 +694,5 @@ crate::on_every_backend! {
 	api_keys_mint_keys_only_with_the_keys_scope => super::api_keys_mint_keys_only_with_the_keys_scope,
 	metrics_need_metrics_read => super::metrics_need_metrics_read,
 	usernames_are_unique_ignoring_case => super::usernames_are_unique_ignoring_case,
+	account_changes_hold_from_the_next_request => super::account_changes_hold_from_the_next_request,
 }

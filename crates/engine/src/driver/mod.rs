@@ -227,20 +227,8 @@ impl Engine {
 	/// A workflow, through the cache when there is one (the seed's one-hour TTL; every change
 	/// goes through [`Engine::invalidate_workflow`]).
 	pub async fn workflow(&self, id: WorkflowId) -> Result<Option<apg_core::Workflow>> {
-		let key = apg_core::cache::workflow_key(id);
-		if let Some(cache) = &self.inner.cache
-			&& let Some(text) = cache.get(&key).await
-			&& let Ok(workflow) = serde_json::from_str(&text)
-		{
-			return Ok(Some(workflow));
-		}
-		let workflow = self.inner.store.get_workflow(id).await?;
-		if let (Some(cache), Some(w)) = (&self.inner.cache, &workflow)
-			&& let Ok(text) = serde_json::to_string(w)
-		{
-			cache.set(&key, &text, apg_core::cache::WORKFLOW_TTL).await;
-		}
-		Ok(workflow)
+		let cache = self.inner.cache.as_deref();
+		Ok(apg_core::cache::read_workflow(cache, &*self.inner.store, id).await?)
 	}
 
 	/// Drops a workflow from the cache after it changed (on every node, with a shared cache).
