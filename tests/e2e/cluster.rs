@@ -449,3 +449,87 @@ async fn an_account_change_on_one_node_holds_on_the_others_at_once() {
 	assert_eq!(get(&key).await.unwrap().status(), 401, "disabled on node A");
 	assert_eq!(get(&session).await.unwrap().status(), 401);
 }
+
+/// Two nodes tick the same per-second schedule: each second fires once, with one execution.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_never_both_fire_one_tick() {
+	let Some(pg) = crate::util::PgSchema::create("apg_cron").await else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	let database = pg.database.clone();
+	let dir = tempfile::tempdir().unwrap();
+	let a = Node::start(&database, "all", "cron-a", dir.path());
+	let b = Node::start(&database, "all", "cron-b", dir.path());
+	let client = crate::util::admin_client(&a.base).await;
+	let created: Value = client
+		.post(format!("{}/api/v1/workflows", a.base))
+		.json(&crate::server::seed_workflow())
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let wf = created["data"]["id"].as_str().unwrap().to_owned();
+	let body = json!({"workflow_id": wf, "cron": "* * * * * *", "overlap": "allow"});
+	let created: Value = client
+		.post(format!("{}/api/v1/schedules", b.base))
+		.json(&body)
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let id = created["data"]["id"].as_str().unwrap().to_owned();
+	tokio::time::sleep(Duration::from_secs(6)).await;
+	let paused = client
+		.post(format!("{}/api/v1/schedules/{id}/pause", a.base))
+		.send()
+		.await
+		.unwrap();
+	assert_eq!(paused.status(), 200);
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let seen: Value = client
+		.get(format!("{}/api/v1/schedules/{id}", b.base))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let fires = seen["data"]["fires"].as_array().unwrap();
+	assert!(fires.len() >= 4, "{seen}");
+	assert!(fires.iter().all(|f| f["status"] == "started"), "{seen}");
+	let mut times: Vec<&str> = fires
+		.iter()
+		.map(|f| f["fire_at"].as_str().unwrap())
+		.collect();
+	times.dedup();
+	assert_eq!(times.len(), fires.len(), "one row per second");
+	let executions: Value = client
+		.get(format!(
+			"{}/api/v1/executions?workflow_id={wf}&limit=500",
+			a.base
+		))
+		.send()
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	let executions = executions["data"].as_array().unwrap();
+	assert_eq!(
+		executions.len(),
+		fires.len(),
+		"one execution per fire: {executions:?}"
+	);
+	let mut ids: Vec<&str> = fires
+		.iter()
+		.map(|f| f["execution_id"].as_str().unwrap())
+		.collect();
+	ids.sort();
+	ids.dedup();
+	assert_eq!(ids.len(), fires.len());
+}

@@ -10,6 +10,7 @@ mod crash;
 mod dashboard;
 mod pipeline;
 mod sandbox;
+mod schedules;
 mod security;
 mod server;
 mod ui_server;

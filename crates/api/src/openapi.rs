@@ -10,7 +10,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::rest::{
 	audit, auth, components, credentials, dashboard, executions, files, health, notifications,
-	shares, users, workflows,
+	schedules, shares, users, workflows,
 };
 use crate::views;
 
@@ -77,6 +77,13 @@ use crate::views;
 		files::delete_file,
 		notifications::list_notifications,
 		notifications::mark_read,
+		schedules::list_schedules,
+		schedules::create_schedule,
+		schedules::get_schedule,
+		schedules::update_schedule,
+		schedules::delete_schedule,
+		schedules::pause_schedule,
+		schedules::resume_schedule,
 		health::health,
 	),
 	modifiers(&Security),
@@ -91,6 +98,7 @@ use crate::views;
 		(name = "credentials", description = "Write-only secrets used as {{secrets.<name>}}"),
 		(name = "files", description = "Each user's own file store (also apg_file_management)"),
 		(name = "notifications", description = "In-app notifications (apg_notification), also pushed over /ws"),
+		(name = "schedules", description = "Cron schedules of workflows, with their fires"),
 		(name = "operations", description = "Health"),
 	)
 )]

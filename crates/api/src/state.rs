@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use apg_auth::Security;
 use apg_connectors::UserFiles;
+use apg_core::ScheduleStore;
 use apg_engine::Engine;
 
 use crate::metrics::Metrics;
@@ -44,13 +45,21 @@ pub struct AppState {
 	pub security: Security,
 	/// Each user's files (`/files`; `apg_file_management` works on the same store).
 	pub files: UserFiles,
+	/// Cron schedules and their fires.
+	pub schedules: Arc<dyn ScheduleStore>,
 	/// Open WebSocket connections.
 	pub(crate) ws_open: Arc<AtomicUsize>,
 }
 
 impl AppState {
 	/// State for `engine`; starts the task that turns engine events into metrics.
-	pub fn new(engine: Engine, security: Security, files: UserFiles, config: ApiConfig) -> Self {
+	pub fn new(
+		engine: Engine,
+		security: Security,
+		files: UserFiles,
+		schedules: Arc<dyn ScheduleStore>,
+		config: ApiConfig,
+	) -> Self {
 		let metrics = Metrics::start(&engine);
 		Self {
 			engine,
@@ -58,6 +67,7 @@ impl AppState {
 			config: Arc::new(config),
 			security,
 			files,
+			schedules,
 			ws_open: Arc::new(AtomicUsize::new(0)),
 		}
 	}

@@ -66,3 +66,7 @@ uuid_id!(
 	/// Identifies a stored credential (a named secret).
 	CredentialId
 );
+uuid_id!(
+	/// Identifies a cron schedule of a workflow.
+	ScheduleId
+);

@@ -28,6 +28,7 @@ pub mod options;
 pub mod params;
 pub mod priority;
 pub mod redact;
+pub mod schedule;
 pub mod schema;
 pub mod secrets;
 pub mod security;
@@ -48,11 +49,14 @@ pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, Para
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use execution::{AttemptRecord, EventRecord, Execution, LogLevel, LogRecord, StepRecord};
-pub use ids::{ApiKeyId, CredentialId, ExecutionId, NotificationId, UserId, WorkflowId};
+pub use ids::{
+	ApiKeyId, CredentialId, ExecutionId, NotificationId, ScheduleId, UserId, WorkflowId,
+};
 pub use notification::{Notification, NotificationLevel, NotificationStore};
 pub use options::{Backoff, Join, StepOptions};
 pub use priority::Priority;
 pub use redact::Redactor;
+pub use schedule::{CatchUp, Fire, FireStatus, Overlap, Schedule, ScheduleStore};
 pub use secrets::SecretSource;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
 pub use store::{Batch, ExecutionFilter, Fence, Store, WorkflowFilter, WorkflowStats, Write};

@@ -6,8 +6,10 @@
 //! [`AuthStore`]: apg_core::AuthStore
 
 mod accounts;
+mod schedules;
 
 pub use accounts::*;
+pub use schedules::*;
 
 use apg_core::store::StoreError;
 use apg_core::{

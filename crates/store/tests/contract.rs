@@ -27,6 +27,22 @@ mod sqlite {
 	}
 
 	apg_store::contract_suite!(make());
+
+	mod schedules {
+		use apg_store::contract::ScheduleBackend;
+
+		async fn make() -> Option<(tempfile::TempDir, Box<dyn ScheduleBackend>)> {
+			let dir = tempfile::tempdir().unwrap();
+			let store =
+				apg_store::SqliteStore::open_dir(dir.path(), apg_store::Synchronous::Normal)
+					.await
+					.unwrap();
+			apg_core::Store::migrate(&store).await.unwrap();
+			Some((dir, Box::new(store)))
+		}
+
+		apg_store::schedule_suite!(make());
+	}
 }
 
 mod postgres {
@@ -88,6 +104,17 @@ mod postgres {
 	}
 
 	apg_store::contract_suite!(make());
+
+	mod schedules {
+		use apg_store::contract::ScheduleBackend;
+
+		async fn make() -> Option<(super::Schema, Box<dyn ScheduleBackend>)> {
+			let (schema, store) = super::store().await?;
+			Some((schema, Box::new(store)))
+		}
+
+		apg_store::schedule_suite!(make());
+	}
 
 	/// Checkpoints committed at once under leases: one whose lease was taken over fails with
 	/// `LeaseLost` and writes nothing, whatever group it was written in; the others go in.

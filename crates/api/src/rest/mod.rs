@@ -9,6 +9,7 @@ pub(crate) mod executions;
 pub(crate) mod files;
 pub(crate) mod health;
 pub(crate) mod notifications;
+pub(crate) mod schedules;
 pub(crate) mod shares;
 pub(crate) mod users;
 pub(crate) mod workflows;
@@ -29,5 +30,6 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(shares::router())
 		.merge(files::router())
 		.merge(notifications::router())
+		.merge(schedules::router())
 		.merge(dashboard::router())
 }

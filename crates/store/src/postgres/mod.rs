@@ -8,6 +8,7 @@ mod cluster;
 mod group;
 mod notices;
 mod read;
+mod schedules;
 mod write;
 
 pub use cluster::PgCluster;

@@ -3,6 +3,7 @@
 mod accounts;
 mod notices;
 mod read;
+mod schedules;
 mod write;
 mod writer;
 
