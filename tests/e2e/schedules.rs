@@ -323,6 +323,82 @@ async fn a_schedule_due_during_downtime_follows_catch_up_after_restart() {
 	}
 }
 
+/// `overlap: queue`: fires that come while a run is going wait and start one after another,
+/// in order, never two at once, and none is dropped.
+async fn queued_fires_run_one_after_another(server: Server) {
+	let admin = admin_client(&server.base).await;
+	let wf = create_workflow(&server, &admin, slow_workflow("Queued", 1.5)).await;
+	let body = json!({"workflow_id": wf, "cron": "* * * * * *", "overlap": "queue"});
+	let (code, created) = send(admin.post(server.url("/api/v1/schedules")).json(&body)).await;
+	assert_eq!(code, 201, "{created}");
+	let id = created["data"]["id"].as_str().unwrap().to_owned();
+	tokio::time::sleep(Duration::from_secs(4)).await;
+	let (code, _) = send(admin.post(server.url(&format!("/api/v1/schedules/{id}/pause")))).await;
+	assert_eq!(code, 200);
+	let seen = schedule(&server, &admin, &id).await;
+	let fires = seen["fires"].as_array().unwrap().clone();
+	assert!(
+		fires.iter().any(|f| f["status"] == "queued"),
+		"some wait: {seen}"
+	);
+	assert!(
+		fires.iter().all(|f| f["status"] != "skipped"),
+		"none dropped: {seen}"
+	);
+	// A paused schedule fires nothing, queued fires included. Resumed with a yearly
+	// expression, no new fire comes, and the queue drains one run at a time.
+	let (code, _) = send(admin.post(server.url(&format!("/api/v1/schedules/{id}/resume")))).await;
+	assert_eq!(code, 200);
+	let (code, _) = send(
+		admin
+			.patch(server.url(&format!("/api/v1/schedules/{id}")))
+			.json(&json!({"cron": "0 0 1 1 *"})),
+	)
+	.await;
+	assert_eq!(code, 200);
+	let began = Instant::now();
+	loop {
+		let seen = schedule(&server, &admin, &id).await;
+		let waiting = seen["fires"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.filter(|f| f["status"] == "queued")
+			.count();
+		if waiting == 0 {
+			break;
+		}
+		assert!(
+			began.elapsed() < Duration::from_secs(30),
+			"the queue drains: {seen}"
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let seen = schedule(&server, &admin, &id).await;
+	let mut started: Vec<i64> = seen["fires"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|f| {
+			assert_eq!(f["status"], "started", "{seen}");
+			millis(&f["fire_at"])
+		})
+		.collect();
+	started.sort();
+	let mut runs: Vec<(i64, i64)> = executions(&server, &admin, &wf)
+		.await
+		.iter()
+		.map(|e| (millis(&e["started_at"]), millis(&e["completed_at"])))
+		.collect();
+	runs.sort();
+	assert_eq!(runs.len(), started.len(), "one execution per fire");
+	assert!(
+		runs.windows(2).all(|w| w[1].0 >= w[0].1),
+		"overlapping runs: {runs:?}"
+	);
+}
+
 /// A schedule's fires run as its creator: once the creator is disabled, each fire is refused,
 /// recorded with the reason, audited, and starts nothing.
 async fn fires_of_a_disabled_owner_are_refused(server: Server) {
@@ -378,6 +454,8 @@ async fn fires_of_a_disabled_owner_are_refused(server: Server) {
 }
 
 crate::on_every_backend! {
+	queued_fires_run_one_after_another_and_none_is_dropped =>
+		super::queued_fires_run_one_after_another,
 	fires_of_a_disabled_owner_are_refused_and_audited =>
 		super::fires_of_a_disabled_owner_are_refused,
 	a_per_second_schedule_with_overlap_skip_never_runs_two_at_once =>
