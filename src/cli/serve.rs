@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use apg_api::{ApiConfig, AppState};
 use apg_auth::Security;
-use apg_core::{AuthStore, NewWorkflow, NotificationStore, ScheduleStore, Store, WorkflowFilter};
+use apg_core::{
+	AuthStore, HookStore, NewWorkflow, NotificationStore, ScheduleStore, Store, WorkflowFilter,
+};
 use apg_engine::{Engine, EngineConfig, workflows};
 use apg_store::{SqliteStore, Synchronous};
 use clap::Args;
@@ -73,12 +75,13 @@ pub(crate) struct ServeArgs {
 	max_concurrent_tasks: Option<usize>,
 }
 
-/// One backend behind each of its seams: executions, accounts, notifications, schedules.
+/// One backend behind each of its seams: executions, accounts, notifications, schedules, hooks.
 type Stores = (
 	Arc<dyn Store>,
 	Arc<dyn AuthStore>,
 	Arc<dyn NotificationStore>,
 	Arc<dyn ScheduleStore>,
+	Arc<dyn HookStore>,
 );
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -88,7 +91,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	let _logs = super::logging::init_server(&config)?;
 	let mut cluster = None;
 	let node = config.node_id.clone().unwrap_or_else(default_node_id);
-	let (store, accounts, notifications, schedules): Stores = match &config.database_url {
+	let (store, accounts, notifications, schedules, hooks): Stores = match &config.database_url {
 		Some(url) => {
 			let pg = super::load::open_postgres(url).await?;
 			let joined = apg_store::PgCluster::join(&pg, node.clone())
@@ -103,7 +106,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				max_executions: config.max_executions_per_node.max(1),
 			});
 			tracing::info!(node = %node, role = %config.role, "joined the cluster");
-			(pg.clone(), pg.clone(), pg.clone(), pg)
+			(pg.clone(), pg.clone(), pg.clone(), pg.clone(), pg)
 		}
 		None => {
 			if config.role != "all" {
@@ -126,7 +129,13 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 				.await
 				.context("cannot migrate the database")?;
 			let store = Arc::new(store);
-			(store.clone(), store.clone(), store.clone(), store)
+			(
+				store.clone(),
+				store.clone(),
+				store.clone(),
+				store.clone(),
+				store,
+			)
 		}
 	};
 	let keys = Arc::new(config.keyring()?);
@@ -213,7 +222,14 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 	);
 	// Every node ticks; the schedules' leases and fire rows make each fire happen once.
 	apg_schedule::Scheduler::new(engine.clone(), schedules.clone(), security.clone(), node).start();
-	let state = AppState::new(engine.clone(), security, files, schedules, api_config);
+	let state = AppState::new(
+		engine.clone(),
+		security,
+		files,
+		schedules,
+		hooks,
+		api_config,
+	);
 	// The UI last: it answers only GETs outside the server's prefixes (apg_ui::SERVER_PREFIXES).
 	let app = apg_ui::with_ui(apg_api::app(state, graphql));
 	let addr: SocketAddr = format!("{}:{}", config.bind, config.port)

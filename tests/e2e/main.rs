@@ -8,6 +8,7 @@ mod cluster;
 mod connectors;
 mod crash;
 mod dashboard;
+mod hooks;
 mod pipeline;
 mod sandbox;
 mod schedules;

@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::rest::{
-	audit, auth, components, credentials, dashboard, executions, files, health, notifications,
-	schedules, shares, users, workflows,
+	audit, auth, components, credentials, dashboard, executions, files, health, hooks,
+	notifications, schedules, shares, users, workflows,
 };
 use crate::views;
 
@@ -84,6 +84,11 @@ use crate::views;
 		schedules::delete_schedule,
 		schedules::pause_schedule,
 		schedules::resume_schedule,
+		hooks::create_hook,
+		hooks::list_hooks,
+		hooks::rotate_hook,
+		hooks::delete_hook,
+		hooks::receive,
 		health::health,
 	),
 	modifiers(&Security),
@@ -99,6 +104,7 @@ use crate::views;
 		(name = "files", description = "Each user's own file store (also apg_file_management)"),
 		(name = "notifications", description = "In-app notifications (apg_notification), also pushed over /ws"),
 		(name = "schedules", description = "Cron schedules of workflows, with their fires"),
+		(name = "hooks", description = "Webhooks: a secret URL that starts a workflow"),
 		(name = "operations", description = "Health"),
 	)
 )]
@@ -143,7 +149,9 @@ impl utoipa::Modify for Security {
 			let open = path == "/health"
 				|| path.starts_with("/api/v1/auth/login")
 				|| path.starts_with("/api/v1/auth/refresh")
-				|| path == "/api/v1/auth/session";
+				|| path == "/api/v1/auth/session"
+				// Its token is its credential: an unknown one is a 404.
+				|| path.starts_with("/api/v1/hooks/");
 			for op in [
 				&mut item.get,
 				&mut item.put,

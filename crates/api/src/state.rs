@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use apg_auth::Security;
 use apg_connectors::UserFiles;
-use apg_core::ScheduleStore;
+use apg_core::{HookStore, ScheduleStore};
 use apg_engine::Engine;
 
 use crate::metrics::Metrics;
@@ -47,6 +47,10 @@ pub struct AppState {
 	pub files: UserFiles,
 	/// Cron schedules and their fires.
 	pub schedules: Arc<dyn ScheduleStore>,
+	/// Webhook triggers.
+	pub hooks: Arc<dyn HookStore>,
+	/// Each hook's requests this minute (`rest::hooks`).
+	pub(crate) hook_limits: Arc<crate::rest::hooks::HookLimits>,
 	/// Open WebSocket connections.
 	pub(crate) ws_open: Arc<AtomicUsize>,
 }
@@ -58,6 +62,7 @@ impl AppState {
 		security: Security,
 		files: UserFiles,
 		schedules: Arc<dyn ScheduleStore>,
+		hooks: Arc<dyn HookStore>,
 		config: ApiConfig,
 	) -> Self {
 		let metrics = Metrics::start(&engine);
@@ -68,6 +73,8 @@ impl AppState {
 			security,
 			files,
 			schedules,
+			hooks,
+			hook_limits: Arc::default(),
 			ws_open: Arc::new(AtomicUsize::new(0)),
 		}
 	}

@@ -20,6 +20,7 @@ mod notices;
 mod password;
 mod sealing;
 mod security;
+mod signature;
 mod token;
 mod user_cache;
 mod users;
@@ -38,6 +39,7 @@ pub use notices::Notices;
 pub use password::{generate_password, hash_password, off_thread, verify_password};
 pub use sealing::{mask_definition, mask_value, seal_definition};
 pub use security::{SealRefusal, Security, SecurityConfig};
+pub use signature::{sign, verify_signature};
 pub use token::{Claims, TokenIssuer, TokenKind};
 pub use user_cache::{ACCOUNTS_CHANGED, mark_accounts_changed};
 pub use users::{

@@ -70,3 +70,7 @@ uuid_id!(
 	/// Identifies a cron schedule of a workflow.
 	ScheduleId
 );
+uuid_id!(
+	/// Identifies a webhook trigger of a workflow.
+	HookId
+);

@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod execution;
 pub mod expr;
+pub mod hook;
 pub mod ids;
 pub mod notification;
 pub mod options;
@@ -49,8 +50,9 @@ pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, Para
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use execution::{AttemptRecord, EventRecord, Execution, LogLevel, LogRecord, StepRecord};
+pub use hook::{Hook, HookSettings, HookStore};
 pub use ids::{
-	ApiKeyId, CredentialId, ExecutionId, NotificationId, ScheduleId, UserId, WorkflowId,
+	ApiKeyId, CredentialId, ExecutionId, HookId, NotificationId, ScheduleId, UserId, WorkflowId,
 };
 pub use notification::{Notification, NotificationLevel, NotificationStore};
 pub use options::{Backoff, Join, StepOptions};

@@ -6,10 +6,10 @@
 //! [`AuthStore`]: apg_core::AuthStore
 
 mod accounts;
-mod schedules;
+mod triggers;
 
 pub use accounts::*;
-pub use schedules::*;
+pub use triggers::*;
 
 use apg_core::store::StoreError;
 use apg_core::{

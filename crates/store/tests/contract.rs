@@ -28,10 +28,10 @@ mod sqlite {
 
 	apg_store::contract_suite!(make());
 
-	mod schedules {
-		use apg_store::contract::ScheduleBackend;
+	mod triggers {
+		use apg_store::contract::TriggerBackend;
 
-		async fn make() -> Option<(tempfile::TempDir, Box<dyn ScheduleBackend>)> {
+		async fn make() -> Option<(tempfile::TempDir, Box<dyn TriggerBackend>)> {
 			let dir = tempfile::tempdir().unwrap();
 			let store =
 				apg_store::SqliteStore::open_dir(dir.path(), apg_store::Synchronous::Normal)
@@ -41,7 +41,7 @@ mod sqlite {
 			Some((dir, Box::new(store)))
 		}
 
-		apg_store::schedule_suite!(make());
+		apg_store::trigger_suite!(make());
 	}
 }
 
@@ -105,15 +105,15 @@ mod postgres {
 
 	apg_store::contract_suite!(make());
 
-	mod schedules {
-		use apg_store::contract::ScheduleBackend;
+	mod triggers {
+		use apg_store::contract::TriggerBackend;
 
-		async fn make() -> Option<(super::Schema, Box<dyn ScheduleBackend>)> {
+		async fn make() -> Option<(super::Schema, Box<dyn TriggerBackend>)> {
 			let (schema, store) = super::store().await?;
 			Some((schema, Box::new(store)))
 		}
 
-		apg_store::schedule_suite!(make());
+		apg_store::trigger_suite!(make());
 	}
 
 	/// Checkpoints committed at once under leases: one whose lease was taken over fails with

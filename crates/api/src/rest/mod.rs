@@ -8,6 +8,7 @@ pub(crate) mod dashboard;
 pub(crate) mod executions;
 pub(crate) mod files;
 pub(crate) mod health;
+pub(crate) mod hooks;
 pub(crate) mod notifications;
 pub(crate) mod schedules;
 pub(crate) mod shares;
@@ -31,5 +32,6 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(files::router())
 		.merge(notifications::router())
 		.merge(schedules::router())
+		.merge(hooks::router())
 		.merge(dashboard::router())
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod cluster;
 mod group;
+mod hooks;
 mod notices;
 mod read;
 mod schedules;

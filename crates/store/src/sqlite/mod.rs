@@ -1,6 +1,7 @@
 //! The embedded SQLite store.
 
 mod accounts;
+mod hooks;
 mod notices;
 mod read;
 mod schedules;

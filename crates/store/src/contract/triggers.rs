@@ -1,18 +1,20 @@
-//! The [`ScheduleStore`] contract, run against SQLite and PostgreSQL (the memory store has no
-//! schedules: nothing that runs a server uses it) by [`schedule_suite!`](crate::schedule_suite).
+//! The trigger contract ([`ScheduleStore`] and [`HookStore`]), run against SQLite and
+//! PostgreSQL (the memory store has neither: nothing that runs a server uses it) by
+//! [`trigger_suite!`](crate::trigger_suite).
 
+use apg_core::hook::{Algorithm, Respond, Signature};
 use apg_core::{
-	CatchUp, ExecutionStatus, Fire, FireStatus, Overlap, Schedule, ScheduleId, ScheduleStore,
-	Store, UserId, Write,
+	CatchUp, ExecutionStatus, Fire, FireStatus, Hook, HookId, HookSettings, HookStore, Overlap,
+	Schedule, ScheduleId, ScheduleStore, Store, UserId, Write,
 };
 use serde_json::{Map, json};
 
 use super::{sample_execution, sample_workflow};
 
-/// A backend with schedules.
-pub trait ScheduleBackend: Store + ScheduleStore {}
+/// A backend with triggers.
+pub trait TriggerBackend: Store + ScheduleStore + HookStore {}
 
-impl<T: Store + ScheduleStore> ScheduleBackend for T {}
+impl<T: Store + ScheduleStore + HookStore> TriggerBackend for T {}
 
 fn sample_schedule(workflow: apg_core::WorkflowId, next: i64) -> Schedule {
 	let mut parameters = Map::new();
@@ -46,7 +48,7 @@ fn fire(s: &Schedule, at: i64, status: FireStatus) -> Fire {
 }
 
 /// A schedule round-trips, updates, lists by workflow and goes with its workflow.
-pub async fn schedules_round_trip(store: &dyn ScheduleBackend) {
+pub async fn schedules_round_trip(store: &dyn TriggerBackend) {
 	let w = sample_workflow("Scheduled", "u1");
 	let other = sample_workflow("Other", "u1");
 	store.create_workflow(&w).await.unwrap();
@@ -85,7 +87,7 @@ pub async fn schedules_round_trip(store: &dyn ScheduleBackend) {
 
 /// Due schedules are claimed by one node at a time until advanced or the lease ends; paused and
 /// future ones are not claimed; a queued fire makes a schedule due.
-pub async fn due_schedules_are_leased(store: &dyn ScheduleBackend) {
+pub async fn due_schedules_are_leased(store: &dyn TriggerBackend) {
 	let w = sample_workflow("Due", "u1");
 	store.create_workflow(&w).await.unwrap();
 	let due = sample_schedule(w.id, 5_000);
@@ -152,7 +154,7 @@ pub async fn due_schedules_are_leased(store: &dyn ScheduleBackend) {
 
 /// A fire is recorded once per time; only a queued one may be replaced; open fires are the
 /// queued ones and those whose execution has not ended.
-pub async fn fires_are_recorded_once(store: &dyn ScheduleBackend) {
+pub async fn fires_are_recorded_once(store: &dyn TriggerBackend) {
 	let w = sample_workflow("Fires", "u1");
 	store.create_workflow(&w).await.unwrap();
 	let s = sample_schedule(w.id, 5_000);
@@ -216,15 +218,79 @@ pub async fn fires_are_recorded_once(store: &dyn ScheduleBackend) {
 	assert!(store.list_fires(s.id, 10).await.unwrap().is_empty());
 }
 
-/// Generates one `#[tokio::test]` per schedule contract function, like
+/// A hook round-trips, is found by its token's hash only, rotates, and goes with its workflow;
+/// two hooks cannot share a token hash.
+pub async fn hooks_round_trip(store: &dyn TriggerBackend) {
+	let w = sample_workflow("Hooked", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let mut hook = Hook {
+		id: HookId::new(),
+		workflow_id: w.id,
+		token_hash: "a".repeat(64),
+		settings: HookSettings {
+			name: "github".into(),
+			token_prefix: "apg_hook_ab".into(),
+			signature: Some(Signature {
+				header: "x-hub-signature-256".into(),
+				algorithm: Algorithm::Sha256,
+				sealed_secret: "sealed".into(),
+			}),
+			headers: vec!["x-github-event".into()],
+			respond: Respond::OnCompletion,
+			timeout_seconds: 30,
+			max_body_bytes: 1 << 20,
+			rate_per_minute: 60,
+		},
+		created_by: UserId::new(),
+		created_at: 1_000,
+		updated_at: 1_000,
+	};
+	store.create_hook(&hook).await.unwrap();
+	assert_eq!(store.get_hook(hook.id).await.unwrap(), Some(hook.clone()));
+	assert_eq!(
+		store.find_hook(&"a".repeat(64)).await.unwrap(),
+		Some(hook.clone())
+	);
+	assert_eq!(store.find_hook(&"b".repeat(64)).await.unwrap(), None);
+	let twin = Hook {
+		id: HookId::new(),
+		..hook.clone()
+	};
+	assert!(
+		store.create_hook(&twin).await.is_err(),
+		"one token, one hook"
+	);
+	hook.token_hash = "c".repeat(64);
+	hook.settings.rate_per_minute = 5;
+	hook.updated_at = 2_000;
+	assert!(store.update_hook(&hook).await.unwrap());
+	assert_eq!(
+		store.find_hook(&"a".repeat(64)).await.unwrap(),
+		None,
+		"the old token is dead"
+	);
+	assert_eq!(store.list_hooks(w.id).await.unwrap(), vec![hook.clone()]);
+	assert!(store.delete_hook(hook.id).await.unwrap());
+	assert!(!store.delete_hook(hook.id).await.unwrap());
+	store.create_hook(&twin).await.unwrap();
+	store.delete_workflow(w.id).await.unwrap();
+	assert_eq!(
+		store.get_hook(twin.id).await.unwrap(),
+		None,
+		"gone with its workflow"
+	);
+}
+
+/// Generates one `#[tokio::test]` per trigger contract function, like
 /// [`contract_suite!`](crate::contract_suite).
 #[macro_export]
-macro_rules! schedule_suite {
+macro_rules! trigger_suite {
 	($make:expr) => {
-		$crate::schedule_suite!(@tests $make;
+		$crate::trigger_suite!(@tests $make;
 			schedules_round_trip,
 			due_schedules_are_leased,
-			fires_are_recorded_once
+			fires_are_recorded_once,
+			hooks_round_trip
 		);
 	};
 	(@tests $make:expr; $($name:ident),+) => {
