@@ -10,6 +10,7 @@ mod crash;
 mod dashboard;
 mod hooks;
 mod pipeline;
+mod rerun;
 mod sandbox;
 mod schedules;
 mod security;

@@ -41,6 +41,7 @@ use crate::views;
 		executions::execution_component,
 		executions::cancel_execution,
 		executions::retry_execution,
+		executions::rerun_execution,
 		executions::resume_execution,
 		executions::set_breakpoints,
 		executions::debug_execution,

@@ -67,6 +67,21 @@ pub struct Compiled {
 }
 
 impl Compiled {
+	/// Every component `node` depends on, directly or through others (not `node` itself).
+	pub fn upstream_of(&self, node: usize) -> std::collections::BTreeSet<usize> {
+		let mut seen = std::collections::BTreeSet::new();
+		let mut todo = vec![node];
+		while let Some(n) = todo.pop() {
+			for &e in &self.nodes[n].incoming {
+				let source = self.edges[e].source;
+				if source != node && seen.insert(source) {
+					todo.push(source);
+				}
+			}
+		}
+		seen
+	}
+
 	/// Validates and compiles a definition.
 	pub fn new(definition: &Definition, registry: &Registry) -> Result<Self> {
 		let (def, report) = validate(&definition.to_value(), registry);

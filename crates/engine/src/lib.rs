@@ -38,7 +38,7 @@ pub mod trace;
 pub mod workflows;
 
 pub use cache::MemoryCache;
-pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest};
+pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest, RerunRequest};
 pub use error::{EngineError, Result};
 pub use graph::Compiled;
 pub use output_cap::DEFAULT_MAX_OUTPUT_BYTES;

@@ -34,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
 		)
 		.route("/executions/{id}/cancel", post(cancel_execution))
 		.route("/executions/{id}/retry", post(retry_execution))
+		.route("/executions/{id}/rerun", post(rerun_execution))
 		.route("/executions/{id}/resume", post(resume_execution))
 		.route("/executions/{id}/breakpoints", put(set_breakpoints))
 		.route("/executions/{id}/debug", get(debug_execution))
@@ -214,6 +215,58 @@ pub(crate) async fn retry_execution(
 		ExecutionView::new(&exec),
 		"Execution retried".to_owned(),
 	)))
+}
+
+/// What to rerun from.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RerunBody {
+	/// The component to run from: everything upstream of it keeps the original's results.
+	from: String,
+	/// New parameters (default: the original's).
+	#[schema(value_type = Option<Object>)]
+	parameters: Option<serde_json::Map<String, Value>>,
+}
+
+/// Starts a new execution of the same version from one component: the outputs the original
+/// recorded upstream of it are reused, and it and everything else runs again. The new
+/// execution's log names the original.
+#[utoipa::path(post, path = "/api/v1/executions/{id}/rerun", tag = "executions", request_body = RerunBody,
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 201, body = Envelope<ExecutionView>), (status = 400, body = crate::views::ErrorBody),
+		(status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody),
+		(status = 422, body = crate::views::ErrorBody)))]
+pub(crate) async fn rerun_execution(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	Path(id): Path<String>,
+	JsonBody(body): JsonBody,
+) -> Result<(axum::http::StatusCode, Json<Envelope<ExecutionView>>), ApiError> {
+	let original = load(&state, &caller, &id, WorkflowAction::Execute).await?;
+	let body: RerunBody = typed(body)?;
+	let request = apg_engine::RerunRequest {
+		of: original.id,
+		from: body.from,
+		parameters: body.parameters,
+		started_by: Some(caller.user_id),
+	};
+	let exec = state.engine.rerun(request).await?;
+	let details = serde_json::json!({"rerun_of": original.id.to_string()});
+	state
+		.audit(
+			&caller,
+			"execution.rerun",
+			format!("execution/{}", exec.id),
+			details,
+		)
+		.await;
+	Ok((
+		axum::http::StatusCode::CREATED,
+		Json(Envelope::new(
+			ExecutionView::new(&exec),
+			"Execution rerun".to_owned(),
+		)),
+	))
 }
 
 /// Resumes a paused execution; `{"step": true}` pauses again before the next component.

@@ -82,6 +82,19 @@ impl Default for EngineConfig {
 	}
 }
 
+/// A request to rerun an ended execution from one of its components ([`super::Engine::rerun`]).
+#[derive(Clone, Debug)]
+pub struct RerunRequest {
+	/// The execution rerun.
+	pub of: apg_core::ExecutionId,
+	/// The component it runs from (everything upstream of it is carried over).
+	pub from: String,
+	/// New parameters; `None` keeps the original's.
+	pub parameters: Option<Map<String, Value>>,
+	/// Who reruns it.
+	pub started_by: Option<apg_core::UserId>,
+}
+
 /// A request to execute a workflow.
 #[derive(Clone, Debug, Default)]
 pub struct ExecuteRequest {

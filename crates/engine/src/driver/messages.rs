@@ -64,7 +64,7 @@ impl Coordinator {
 					.map_err(|e| e.invalid_breakpoints(exec));
 				let _ = reply.send(result);
 			}
-			Msg::Retry(state, reply) => self.retry(*state, reply, now),
+			Msg::Reopen(state, command, reply) => self.reopen(*state, command, reply, now),
 			Msg::Wait(exec, reply) => {
 				if self.states.contains_key(&exec) {
 					// Callers that gave up (a closed request) are forgotten, so a long pause
@@ -177,7 +177,13 @@ impl Coordinator {
 		}
 	}
 
-	fn retry(&mut self, mut state: ExecutionState, reply: Reply<apg_core::Execution>, now: Millis) {
+	fn reopen(
+		&mut self,
+		mut state: ExecutionState,
+		command: Command,
+		reply: Reply<apg_core::Execution>,
+		now: Millis,
+	) {
 		let id = state.exec.id;
 		if self.states.contains_key(&id) {
 			let _ = reply.send(Err(EngineError::Conflict(format!(
@@ -190,7 +196,7 @@ impl Coordinator {
 			let _ = reply.send(Err(EngineError::NotFound(format!("workflow {workflow}"))));
 			return;
 		}
-		let Ok(fx) = machine::apply(&mut state, Command::Retry, now) else {
+		let Ok(fx) = machine::apply(&mut state, command, now) else {
 			let status = state.exec.status;
 			let _ = reply.send(Err(EngineError::Conflict(format!(
 				"execution {id} is {status}"

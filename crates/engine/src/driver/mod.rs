@@ -40,7 +40,7 @@ mod messages;
 mod ready;
 mod timers;
 
-pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest};
+pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest, RerunRequest};
 use coordinator::Coordinator;
 use idempotency::RememberedKeys;
 use ready::ReadyQueue;
@@ -68,7 +68,12 @@ enum Msg {
 	Resume(ExecutionId, bool, oneshot::Sender<Result<()>>),
 	Wait(ExecutionId, oneshot::Sender<Execution>),
 	Idle(oneshot::Sender<()>),
-	Retry(Box<ExecutionState>, oneshot::Sender<Result<Execution>>),
+	/// A retry or a rerun: an execution rebuilt from records, re-opened by the command.
+	Reopen(
+		Box<ExecutionState>,
+		machine::Command,
+		oneshot::Sender<Result<Execution>>,
+	),
 	Breakpoints(ExecutionId, Vec<String>, oneshot::Sender<Result<()>>),
 	Stats(oneshot::Sender<EngineStats>),
 	Held(ExecutionId, oneshot::Sender<Option<Vec<String>>>),
@@ -468,7 +473,95 @@ impl Engine {
 		let steps = store.steps(id).await?;
 		let state = recovery::rebuild(exec, compiled, steps);
 		let (reply, done) = oneshot::channel();
-		self.send(Msg::Retry(Box::new(state), reply))?;
+		self.send(Msg::Reopen(Box::new(state), machine::Command::Retry, reply))?;
+		done.await.map_err(|_| EngineError::Stopped)?
+	}
+
+	/// Starts a new execution of an ended one's workflow version that reuses what the original
+	/// recorded for every component upstream of `from` (their outputs, as they ended) and runs
+	/// `from` and everything that is not upstream of it again. Refused when `from` is not a
+	/// component of that version, or when a component upstream of it did not complete.
+	pub async fn rerun(&self, request: RerunRequest) -> Result<Execution> {
+		let store = &self.inner.store;
+		let id = request.of;
+		let original = store
+			.get_execution(id)
+			.await?
+			.ok_or_else(|| EngineError::NotFound(format!("execution {id}")))?;
+		if !original.status.is_terminal() {
+			return Err(EngineError::Conflict(format!(
+				"execution {id} is {}; only an ended execution can be rerun",
+				original.status
+			)));
+		}
+		let compiled = self
+			.compiled(original.workflow_id, original.workflow_version)
+			.await?;
+		let Some(&from) = compiled.index.get(request.from.as_str()) else {
+			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
+				"from",
+				format!(
+					"'{}' is not a component of version {}",
+					request.from, original.workflow_version
+				),
+			)]));
+		};
+		let upstream = compiled.upstream_of(from);
+		let mut records = store.steps(id).await?;
+		records.retain(|r| {
+			compiled
+				.index
+				.get(r.component_id.as_str())
+				.is_some_and(|i| upstream.contains(i))
+		});
+		for &node in &upstream {
+			let name = &compiled.nodes[node].id;
+			let done = records.iter().any(|r| {
+				&r.component_id == name
+					&& matches!(
+						r.status,
+						apg_core::ComponentStatus::Completed | apg_core::ComponentStatus::Skipped
+					)
+			});
+			if !done {
+				return Err(EngineError::Conflict(format!(
+					"'{name}', upstream of '{}', did not complete in execution {id}",
+					request.from
+				)));
+			}
+		}
+		let parameters = match request.parameters {
+			Some(p) => {
+				params::resolve(&compiled.definition.parameters, p).map_err(EngineError::Invalid)?
+			}
+			None => original.parameters.clone(),
+		};
+		let exec = Execution {
+			id: ExecutionId::new(),
+			status: ExecutionStatus::Queued,
+			parameters,
+			// What the carried-over components set; the rest set theirs again.
+			vars: original.vars.clone(),
+			results: None,
+			error_message: None,
+			breakpoints: Vec::new(),
+			idempotency_key: None,
+			started_by: request.started_by,
+			created_at: crate::clock::now(),
+			started_at: None,
+			completed_at: None,
+			..original
+		};
+		for r in &mut records {
+			r.execution_id = exec.id;
+		}
+		let state = recovery::rebuild(exec, compiled, records);
+		let command = machine::Command::Rerun {
+			of: id,
+			from: request.from,
+		};
+		let (reply, done) = oneshot::channel();
+		self.send(Msg::Reopen(Box::new(state), command, reply))?;
 		done.await.map_err(|_| EngineError::Stopped)?
 	}
 

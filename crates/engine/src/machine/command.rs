@@ -9,7 +9,7 @@
 //! The next kinds of waiting (an approval decided, a signal received, a child finished, a slot
 //! granted) are new variants here, not new code paths in the driver.
 
-use apg_core::{ComponentError, ExecutionStatus, Millis, Outcome};
+use apg_core::{ComponentError, ExecutionId, ExecutionStatus, Millis, Outcome};
 
 use super::{Effects, arm_timer, begin_attempt, control, finished, recover, start, timer_fired};
 use crate::phase::Phase;
@@ -61,6 +61,14 @@ pub enum Command {
 	},
 	/// Re-open a failed or cancelled execution from its failed components.
 	Retry,
+	/// Queue a new execution that carries over the ended components it was built with (the
+	/// upstream of a rerun's starting component, recorded by the original) and runs the rest.
+	Rerun {
+		/// The execution it reruns.
+		of: ExecutionId,
+		/// The component it runs from.
+		from: String,
+	},
 	/// Replace the components to pause before.
 	SetBreakpoints(Vec<String>),
 	/// Continue an execution rebuilt from its checkpoints (a restart, or a takeover).
@@ -128,6 +136,12 @@ pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<E
 			if !control::retry(st, now, &mut fx) {
 				return Err(Refusal::NotRetryable(st.exec.status));
 			}
+		}
+		Command::Rerun { of, from } => {
+			if st.exec.status != ExecutionStatus::Queued || st.exec.started_at.is_some() {
+				return Err(Refusal::NotRetryable(st.exec.status));
+			}
+			control::rerun(st, now, &mut fx, format!("rerun of {of} from '{from}'"));
 		}
 		Command::SetBreakpoints(breakpoints) => {
 			if let Some(unknown) = breakpoints

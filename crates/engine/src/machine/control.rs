@@ -105,19 +105,37 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 			fx.step(st, node);
 		}
 	}
+	restart(
+		st,
+		now,
+		fx,
+		"retrying from the failed components".to_owned(),
+	);
+	true
+}
+
+/// Queues a new execution built with the ended components it carries over (their records
+/// stored as they are) and runs everything else from there: a rerun.
+pub(crate) fn rerun(st: &mut ExecutionState, now: Millis, fx: &mut Effects, note: String) {
+	for node in 0..st.steps.len() {
+		if st.phases[node] == Phase::Ended {
+			fx.step(st, node);
+		}
+	}
+	restart(st, now, fx, note);
+}
+
+/// Queues the execution again and moves on from its ended components: connections out of them
+/// are decided again, pending roots become ready, and every other pending component settles
+/// (ready once its inputs are in).
+fn restart(st: &mut ExecutionState, now: Millis, fx: &mut Effects, note: String) {
 	st.exec.status = ExecutionStatus::Queued;
 	st.exec.error_message = None;
 	st.exec.results = None;
 	st.exec.completed_at = None;
 	fx.exec(st);
 	fx.execution_event(st, now);
-	fx.log(
-		st,
-		LogLevel::Info,
-		None,
-		"retrying from the failed components".to_owned(),
-		now,
-	);
+	fx.log(st, LogLevel::Info, None, note, now);
 	for e in 0..st.edges.len() {
 		st.edges[e] = if st.steps[st.wf.edges[e].source].status.is_terminal() {
 			if decide(st, e).unwrap_or(false) {
@@ -138,7 +156,6 @@ pub(crate) fn retry(st: &mut ExecutionState, now: Millis, fx: &mut Effects) -> b
 		}
 	}
 	check_done(st, now, fx);
-	true
 }
 
 /// [`settle`], and when that skips the component, decide the connections it leaves.
