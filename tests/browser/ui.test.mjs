@@ -548,3 +548,312 @@ test('signing out returns to the sign-in page, and a reload stays signed out', a
   await page.getByLabel('Username').waitFor();
   assert.equal(await page.getByTestId('current-user').count(), 0);
 });
+
+// ---- schedules: a cron schedule of a workflow, made, watched and changed from the Schedules page
+// (the tests before signed out: the first signs in again).
+const sched = { workflow: null, name: `Every second ${Date.now() % 100000}`, id: null };
+const schedForm = () => page.getByRole('form', { name: 'New schedule' });
+const fieldError = (scope, id) => scope.getByTestId(`field-${id}`).locator('.field-error');
+
+test('schedules: an invalid cron expression or time zone from the form is shown next to its field, and nothing is created', async () => {
+  sched.workflow = await api(admin, 'workflows', {
+    body: {
+      name: `Scheduled flow ${Date.now()}`,
+      definition: { components: [{ id: 'start', type: 'start' }, { id: 'end', type: 'end' }], connections: [{ source: 'start', target: 'end' }] },
+    },
+  });
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.getByRole('navigation').getByRole('link', { name: 'Schedules', exact: true }).click();
+  await page.waitForURL(/\/schedules$/);
+  await page.getByRole('heading', { name: 'Schedules', exact: true }).waitFor();
+  const form = schedForm();
+  await form.getByLabel('Workflow', { exact: true }).selectOption({ label: sched.workflow.name });
+  await form.getByLabel('Name', { exact: true }).fill(sched.name);
+  const cron = form.getByLabel('Cron expression', { exact: true });
+  const zone = form.getByLabel('Time zone', { exact: true });
+  await cron.fill('* * * every second');
+  await zone.fill('Europe/Paris');
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  // The server's message, next to the cron field and tied to it; none next to the zone.
+  await fieldError(form, 'new-cron').waitFor();
+  assert.match(await fieldError(form, 'new-cron').textContent(), /invalid cron expression/);
+  assert.equal(await cron.getAttribute('aria-invalid'), 'true');
+  assert.match(await cron.getAttribute('aria-describedby'), /\bnew-cron-error\b/);
+  assert.equal(await fieldError(form, 'new-timezone').count(), 0);
+  assert.equal(await zone.getAttribute('aria-invalid'), 'false');
+  await form.getByRole('alert').filter({ hasText: 'Could not create the schedule' }).waitFor();
+  await shot(page, 'schedules-invalid-cron');
+  assert.deepEqual(await axe(page), []);
+  assert.deepEqual(await api(admin, `schedules?workflow_id=${sched.workflow.id}`), []);
+  // An unknown zone: its field says so, the cron field's error is gone.
+  await cron.fill('* * * * * *');
+  await zone.fill('Europe/Atlantis');
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  await fieldError(form, 'new-timezone').waitFor();
+  assert.match(await fieldError(form, 'new-timezone').textContent(), /unknown time zone/);
+  assert.equal(await fieldError(form, 'new-cron').count(), 0);
+  assert.equal(await zone.getAttribute('aria-invalid'), 'true');
+  // Parameters that are not a JSON object are refused before any request.
+  await zone.fill('Europe/Paris');
+  await form.getByLabel('Parameters (JSON)').fill('["not", "an object"]');
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  await fieldError(form, 'new-parameters').filter({ hasText: 'Must be a JSON object' }).waitFor();
+  assert.equal(await fieldError(form, 'new-timezone').count(), 0);
+  assert.deepEqual(await api(admin, `schedules?workflow_id=${sched.workflow.id}`), []);
+  assert.equal(await page.getByTestId('schedule-row').filter({ hasText: sched.workflow.name }).count(), 0);
+});
+
+test('schedules: create an every-second schedule in Europe/Paris from the form (by keyboard), see it listed and its next five fire times', async () => {
+  const form = schedForm();
+  await form.getByLabel('Parameters (JSON)').fill('{"source": "browser"}');
+  // Enter in a field submits the form.
+  await form.getByLabel('Cron expression', { exact: true }).press('Enter');
+  const row = page.getByTestId('schedule-row').filter({ hasText: sched.name });
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.match(text, new RegExp(sched.workflow.name));
+  assert.match(text, /\* \* \* \* \* \*/);
+  assert.match(text, /Europe\/Paris/);
+  assert.match(text, /skip/);
+  assert.match(text, /latest/);
+  assert.match(text, /active/i);
+  assert.match(await row.getByTestId('next-fire').locator('time').getAttribute('datetime'), /\+0[12]:00$/);
+  assert.equal(await form.getByLabel('Cron expression', { exact: true }).inputValue(), '', 'the form is cleared');
+  assert.equal(await fieldError(form, 'new-parameters').count(), 0);
+  const [made] = await api(admin, `schedules?workflow_id=${sched.workflow.id}`);
+  assert.equal(made.name, sched.name);
+  assert.equal(made.cron, '* * * * * *');
+  assert.equal(made.timezone, 'Europe/Paris');
+  assert.deepEqual(made.parameters, { source: 'browser' });
+  sched.id = made.id;
+  await shot(page, 'schedules-list');
+  await row.getByRole('link', { name: sched.name, exact: true }).click();
+  await page.waitForURL(new RegExp(`/schedules/${sched.id}$`));
+  await page.getByRole('heading', { name: sched.name }).waitFor();
+  const next = page.getByTestId('next-fires').locator('time');
+  await next.first().waitFor();
+  assert.equal(await next.count(), 5);
+  const times = await next.evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime')));
+  for (const t of times) assert.match(t, /\+0[12]:00$/, `${t} is Paris time`);
+  const ms = times.map((t) => Date.parse(t));
+  for (let i = 1; i < ms.length; i++) assert.equal(ms[i] - ms[i - 1], 1000, `one second apart: ${times}`);
+  assert.match(await next.first().textContent(), /\d\d:\d\d:\d\d GMT\+[12]$/);
+  await shot(page, 'schedules-detail');
+});
+
+test('schedules: its fires appear live, and a started one links to its execution', async () => {
+  const rows = page.getByTestId('fire-row');
+  // The newest fire changes without a reload: the page refreshes itself.
+  await rows.first().waitFor({ timeout: 15_000 });
+  const first = await rows.first().locator('time').getAttribute('datetime');
+  await page.waitForFunction(
+    (t) => {
+      const r = document.querySelector('[data-testid=fire-row] time');
+      return r && r.getAttribute('datetime') !== t;
+    },
+    first,
+    { timeout: 15_000 },
+  );
+  const started = page.locator('[data-testid=fire-row][data-status=started]').first();
+  await started.waitFor();
+  assert.match(await started.textContent(), /started/);
+  const link = started.getByRole('link');
+  const href = await link.getAttribute('href');
+  const fires = (await api(admin, `schedules/${sched.id}`)).fires;
+  const executionId = href.replace(/^\/executions\//, '');
+  assert.ok(fires.some((f) => f.status === 'started' && f.execution_id === executionId), `${href} is a started fire's execution`);
+  await shot(page, 'schedules-fires');
+  await link.click();
+  await page.waitForURL(new RegExp(`/executions/${executionId}$`));
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+  const run = await api(admin, `executions/${executionId}`);
+  assert.equal(run.workflow_id, sched.workflow.id);
+  assert.deepEqual(run.parameters, { source: 'browser' });
+  await page.goBack();
+  await page.waitForURL(new RegExp(`/schedules/${sched.id}$`));
+  await page.getByTestId('next-fires').waitFor();
+});
+
+test('schedules: edit its expression, zone, overlap, catch-up and parameters (a bad expression shown in the dialog)', async () => {
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Edit “${sched.name}”` });
+  await dialog.waitFor();
+  const cron = dialog.getByLabel('Cron expression', { exact: true });
+  assert.equal(await cron.inputValue(), '* * * * * *');
+  await cron.fill('61 * * * *');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await fieldError(dialog, 'edit-cron').waitFor();
+  assert.match(await fieldError(dialog, 'edit-cron').textContent(), /invalid cron expression/);
+  assert.equal(await cron.getAttribute('aria-invalid'), 'true');
+  assert.equal((await api(admin, `schedules/${sched.id}`)).cron, '* * * * * *', 'unchanged');
+  assert.deepEqual(await axe(page), []);
+  await cron.fill('0 30 9 * * 1-5');
+  await dialog.getByLabel('Time zone', { exact: true }).fill('America/New_York');
+  await dialog.getByLabel('Overlap', { exact: true }).selectOption('queue');
+  await dialog.getByLabel('Catch-up', { exact: true }).selectOption('all');
+  await dialog.getByLabel('Parameters (JSON)').fill('{"source": "browser", "region": "eu"}');
+  await shot(page, 'schedules-edit');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const s = await api(admin, `schedules/${sched.id}`);
+  assert.equal(s.cron, '0 30 9 * * 1-5');
+  assert.equal(s.timezone, 'America/New_York');
+  assert.equal(s.overlap, 'queue');
+  assert.equal(s.catch_up, 'all');
+  assert.deepEqual(s.parameters, { source: 'browser', region: 'eu' });
+  const next = page.getByTestId('next-fires').locator('time');
+  await next.first().filter({ hasText: '09:30:00' }).waitFor();
+  assert.equal(await next.count(), 5);
+  for (const t of await next.allTextContents()) assert.match(t, /^(Mon|Tue|Wed|Thu|Fri), .* 09:30:00 GMT-[45]$/, t);
+  for (const t of await next.evaluateAll((ts) => ts.map((x) => x.getAttribute('datetime')))) assert.match(t, /T09:30:00(\.000)?-0[45]:00$/, t);
+  const settings = page.getByRole('region', { name: 'Settings' });
+  assert.match(await settings.textContent(), /Queue \(after it ends\)/);
+  assert.match(await settings.textContent(), /All \(up to 100 missed\)/);
+  assert.match(await settings.textContent(), /"region": "eu"/);
+  // Back to every second, in Paris.
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await dialog.getByLabel('Cron expression', { exact: true }).fill('* * * * * *');
+  await dialog.getByLabel('Time zone', { exact: true }).fill('Europe/Paris');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await next.first().waitFor();
+  assert.match(await next.first().getAttribute('datetime'), /\+0[12]:00$/);
+});
+
+test('schedules: pause it (paused, no next fire times), then resume it', async () => {
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByTestId('schedule-state').filter({ hasText: 'paused' }).waitFor();
+  await page.getByTestId('no-next-fires').waitFor();
+  assert.equal(await page.getByTestId('next-fires').count(), 0);
+  assert.match(await page.locator('.page-head .badge').textContent(), /paused/);
+  const paused = await api(admin, `schedules/${sched.id}`);
+  assert.equal(paused.paused, true);
+  assert.deepEqual(paused.next_fires, []);
+  await shot(page, 'schedules-paused');
+  // No fire while paused: after a fire already under way when it was paused has settled, the
+  // newest stays the newest a refresh or two later.
+  await page.waitForTimeout(1000);
+  const newest = (await api(admin, `schedules/${sched.id}`)).fires[0]?.fire_at;
+  await page.waitForTimeout(2500);
+  assert.equal((await api(admin, `schedules/${sched.id}`)).fires[0]?.fire_at, newest);
+  // The list says so too.
+  await page.getByRole('link', { name: '← Schedules' }).click();
+  const row = page.getByTestId('schedule-row').filter({ hasText: sched.name });
+  await row.filter({ hasText: /paused/i }).waitFor();
+  assert.equal((await row.getByTestId('next-fire').textContent()).trim(), '—');
+  await row.getByRole('link', { name: sched.name, exact: true }).click();
+  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  await page.getByTestId('schedule-state').filter({ hasText: 'active' }).waitFor();
+  const next = page.getByTestId('next-fires').locator('time');
+  await next.first().waitFor();
+  assert.equal(await next.count(), 5);
+  assert.equal((await api(admin, `schedules/${sched.id}`)).paused, false);
+});
+
+test("schedules: a viewer does not see the admin's schedule", async () => {
+  const username = `schedviewer${Date.now() % 100000}`;
+  const password = 'viewer-password-123';
+  await api(admin, 'users', { body: { username, password, role: 'viewer' } });
+  assert.deepEqual((await api(await token(username, password), 'schedules')).map((s) => s.id).filter((id) => id === sched.id), []);
+  const vp = await newPage();
+  try {
+    await uiLogin(vp, username, password);
+    await vp.getByRole('navigation').getByRole('link', { name: 'Schedules', exact: true }).click();
+    await vp.getByRole('heading', { name: 'Schedules', exact: true }).waitFor();
+    await vp.getByText('No schedules yet.').waitFor();
+    assert.equal(await vp.getByTestId('schedule-row').count(), 0);
+    assert.equal(await vp.getByText(sched.name).count(), 0);
+    assert.equal(await vp.getByRole('form', { name: 'New schedule' }).count(), 0);
+    await shot(vp, 'schedules-viewer');
+    // Nor at its address.
+    await go(vp, `/schedules/${sched.id}`);
+    await vp.getByRole('alert').filter({ hasText: 'Not found' }).waitFor();
+    assert.equal(await vp.getByText(sched.name).count(), 0);
+    assert.deepEqual(await axe(vp), []);
+  } finally {
+    await vp.context().close();
+  }
+});
+
+test('schedules: axe-core reports no serious or critical violations on the list, a schedule and its dialogs, light and dark', async () => {
+  const found = [];
+  for (const dark of [false, true]) {
+    const p = dark ? await newPage({ dark: true }) : page;
+    if (dark) await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    const check = async (name) => {
+      await p.waitForTimeout(300);
+      for (const v of await axe(p)) found.push(`${dark ? 'dark' : 'light'} ${name}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
+    };
+    await go(p, '/schedules');
+    await p.getByTestId('schedule-row').first().waitFor();
+    await check('schedules');
+    await go(p, `/schedules/${sched.id}`);
+    await p.getByTestId('fire-row').first().waitFor();
+    await check('schedule');
+    await p.getByRole('button', { name: 'Edit', exact: true }).click();
+    await p.getByRole('dialog').waitFor();
+    await check('edit dialog');
+    await p.keyboard.press('Escape');
+    await p.getByRole('dialog').waitFor({ state: 'detached' });
+    if (dark) {
+      await shot(p, 'schedules-detail-dark');
+      await p.context().close();
+    }
+  }
+  assert.deepEqual(found, []);
+});
+
+test('schedules: delete it after a confirmation (Escape or Cancel keeps it)', async () => {
+  await go(page, `/schedules/${sched.id}`);
+  await page.getByTestId('next-fires').waitFor();
+  const del = page.getByRole('button', { name: 'Delete', exact: true });
+  const dialog = page.getByRole('dialog', { name: `Delete “${sched.name}”?` });
+  await del.click();
+  await dialog.waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await del.click();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await api(admin, `schedules/${sched.id}`)).id, sched.id, 'still there');
+  await del.click();
+  await shot(page, 'schedules-delete-confirm');
+  assert.deepEqual(await axe(page), []);
+  await dialog.getByRole('button', { name: 'Delete schedule' }).click();
+  await page.waitForURL(/\/schedules$/);
+  await page.getByRole('heading', { name: 'Schedules', exact: true }).waitFor();
+  await page.getByTestId('schedule-row').filter({ hasText: sched.name }).waitFor({ state: 'detached' });
+  const gone = await fetch(`${API}/api/v1/schedules/${sched.id}`, { headers: { authorization: `Bearer ${admin}` } });
+  assert.equal(gone.status, 404);
+  assert.deepEqual(await api(admin, `schedules?workflow_id=${sched.workflow.id}`), []);
+});
+
+test('schedules: a schedule whose creator may no longer run its workflow shows its refused fires and why', async () => {
+  const username = `scheduler${Date.now() % 100000}`;
+  const password = 'editor-password-123';
+  const editor = await api(admin, 'users', { body: { username, password, role: 'editor' } });
+  const et = await token(username, password);
+  const w = await api(et, 'workflows', {
+    body: {
+      name: `Editor's flow ${Date.now()}`,
+      definition: { components: [{ id: 'start', type: 'start' }, { id: 'end', type: 'end' }], connections: [{ source: 'start', target: 'end' }] },
+    },
+  });
+  const s = await api(et, 'schedules', { body: { workflow_id: w.id, cron: '* * * * * *', name: `Refused ${Date.now() % 100000}`, timezone: 'Asia/Tokyo' } });
+  try {
+    // Its fires run as its creator: demoted, they may no longer run it.
+    await api(admin, `users/${editor.id}`, { method: 'PATCH', body: { role: 'viewer' } });
+    await go(page, `/schedules/${s.id}`);
+    await page.getByRole('heading', { name: s.name }).waitFor();
+    await page.getByRole('link', { name: w.name }).waitFor();
+    const refused = page.locator('[data-testid=fire-row][data-status=refused]').first();
+    await refused.waitFor({ timeout: 15_000 });
+    assert.match(await refused.textContent(), /refused/);
+    assert.match(await refused.textContent(), /may no longer run the workflow/);
+    assert.equal(await refused.getByRole('link').count(), 0, 'no execution');
+    assert.match(await refused.locator('time').textContent(), /GMT\+9$/, 'in Tokyo time');
+    await shot(page, 'schedules-refused');
+  } finally {
+    await api(admin, `schedules/${s.id}`, { method: 'DELETE' });
+  }
+});

@@ -6,6 +6,7 @@ const P: Record<string, string> = {
   key: 'M15 7a4 4 0 1 1-3.5 6L4 20.5M7 17.5l2 2M9.5 15l2 2',
   keys: 'M4 12h10M10 8l4 4-4 4M18 5v14',
   users: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21a7 7 0 0 1 14 0M17 11a3 3 0 1 0 0-6M22 21a6 6 0 0 0-4-5.6',
+  schedules: 'M5 5h14a1 1 0 0 1 1 1v13a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zM4 10h16M8 3v4M16 3v4M12 13v3l2 1',
   files: 'M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z',
   audit: 'M6 3h9l4 4v14H6zM9 10h7M9 14h7M9 18h4',
   graphql: 'M12 3l8 4.5v9L12 21l-8-4.5v-9zM12 3v18M4 7.5l16 9M20 7.5l-16 9',

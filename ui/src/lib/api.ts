@@ -209,3 +209,29 @@ export interface Execution {
   duration_ms: number | null;
   components?: ComponentRun[];
 }
+export type Overlap = 'skip' | 'queue' | 'allow';
+export type CatchUp = 'none' | 'latest' | 'all';
+export interface Fire {
+  fire_at: string;
+  status: 'started' | 'skipped' | 'queued' | 'refused' | string;
+  execution_id: string | null;
+  detail: string | null;
+}
+export interface Schedule {
+  id: string;
+  workflow_id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  parameters: Record<string, unknown>;
+  overlap: Overlap;
+  catch_up: CatchUp;
+  paused: boolean;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  /** The next five fire times, RFC 3339 in the schedule's zone (none while paused). */
+  next_fires: string[];
+  /** The latest fires, newest first (none in a list). */
+  fires: Fire[];
+}

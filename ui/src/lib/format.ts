@@ -31,3 +31,25 @@ export function download(name: string, text: string) {
     a.remove();
   }, 1000);
 }
+/** A time as the wall clock of `zone` shows it, with its offset ("Thu, 3 Dec 2026, 12:23:31 GMT+1"). */
+export function inZone(iso: string | null | undefined, zone: string) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const opts: Intl.DateTimeFormatOptions = {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'shortOffset',
+  };
+  try {
+    return new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: zone }).format(d);
+  } catch {
+    return new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: 'UTC' }).format(d);
+  }
+}
