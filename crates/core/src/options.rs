@@ -39,6 +39,11 @@ pub struct StepOptions {
 	pub retry_delay: Duration,
 	/// Growth of the retry delay.
 	pub backoff: Backoff,
+	/// The longest delay between retries, however it grows.
+	pub max_delay: Duration,
+	/// The share (0–1) of each retry delay taken off at random, so executions that failed
+	/// together do not all retry together.
+	pub jitter: f64,
 	/// Join rule for incoming connections.
 	pub join: Join,
 }
@@ -51,6 +56,8 @@ pub const COMMON_FIELDS: &[&str] = &[
 	"retry_attempts",
 	"retry_delay_seconds",
 	"retry_backoff",
+	"retry_max_delay_seconds",
+	"retry_jitter",
 	"join",
 	"input",
 ];
@@ -71,6 +78,11 @@ pub fn common_schema_properties() -> Map<String, Value> {
 		"retry_delay_seconds": {"type": "integer", "minimum": 1, "maximum": 300, "default": 60,
 			"description": "Delay before the first retry"},
 		"retry_backoff": {"type": "string", "enum": ["fixed", "exponential"], "default": "fixed"},
+		"retry_max_delay_seconds": {"type": "integer", "minimum": 1, "maximum": 86400,
+			"default": 3600, "description": "The longest delay between retries"},
+		"retry_jitter": {"type": "number", "minimum": 0, "maximum": 1, "default": 0,
+			"description": "The share of each retry delay taken off at random (0.5: between half \
+			and all of it), so executions that failed together do not retry together"},
 		"join": {"type": "string", "enum": ["all", "any"], "default": "all",
 			"description": "Run when all incoming connections are resolved, or on the first taken"},
 		"input": {"description": "Replaces the component's input (its predecessor's output) with \
@@ -100,6 +112,12 @@ impl StepOptions {
 				Some("exponential") => Backoff::Exponential,
 				_ => Backoff::Fixed,
 			},
+			max_delay: Duration::from_secs(int("retry_max_delay_seconds", 3600).clamp(1, 86_400)),
+			jitter: config
+				.get("retry_jitter")
+				.and_then(Value::as_f64)
+				.unwrap_or(0.0)
+				.clamp(0.0, 1.0),
 			join: match config.get("join").and_then(Value::as_str) {
 				Some("any") => Join::Any,
 				_ => Join::All,
@@ -107,17 +125,20 @@ impl StepOptions {
 		}
 	}
 
-	/// The delay before attempt `next_attempt` (2 for the first retry).
-	pub fn retry_delay_before(&self, next_attempt: u32) -> Duration {
-		match self.backoff {
+	/// The delay before attempt `next_attempt` (2 for the first retry), with `spread` (0–1)
+	/// choosing where in the jitter range it falls. The caller derives `spread` from the
+	/// execution, component and attempt, so the same retry always gets the same delay (the
+	/// engine's rules stay deterministic) while different executions spread out.
+	pub fn retry_delay_before(&self, next_attempt: u32, spread: f64) -> Duration {
+		let base = match self.backoff {
 			Backoff::Fixed => self.retry_delay,
 			Backoff::Exponential => {
 				let factor = 2u32.saturating_pow(next_attempt.saturating_sub(2));
-				self.retry_delay
-					.saturating_mul(factor)
-					.min(Duration::from_secs(3600))
+				self.retry_delay.saturating_mul(factor)
 			}
 		}
+		.min(self.max_delay);
+		base.mul_f64(1.0 - self.jitter * spread.clamp(0.0, 1.0))
 	}
 }
 
@@ -141,8 +162,36 @@ mod tests {
 		cfg.insert("retry_delay_seconds".into(), json!(2));
 		cfg.insert("retry_backoff".into(), json!("exponential"));
 		let o = StepOptions::from_config("x", &cfg);
-		assert_eq!(o.retry_delay_before(2), Duration::from_secs(2));
-		assert_eq!(o.retry_delay_before(3), Duration::from_secs(4));
-		assert_eq!(o.retry_delay_before(4), Duration::from_secs(8));
+		assert_eq!(o.retry_delay_before(2, 0.5), Duration::from_secs(2));
+		assert_eq!(o.retry_delay_before(3, 0.5), Duration::from_secs(4));
+		assert_eq!(o.retry_delay_before(4, 0.5), Duration::from_secs(8));
+		assert_eq!(
+			o.retry_delay_before(30, 0.5),
+			Duration::from_secs(3600),
+			"capped"
+		);
+	}
+
+	#[test]
+	fn the_delay_is_capped_and_jittered_within_its_range() {
+		let mut cfg = Map::new();
+		cfg.insert("retry_delay_seconds".into(), json!(10));
+		cfg.insert("retry_backoff".into(), json!("exponential"));
+		cfg.insert("retry_max_delay_seconds".into(), json!(30));
+		cfg.insert("retry_jitter".into(), json!(0.5));
+		let o = StepOptions::from_config("x", &cfg);
+		assert_eq!(o.retry_delay_before(2, 0.0), Duration::from_secs(10));
+		assert_eq!(o.retry_delay_before(2, 1.0), Duration::from_secs(5));
+		assert_eq!(
+			o.retry_delay_before(5, 0.0),
+			Duration::from_secs(30),
+			"80 s capped at 30"
+		);
+		assert_eq!(o.retry_delay_before(5, 1.0), Duration::from_secs(15));
+		assert_eq!(
+			o.retry_delay_before(5, 7.0),
+			Duration::from_secs(15),
+			"spread clamped"
+		);
 	}
 }

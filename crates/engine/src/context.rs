@@ -1,6 +1,7 @@
 //! The expression context of DESIGN §3, built only for components (and conditions) that contain
 //! templates: parameters at the top level and under `params`, `steps.<id>.output`, `vars`,
-//! `execution` and `input` (plus `output` for a condition, the source's output). Reserved names
+//! `execution` and `input`, and `attempt` (the number of the attempt the config is rendered
+//! for) in a component's config (plus `output` for a condition, the source's output). Reserved names
 //! are inserted after the parameters so a parameter can never shadow them.
 
 use apg_core::{ComponentStatus, expr, schema, secrets};
@@ -56,6 +57,8 @@ fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
 		"input".into(),
 		st.steps[node].input.clone().unwrap_or(Value::Null),
 	);
+	// Rendered before the attempt begins: the number it will have (1 for the first).
+	ctx.insert("attempt".into(), json!(st.steps[node].attempt + 1));
 	// Credentials render to placeholders; the attempt swaps in the values just before the
 	// component runs (see `apg_core::secrets`).
 	let secrets: Map<String, Value> = n

@@ -221,6 +221,25 @@ fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects
 	}
 }
 
+/// Where a retry's delay falls in its jitter range (0–1): a hash (FNV-1a) of the execution,
+/// the component and the attempt, so the rules stay a function of their inputs and a rebuilt
+/// execution computes the same delay.
+fn spread(st: &ExecutionState, node: usize, attempt: u32) -> f64 {
+	let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+	let id = st.exec.id.0;
+	let attempt = attempt.to_le_bytes();
+	let bytes = id
+		.as_bytes()
+		.iter()
+		.chain(st.wf.nodes[node].id.as_bytes())
+		.chain(&attempt);
+	for b in bytes {
+		hash ^= u64::from(*b);
+		hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+	}
+	(hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// Records the start of the next attempt of a ready component and returns its number.
 fn begin_attempt(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) -> u32 {
 	st.enter(node, Phase::Running);
@@ -278,7 +297,7 @@ fn finished(
 			let options = &st.wf.nodes[node].options;
 			let used = attempt.saturating_sub(st.attempts_before_retry[node]);
 			if error.is_retryable() && used <= options.retry_attempts {
-				let delay = options.retry_delay_before(attempt + 1);
+				let delay = options.retry_delay_before(attempt + 1, spread(st, node, attempt));
 				let at = now + delay.as_millis() as Millis;
 				st.enter(node, Phase::Waiting(Wait::Backoff { at }));
 				fx.step(st, node);

@@ -169,6 +169,66 @@ fn a_retryable_failure_waits_its_back_off_and_the_last_one_fails_the_execution()
 }
 
 #[test]
+fn jittered_retries_spread_across_executions_and_stay_in_range() {
+	let config = json!({
+		"retry_attempts": 1, "retry_delay_seconds": 10, "retry_jitter": 0.5,
+		"retry_max_delay_seconds": 8
+	});
+	let mut delays = Vec::new();
+	for _ in 0..20 {
+		let mut st = state(chain(task("a", config.clone())), &[]);
+		apply(&mut st, Command::Start, 0).unwrap();
+		attempt(&mut st, "start", ok(json!({})), 0);
+		let fx = attempt(
+			&mut st,
+			"a",
+			Err(ComponentError::Retryable("flaky".to_owned())),
+			100,
+		);
+		let (_, at) = timers(&fx)[0];
+		delays.push(at - 105);
+		// The same execution rebuilt computes the same delay.
+		assert_eq!(
+			super::spread(&st, node(&st, "a"), 1),
+			super::spread(&st, node(&st, "a"), 1)
+		);
+	}
+	// Capped at 8 s, then up to half of it taken off.
+	assert!(
+		delays.iter().all(|d| (4000..=8000).contains(d)),
+		"{delays:?}"
+	);
+	delays.sort_unstable();
+	delays.dedup();
+	assert!(delays.len() > 10, "20 executions spread out: {delays:?}");
+}
+
+#[test]
+fn a_config_sees_the_number_of_its_attempt_and_the_execution() {
+	let a = task(
+		"a",
+		json!({"task_type": "echo", "message": "try {{ attempt }} of {{ execution.id }}",
+			"retry_attempts": 1, "retry_delay_seconds": 1}),
+	);
+	let mut st = state(chain(a), &[]);
+	apply(&mut st, Command::Start, 0).unwrap();
+	attempt(&mut st, "start", ok(json!({})), 0);
+	let a = node(&st, "a");
+	let id = st.exec.id;
+	let config = crate::context::prepare(&mut st, a).unwrap();
+	assert_eq!(config["message"], format!("try 1 of {id}"));
+	attempt(
+		&mut st,
+		"a",
+		Err(ComponentError::Retryable("flaky".to_owned())),
+		10,
+	);
+	apply(&mut st, Command::TimerFired { node: a }, 1015).unwrap();
+	let config = crate::context::prepare(&mut st, a).unwrap();
+	assert_eq!(config["message"], format!("try 2 of {id}"));
+}
+
+#[test]
 fn a_fatal_error_is_not_retried_and_takes_the_failure_edge() {
 	let mut st = state(
 		json!({
