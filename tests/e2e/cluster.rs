@@ -53,6 +53,11 @@ impl Node {
 	}
 }
 
+/// The JSON answer of a request.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+	request.send().await.unwrap().json().await.unwrap()
+}
+
 impl Drop for Node {
 	fn drop(&mut self) {
 		self.signal("-CONT");
@@ -404,27 +409,21 @@ async fn an_account_change_on_one_node_holds_on_the_others_at_once() {
 	let a = Node::start(&database, "api", "api-a", dir.path());
 	let b = Node::start(&database, "api", "api-b", dir.path());
 	let admin = crate::util::admin_client(&a.base).await;
-	let created: Value = admin
-		.post(format!("{}/api/v1/users", a.base))
-		.json(&json!({"username": "dana", "password": "dana-password-1", "role": "editor"}))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let created: Value = json_of(
+		admin
+			.post(format!("{}/api/v1/users", a.base))
+			.json(&json!({"username": "dana", "password": "dana-password-1", "role": "editor"})),
+	)
+	.await;
 	let dana = created["data"]["id"].as_str().unwrap().to_owned();
 	let session =
 		crate::util::client_with(&crate::util::token(&b.base, "dana", "dana-password-1").await);
-	let key: Value = session
-		.post(format!("{}/api/v1/auth/tokens", b.base))
-		.json(&json!({"name": "ci"}))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let key: Value = json_of(
+		session
+			.post(format!("{}/api/v1/auth/tokens", b.base))
+			.json(&json!({"name": "ci"})),
+	)
+	.await;
 	let key = crate::util::client_with(key["data"]["key"].as_str().unwrap());
 	let me = format!("{}/api/v1/auth/me", b.base);
 	let role = |v: Value| v["data"]["role"].as_str().unwrap_or_default().to_owned();
@@ -462,26 +461,20 @@ async fn two_nodes_never_both_fire_one_tick() {
 	let a = Node::start(&database, "all", "cron-a", dir.path());
 	let b = Node::start(&database, "all", "cron-b", dir.path());
 	let client = crate::util::admin_client(&a.base).await;
-	let created: Value = client
-		.post(format!("{}/api/v1/workflows", a.base))
-		.json(&crate::server::seed_workflow())
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let created: Value = json_of(
+		client
+			.post(format!("{}/api/v1/workflows", a.base))
+			.json(&crate::server::seed_workflow()),
+	)
+	.await;
 	let wf = created["data"]["id"].as_str().unwrap().to_owned();
 	let body = json!({"workflow_id": wf, "cron": "* * * * * *", "overlap": "allow"});
-	let created: Value = client
-		.post(format!("{}/api/v1/schedules", b.base))
-		.json(&body)
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let created: Value = json_of(
+		client
+			.post(format!("{}/api/v1/schedules", b.base))
+			.json(&body),
+	)
+	.await;
 	let id = created["data"]["id"].as_str().unwrap().to_owned();
 	tokio::time::sleep(Duration::from_secs(6)).await;
 	let paused = client
@@ -491,14 +484,7 @@ async fn two_nodes_never_both_fire_one_tick() {
 		.unwrap();
 	assert_eq!(paused.status(), 200);
 	tokio::time::sleep(Duration::from_secs(2)).await;
-	let seen: Value = client
-		.get(format!("{}/api/v1/schedules/{id}", b.base))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let seen: Value = json_of(client.get(format!("{}/api/v1/schedules/{id}", b.base))).await;
 	let fires = seen["data"]["fires"].as_array().unwrap();
 	assert!(fires.len() >= 4, "{seen}");
 	assert!(fires.iter().all(|f| f["status"] == "started"), "{seen}");
@@ -508,17 +494,11 @@ async fn two_nodes_never_both_fire_one_tick() {
 		.collect();
 	times.dedup();
 	assert_eq!(times.len(), fires.len(), "one row per second");
-	let executions: Value = client
-		.get(format!(
-			"{}/api/v1/executions?workflow_id={wf}&limit=500",
-			a.base
-		))
-		.send()
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let executions: Value = json_of(client.get(format!(
+		"{}/api/v1/executions?workflow_id={wf}&limit=500",
+		a.base
+	)))
+	.await;
 	let executions = executions["data"].as_array().unwrap();
 	assert_eq!(
 		executions.len(),

@@ -14,6 +14,15 @@ use apg_core::{
 use crate::audit::Auditor;
 use crate::error::AuthError;
 
+/// Whether the creator of a trigger (a schedule, a webhook) may still act on its workflow: the
+/// trigger acts as its creator, with the checks a request of theirs would meet.
+pub enum Delegation {
+	/// They may: their account as a caller.
+	Allowed(Principal),
+	/// They may not: their account while it exists (for the audit), and why.
+	Refused(Option<Principal>, String),
+}
+
 /// Authorization checks over the stores.
 #[derive(Clone)]
 pub struct Guard {
@@ -122,6 +131,38 @@ impl Guard {
 		} else {
 			self.deny(principal, name, &resource, "not visible").await;
 			Err(AuthError::NotFound(format!("workflow {}", workflow.id)))
+		}
+	}
+
+	/// Whether `user`, who made a trigger of `workflow`, may still do `action` to it: an active
+	/// account whose role and shares allow it now. Errors only when the check cannot be made.
+	pub async fn delegate(
+		&self,
+		user: apg_core::UserId,
+		workflow: WorkflowId,
+		action: WorkflowAction,
+	) -> Result<Delegation, AuthError> {
+		let Some(account) = self.accounts.get_user(user).await? else {
+			let why = "its creator no longer exists".to_owned();
+			return Ok(Delegation::Refused(None, why));
+		};
+		let active = account.active;
+		let principal = Principal {
+			user_id: account.id,
+			username: account.username,
+			role: account.role,
+		};
+		if !active {
+			let why = "its creator is disabled".to_owned();
+			return Ok(Delegation::Refused(Some(principal), why));
+		}
+		match self.workflow(&principal, workflow, action).await {
+			Ok(_) => Ok(Delegation::Allowed(principal)),
+			Err(AuthError::Forbidden(why) | AuthError::NotFound(why)) => {
+				let why = format!("its creator may no longer run the workflow ({why})");
+				Ok(Delegation::Refused(Some(principal), why))
+			}
+			Err(e) => Err(e),
 		}
 	}
 

@@ -32,7 +32,7 @@ pub use authn::{Authenticator, Identity, Tokens};
 pub use bootstrap::ensure_admin;
 pub use connections::{Connection, Connections};
 pub use error::AuthError;
-pub use guard::Guard;
+pub use guard::{Delegation, Guard};
 pub use keyring::Keyring;
 pub use limiter::LoginLimiter;
 pub use notices::Notices;

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apg_auth::{AuthError, Security};
+use apg_auth::{AuthError, Delegation, Security};
 use apg_core::store::StoreError;
 use apg_core::{
 	Fire, FireStatus, Millis, Overlap, Principal, Schedule, ScheduleStore, WorkflowAction,
@@ -162,9 +162,15 @@ impl Scheduler {
 
 	/// Starts the execution of the fire at `at`, or records why not; true when it started.
 	async fn fire(&self, s: &Schedule, at: Millis) -> Result<bool, SchedulerError> {
-		let principal = match self.owner(s).await? {
-			Owner::Allowed(principal) => principal,
-			Owner::Refused(principal, why) => {
+		let guard = &self.security.guard;
+		let delegation = guard
+			.delegate(s.created_by, s.workflow_id, WorkflowAction::Execute)
+			.await
+			.map_err(SchedulerError::Auth)?;
+		let principal = match delegation {
+			Delegation::Allowed(principal) => principal,
+			Delegation::Refused(principal, why) => {
+				let why = format!("the schedule's owner may not run it: {why}");
 				self.refuse(s, at, principal.as_ref(), why).await?;
 				return Ok(false);
 			}
@@ -206,36 +212,6 @@ impl Scheduler {
 		}
 	}
 
-	/// The schedule's creator as a caller, if they may still run the workflow.
-	async fn owner(&self, s: &Schedule) -> Result<Owner, SchedulerError> {
-		let Some(user) = self.security.accounts.get_user(s.created_by).await? else {
-			let why = "the schedule's owner no longer exists".to_owned();
-			return Ok(Owner::Refused(None, why));
-		};
-		let active = user.active;
-		let principal = Principal {
-			user_id: user.id,
-			username: user.username,
-			role: user.role,
-		};
-		if !active {
-			let why = "the schedule's owner is disabled".to_owned();
-			return Ok(Owner::Refused(Some(principal), why));
-		}
-		let guard = &self.security.guard;
-		match guard
-			.workflow(&principal, s.workflow_id, WorkflowAction::Execute)
-			.await
-		{
-			Ok(_) => Ok(Owner::Allowed(principal)),
-			Err(AuthError::Forbidden(why) | AuthError::NotFound(why)) => {
-				let why = format!("the schedule's owner may no longer run the workflow ({why})");
-				Ok(Owner::Refused(Some(principal), why))
-			}
-			Err(e) => Err(SchedulerError::Auth(e)),
-		}
-	}
-
 	async fn refuse(
 		&self,
 		s: &Schedule,
@@ -272,13 +248,6 @@ impl Scheduler {
 		self.schedules.record_fire(&fire).await?;
 		Ok(())
 	}
-}
-
-/// Whether a fire may start, as its schedule's creator.
-enum Owner {
-	Allowed(Principal),
-	/// Refused, with the creator when they still exist, and why.
-	Refused(Option<Principal>, String),
 }
 
 fn resource(s: &Schedule) -> String {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use apg_auth::{AuthError, hash_api_key, random_token, verify_signature};
+use apg_auth::{Delegation, hash_api_key, random_token, verify_signature};
 use apg_core::hook::{Algorithm, Respond, Signature};
 use apg_core::{Hook, HookId, HookSettings, Principal, WorkflowAction, WorkflowId, now_millis};
 use apg_engine::ExecuteRequest;
@@ -479,29 +479,6 @@ fn parameters(
 	Ok(parameters)
 }
 
-/// The hook's creator as a caller, if they may still run the workflow.
-async fn owner(state: &AppState, hook: &Hook) -> Result<Principal, ApiError> {
-	let refused = || ApiError::Forbidden("this hook's owner may no longer run its workflow".into());
-	let user = state.security.accounts.get_user(hook.created_by).await?;
-	let Some(user) = user.filter(|u| u.active) else {
-		return Err(refused());
-	};
-	let principal = Principal {
-		user_id: user.id,
-		username: user.username,
-		role: user.role,
-	};
-	let guard = &state.security.guard;
-	match guard
-		.workflow(&principal, hook.workflow_id, WorkflowAction::Execute)
-		.await
-	{
-		Ok(_) => Ok(principal),
-		Err(AuthError::Forbidden(_) | AuthError::NotFound(_)) => Err(refused()),
-		Err(e) => Err(e.into()),
-	}
-}
-
 /// Starts the hook's workflow with the request as its parameters.
 #[utoipa::path(post, path = "/api/v1/hooks/{token}", tag = "hooks",
 	params(("token" = String, Path, description = "The hook's token")),
@@ -558,16 +535,28 @@ pub(crate) async fn receive(
 		}
 	}
 	let parameters = parameters(&hook, &headers, query.as_deref(), &body)?;
-	let principal = match owner(&state, &hook).await {
-		Ok(p) => p,
-		Err(e) => {
-			let details = json!({"reason": e.to_string()});
+	let guard = &state.security.guard;
+	let principal = match guard
+		.delegate(hook.created_by, hook.workflow_id, WorkflowAction::Execute)
+		.await?
+	{
+		Delegation::Allowed(principal) => principal,
+		Delegation::Refused(principal, why) => {
+			let details = json!({"reason": why});
 			state
 				.security
 				.audit
-				.record(None, "hook.receive", &resource, false, details)
+				.record(
+					principal.as_ref(),
+					"hook.receive",
+					&resource,
+					false,
+					details,
+				)
 				.await;
-			return Err(e);
+			return Err(ApiError::Forbidden(format!(
+				"this hook may not start its workflow: {why}"
+			)));
 		}
 	};
 	let request = ExecuteRequest {
