@@ -857,3 +857,358 @@ test('schedules: a schedule whose creator may no longer run its workflow shows i
     await api(admin, `schedules/${s.id}`, { method: 'DELETE' });
   }
 });
+
+// ---- webhooks: a workflow's hooks, made, called, rotated and deleted from its Webhooks page
+const greetFlow = (name) => ({
+  name,
+  definition: {
+    components: [
+      { id: 'start', type: 'start' },
+      { id: 'greet', type: 'task', config: { task_type: 'echo', message: 'hi' } },
+      { id: 'end', type: 'end' },
+    ],
+    connections: [
+      { source: 'start', target: 'greet' },
+      { source: 'greet', target: 'end' },
+    ],
+  },
+});
+const hook = { workflow: null, name: `Deploys ${Date.now() % 100000}`, token: null, url: null };
+const hookForm = () => page.getByRole('form', { name: 'New webhook' });
+const hookRow = (p = page) => p.getByTestId('hook-row').filter({ hasText: hook.name });
+/** A POST to a hook's token straight to the server, with no credentials. */
+const callHook = (tok, body = {}, headers = {}) =>
+  fetch(`${API}/api/v1/hooks/${tok}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+test('webhooks: an invalid rate or a too-short signature secret is shown at its field, and nothing is created', async () => {
+  hook.workflow = await api(admin, 'workflows', { body: greetFlow(`Hooked flow ${Date.now()}`) });
+  // From the designer's toolbar.
+  await go(page, `/workflows/${hook.workflow.id}/design`);
+  await node('greet').waitFor();
+  // With unsaved changes it asks first: stay keeps them, leaving drops them.
+  const title = page.getByLabel('Workflow name');
+  await title.fill(`${hook.workflow.name} (edited)`);
+  const toHooks = page.getByRole('link', { name: 'Webhooks', exact: true });
+  const leave = page.getByRole('dialog', { name: 'Unsaved changes' });
+  await toHooks.click();
+  await leave.getByRole('button', { name: 'Stay here' }).click();
+  await leave.waitFor({ state: 'detached' });
+  assert.equal(await title.inputValue(), `${hook.workflow.name} (edited)`);
+  await toHooks.click();
+  await leave.getByRole('button', { name: 'Leave without saving' }).click();
+  await page.waitForURL(new RegExp(`/workflows/${hook.workflow.id}/webhooks$`));
+  await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+  await page.getByText('No webhooks on this workflow').waitFor();
+  await page.getByRole('main').getByRole('link', { name: hook.workflow.name }).waitFor();
+  assert.equal((await api(admin, `workflows/${hook.workflow.id}`)).name, hook.workflow.name, 'not saved');
+  const form = hookForm();
+  await form.getByLabel('Name', { exact: true }).fill(hook.name);
+  const rate = form.getByLabel('Rate (requests a minute)');
+  await rate.fill('0');
+  await form.getByRole('button', { name: 'Create webhook' }).click();
+  // The server's message, next to the rate and tied to it.
+  await fieldError(form, 'hook-rate').waitFor();
+  assert.match(await fieldError(form, 'hook-rate').textContent(), /must be 1–100000/);
+  assert.equal(await rate.getAttribute('aria-invalid'), 'true');
+  assert.match(await rate.getAttribute('aria-describedby'), /\bhook-rate-error\b/);
+  assert.equal(await fieldError(form, 'hook-name').count(), 0);
+  await form.getByRole('alert').filter({ hasText: 'Could not create the webhook' }).waitFor();
+  await shot(page, 'webhooks-invalid-rate');
+  assert.deepEqual(await axe(page), []);
+  // A 5-character secret: its field says so, the rate's error is gone.
+  await rate.fill('5');
+  await form.getByLabel(/Require a signature/).check();
+  const secret = form.getByLabel('Secret', { exact: true });
+  await secret.fill('abcde');
+  await form.getByRole('button', { name: 'Create webhook' }).click();
+  await fieldError(form, 'hook-secret').waitFor();
+  assert.match(await fieldError(form, 'hook-secret').textContent(), /8–1024 characters/);
+  assert.equal(await secret.getAttribute('aria-invalid'), 'true');
+  assert.equal(await fieldError(form, 'hook-rate').count(), 0);
+  // Not a whole number: refused before any request.
+  await form.getByLabel(/Require a signature/).uncheck();
+  await form.getByLabel('Timeout (seconds)').fill('1.5');
+  await form.getByRole('button', { name: 'Create webhook' }).click();
+  await fieldError(form, 'hook-timeout').filter({ hasText: 'Must be a whole number' }).waitFor();
+  await form.getByLabel('Timeout (seconds)').fill('');
+  assert.deepEqual(await api(admin, `workflows/${hook.workflow.id}/hooks`), []);
+  assert.equal(await page.getByTestId('hook-row').count(), 0);
+});
+
+test('webhooks: create one with a rate and a header, its URL shown once (copied), and a call with no credentials starts a run', async () => {
+  const form = hookForm();
+  await form.getByLabel('Headers passed to the run').fill('X-Event, X-Delivery');
+  await form.getByRole('button', { name: 'Create webhook' }).click();
+  const dialog = page.getByRole('dialog', { name: `Webhook “${hook.name}” created` });
+  await dialog.waitFor();
+  await dialog.getByText('Copy the URL now: it will not be shown again.').waitFor();
+  hook.token = await dialog.getByLabel('Token', { exact: true }).inputValue();
+  hook.url = await dialog.getByLabel('Webhook URL').inputValue();
+  assert.match(hook.token, /^apg_hook_[\w-]{20,}$/);
+  assert.equal(hook.url, `${BASE}/api/v1/hooks/${hook.token}`);
+  // The URL field has the focus (its text selected), and Copy puts it on the clipboard.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'issued-url');
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await dialog.getByRole('button', { name: 'Copy URL' }).click();
+  await page.getByText('URL copied').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), hook.url);
+  await shot(page, 'webhooks-created');
+  assert.deepEqual(await axe(page), []);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  // Listed with its settings, and the token is nowhere on the page any more.
+  const row = hookRow();
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.match(text, new RegExp(`${hook.token.slice(0, 13)}…`));
+  assert.match(text, /immediately/);
+  assert.match(text, /5\/min/);
+  assert.match(text, /1 MiB/);
+  assert.match(text, /none/);
+  assert.match(text, /x-event/);
+  assert.match(text, /x-delivery/);
+  assert.equal((await page.content()).includes(hook.token), false, 'the token is not shown again');
+  const [made] = await api(admin, `workflows/${hook.workflow.id}/hooks`);
+  assert.equal(made.name, hook.name);
+  assert.equal(made.rate_per_minute, 5);
+  assert.deepEqual(made.headers, ['x-event', 'x-delivery']);
+  assert.equal(made.signature_header, null);
+  await shot(page, 'webhooks-list');
+  // Called from outside (the URL's path, at the server), with no Authorization.
+  const r = await callHook(hook.token, { ref: 'main' }, { 'x-event': 'push' });
+  assert.equal(r.status, 202);
+  const { data } = await r.json();
+  assert.ok(data.execution_id);
+  // The run it started is among the workflow's runs, and completes.
+  await go(page, `/executions?workflow_id=${hook.workflow.id}`);
+  await page.getByRole('link', { name: data.execution_id.slice(-12) }).click();
+  await page.waitForURL(new RegExp(`/executions/${data.execution_id}$`));
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+  const run = await api(admin, `executions/${data.execution_id}`);
+  assert.equal(run.parameters.ref, 'main');
+  assert.deepEqual(run.parameters.webhook.headers, { 'x-event': 'push' });
+});
+
+test('webhooks: rotate its token after a confirmation (Escape keeps it): the new URL is shown once, the old one answers 404', async () => {
+  await go(page, `/workflows/${hook.workflow.id}/webhooks`);
+  const row = hookRow();
+  await row.waitFor();
+  const rotate = row.getByRole('button', { name: `Rotate token of ${hook.name}` });
+  const confirm = page.getByRole('dialog', { name: `Rotate the token of “${hook.name}”?` });
+  await rotate.click();
+  await confirm.waitFor();
+  await page.keyboard.press('Escape');
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal((await api(admin, `workflows/${hook.workflow.id}/hooks`))[0].token_prefix, hook.token.slice(0, 13), 'unchanged');
+  await rotate.click();
+  await confirm.getByText('The current URL stops working at once').waitFor();
+  await shot(page, 'webhooks-rotate-confirm');
+  await confirm.getByRole('button', { name: 'Rotate token' }).click();
+  const dialog = page.getByRole('dialog', { name: `New URL of “${hook.name}”` });
+  await dialog.waitFor();
+  await dialog.getByText('it will not be shown again').waitFor();
+  await dialog.getByText('The old URL no longer works.').waitFor();
+  const token = await dialog.getByLabel('Token', { exact: true }).inputValue();
+  const url = await dialog.getByLabel('Webhook URL').inputValue();
+  assert.notEqual(token, hook.token);
+  assert.equal(url, `${BASE}/api/v1/hooks/${token}`);
+  await shot(page, 'webhooks-rotated');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await row.filter({ hasText: `${token.slice(0, 13)}…` }).waitFor();
+  assert.equal((await callHook(hook.token)).status, 404, 'the old URL');
+  assert.equal((await callHook(token)).status, 202, 'the new URL');
+  hook.token = token;
+});
+
+test('webhooks: a viewer the workflow is shared with sees its hooks but no create, rotate or delete', async () => {
+  const username = `hookviewer${Date.now() % 100000}`;
+  const password = 'viewer-password-123';
+  const viewer = await api(admin, 'users', { body: { username, password, role: 'viewer' } });
+  await api(admin, `workflows/${hook.workflow.id}/shares`, { method: 'PUT', body: { shares: [{ user_id: viewer.id, actions: ['read'] }] } });
+  const vp = await newPage();
+  try {
+    await uiLogin(vp, username, password);
+    // From the workflows list.
+    await vp.getByTestId('workflow-row').filter({ hasText: hook.workflow.name }).getByRole('link', { name: 'Webhooks', exact: true }).click();
+    await vp.waitForURL(new RegExp(`/workflows/${hook.workflow.id}/webhooks$`));
+    await hookRow(vp).waitFor();
+    assert.match(await hookRow(vp).textContent(), /x-event/);
+    assert.equal(await vp.getByRole('form', { name: 'New webhook' }).count(), 0);
+    assert.equal(await vp.getByRole('button', { name: 'Create webhook' }).count(), 0);
+    assert.equal(await vp.getByRole('button', { name: /^Rotate/ }).count(), 0);
+    assert.equal(await vp.getByRole('button', { name: /^Delete/ }).count(), 0);
+    await shot(vp, 'webhooks-viewer');
+    assert.deepEqual(await axe(vp), []);
+    // The server refuses anyway.
+    const r = await fetch(`${API}/api/v1/workflows/${hook.workflow.id}/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token(username, password)}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(r.status, 403);
+  } finally {
+    await vp.context().close();
+  }
+});
+
+test('webhooks: axe-core reports no serious or critical violations on the page and its dialogs in the dark theme', async () => {
+  const p = await newPage({ dark: true });
+  try {
+    await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    await go(p, `/workflows/${hook.workflow.id}/webhooks`);
+    await hookRow(p).waitFor();
+    await p.getByRole('form', { name: 'New webhook' }).getByLabel(/Require a signature/).check();
+    await p.waitForTimeout(300);
+    const found = (await axe(p)).map((v) => `page: ${v.id} at ${v.nodes.join(', ')}`);
+    await shot(p, 'webhooks-dark');
+    await hookRow(p).getByRole('button', { name: `Delete ${hook.name}` }).click();
+    await p.getByRole('dialog').waitFor();
+    await p.waitForTimeout(200);
+    for (const v of await axe(p)) found.push(`delete dialog: ${v.id} at ${v.nodes.join(', ')}`);
+    await p.keyboard.press('Escape');
+    assert.deepEqual(found, []);
+  } finally {
+    await p.context().close();
+  }
+});
+
+test('webhooks: delete it after a confirmation (Cancel keeps it); its URL then answers 404', async () => {
+  const row = hookRow();
+  const del = row.getByRole('button', { name: `Delete ${hook.name}` });
+  const dialog = page.getByRole('dialog', { name: `Delete “${hook.name}”?` });
+  await del.click();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await api(admin, `workflows/${hook.workflow.id}/hooks`)).length, 1, 'still there');
+  await del.click();
+  await shot(page, 'webhooks-delete-confirm');
+  await dialog.getByRole('button', { name: 'Delete webhook' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText(`Deleted “${hook.name}”`).waitFor();
+  await row.waitFor({ state: 'detached' });
+  await page.getByText('No webhooks on this workflow').waitFor();
+  assert.deepEqual(await api(admin, `workflows/${hook.workflow.id}/hooks`), []);
+  assert.equal((await callHook(hook.token)).status, 404);
+});
+
+// ---- rerun: a new execution from a chosen component of an ended one
+const rerun = { workflow: null, first: null };
+async function ended(id) {
+  for (let i = 0; i < 200; i++) {
+    const e = await api(admin, `executions/${id}`);
+    if (['completed', 'failed', 'cancelled'].includes(e.status)) return e;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`execution ${id} did not end`);
+}
+
+test('rerun: from a component of a completed run (chosen by keyboard), landing on the new run, which completes reusing what is upstream', async () => {
+  rerun.workflow = await api(admin, 'workflows', { body: greetFlow(`Rerun flow ${Date.now()}`) });
+  const first = await api(admin, `workflows/${rerun.workflow.id}/execute`, { body: { parameters: { who: 'Ada' } } });
+  rerun.first = await ended(first.id);
+  assert.equal(rerun.first.status, 'completed');
+  await go(page, `/executions/${first.id}`);
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor();
+  await node('greet').waitFor();
+  // Focus the node and press Enter: its panel opens, with the rerun button.
+  await page.locator('.react-flow__node[data-id="greet"]').focus();
+  await page.keyboard.press('Enter');
+  const panel = page.getByTestId('exec-node-panel');
+  await panel.getByRole('heading', { name: /greet/ }).waitFor();
+  await page.getByRole('button', { name: '↻ Rerun from here' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Rerun from “greet”' });
+  await dialog.waitFor();
+  const params = dialog.getByLabel('Parameters (JSON)');
+  assert.deepEqual(JSON.parse(await params.inputValue()), { who: 'Ada' }, "prefilled with the run's parameters");
+  // Not JSON: refused before any request.
+  await params.fill('{who: Ada}');
+  await dialog.getByRole('button', { name: '↻ Rerun from greet' }).click();
+  await dialog.getByTestId('field-rerun-parameters').locator('.field-error').filter({ hasText: 'Not valid JSON' }).waitFor();
+  await params.fill('{"who": "Grace"}');
+  await shot(page, 'rerun-dialog');
+  assert.deepEqual(await axe(page), []);
+  await dialog.getByRole('button', { name: '↻ Rerun from greet' }).click();
+  await page.waitForURL((u) => /\/executions\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(first.id));
+  const second = page.url().split('/').pop();
+  await page.getByText('Rerunning from greet').waitFor();
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+  for (const id of ['start', 'greet', 'end']) await page.waitForSelector(`[data-testid="node-${id}"][data-status="completed"]`);
+  await shot(page, 'rerun-completed');
+  const again = await api(admin, `executions/${second}`);
+  assert.equal(again.status, 'completed');
+  assert.deepEqual(again.parameters, { who: 'Grace' });
+  const at = (e, id) => e.components.find((c) => c.component_id === id).completed_at;
+  assert.equal(at(again, 'start'), at(rerun.first, 'start'), 'start was not run again');
+  assert.ok(at(again, 'greet') > at(rerun.first, 'greet'), 'greet ran again');
+  // Back on the original, nothing changed.
+  assert.equal((await api(admin, `executions/${first.id}`)).status, 'completed');
+});
+
+test("rerun: from a component whose upstream failed shows the server's refusal, and a running execution offers no rerun", async () => {
+  // An HTTP request to a loopback address is refused by the server's guard: the step fails.
+  const failing = await api(admin, 'workflows', {
+    body: {
+      name: `Failing flow ${Date.now()}`,
+      definition: {
+        components: [
+          { id: 'start', type: 'start' },
+          { id: 'fetch', type: 'http_request', config: { url: 'http://127.0.0.1:1/nothing', method: 'GET', retry_attempts: 0 } },
+          { id: 'end', type: 'end' },
+        ],
+        connections: [
+          { source: 'start', target: 'fetch' },
+          { source: 'fetch', target: 'end' },
+        ],
+      },
+    },
+  });
+  const run = await api(admin, `workflows/${failing.id}/execute`, { body: {} });
+  assert.equal((await ended(run.id)).status, 'failed');
+  await go(page, `/executions/${run.id}`);
+  await page.getByTestId('exec-status').filter({ hasText: 'failed' }).waitFor();
+  await node('end').click();
+  await page.getByRole('button', { name: '↻ Rerun from here' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Rerun from “end”' });
+  await dialog.getByRole('button', { name: '↻ Rerun from end' }).click();
+  const alert = dialog.getByRole('alert').filter({ hasText: 'Could not rerun' });
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /'fetch', upstream of 'end', did not complete/);
+  await shot(page, 'rerun-refused');
+  assert.deepEqual(await axe(page), []);
+  assert.equal(page.url().endsWith(run.id), true, 'still on the original');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  // While a run is going, the button is not offered (the server would answer 409).
+  const slow = await api(admin, 'workflows', {
+    body: {
+      name: `Slow flow ${Date.now()}`,
+      definition: {
+        components: [
+          { id: 'start', type: 'start' },
+          { id: 'wait', type: 'delay', config: { seconds: 3 } },
+          { id: 'end', type: 'end' },
+        ],
+        connections: [
+          { source: 'start', target: 'wait' },
+          { source: 'wait', target: 'end' },
+        ],
+      },
+    },
+  });
+  const going = await api(admin, `workflows/${slow.id}/execute`, { body: {} });
+  await go(page, `/executions/${going.id}`);
+  await page.waitForSelector('[data-testid="node-wait"][data-status="running"]');
+  await node('start').click();
+  await page.getByTestId('exec-node-panel').getByRole('heading', { name: /start/ }).waitFor();
+  assert.equal(await page.getByRole('button', { name: '↻ Rerun from here' }).count(), 0);
+  const refused = await fetch(`${API}/api/v1/executions/${going.id}/rerun`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: 'wait' }),
+  });
+  assert.equal(refused.status, 409);
+  // Once it has ended, it is.
+  await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+  await page.getByRole('button', { name: '↻ Rerun from here' }).waitFor();
+});

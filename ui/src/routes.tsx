@@ -10,6 +10,7 @@ export interface RouteEntry {
 export const routes: RouteEntry[] = [
   { path: '/workflows', page: lazy(() => import('./pages/Workflows')), nav: { label: 'Workflows', icon: 'workflows' } },
   { path: '/workflows/:id/design', page: lazy(() => import('./designer/Designer')) },
+  { path: '/workflows/:id/webhooks', page: lazy(() => import('./pages/Webhooks')) },
   { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: 'executions' } },
   { path: '/executions/:id', page: lazy(() => import('./pages/ExecutionView')) },
   { path: '/schedules', page: lazy(() => import('./pages/Schedules')), nav: { label: 'Schedules', icon: 'schedules' } },

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import { useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   Background,
@@ -192,7 +192,7 @@ function DesignerInner() {
   const [dirty, setDirty] = useState(false);
   const [validation, setValidation] = useState<Validation | null>(null);
   const [breakpoints, setBreakpoints] = useState<Set<string>>(new Set());
-  const [dialog, setDialog] = useState<null | 'run' | 'versions' | 'keys' | 'settings'>(null);
+  const [dialog, setDialog] = useState<null | 'run' | 'versions' | 'keys' | 'settings' | 'leave'>(null);
   const [saving, setSaving] = useState(false);
   const [drawnAt, setDrawnAt] = useState(0);
   const undo = useRef<Snapshot[]>([]);
@@ -614,6 +614,21 @@ function DesignerInner() {
               Versions
             </button>
           )}
+          {!isNew && (
+            <Link
+              className="btn ghost"
+              to={`/workflows/${id}/webhooks`}
+              onClick={(e) => {
+                // Leaving drops what is not saved: ask first.
+                if (dirty && editable) {
+                  e.preventDefault();
+                  setDialog('leave');
+                }
+              }}
+            >
+              Webhooks
+            </Link>
+          )}
           {!isNew && wf.data && (
             <button className="btn ghost" onClick={() => download(`${meta.name.replace(/[^\w.-]+/g, '_')}.json`, JSON.stringify(exportDoc({ ...wf.data, ...meta, definition }), null, 2))}>
               Export
@@ -774,6 +789,28 @@ function DesignerInner() {
           <footer className="modal-foot">
             <button className="btn primary" onClick={() => setDialog(null)}>
               Done
+            </button>
+          </footer>
+        </Modal>
+      )}
+      {dialog === 'leave' && (
+        <Modal title="Unsaved changes" onClose={() => setDialog(null)}>
+          <p>The workflow has changes that are not saved. Save them before opening its webhooks?</p>
+          <footer className="modal-foot">
+            <button className="btn" onClick={() => setDialog(null)}>
+              Stay here
+            </button>
+            <button className="btn danger" onClick={() => nav(`/workflows/${id}/webhooks`)}>
+              Leave without saving
+            </button>
+            <button
+              className="btn primary"
+              disabled={saving}
+              onClick={async () => {
+                if (await save()) nav(`/workflows/${id}/webhooks`);
+              }}
+            >
+              Save and open webhooks
             </button>
           </footer>
         </Modal>

@@ -9,10 +9,13 @@ export type User = SessionUser;
 export class ApiError extends Error {
   status: number;
   details: unknown;
-  constructor(status: number, message: string, details?: unknown) {
+  /** The server's own words (the envelope's `error`), often more precise than `message`. */
+  reason?: string;
+  constructor(status: number, message: string, details?: unknown, reason?: string) {
     super(message);
     this.status = status;
     this.details = details;
+    this.reason = reason;
   }
 }
 
@@ -36,7 +39,8 @@ async function envelope(res: Response): Promise<any> {
       body?.error?.user_message ||
       (typeof body?.error === 'string' ? body.error : null) ||
       statusMessage(res.status);
-    throw new ApiError(res.status, msg, body?.details ?? body?.error?.details);
+    const reason = typeof body?.error === 'string' ? body.error : typeof body?.error?.message === 'string' ? body.error.message : undefined;
+    throw new ApiError(res.status, msg, body?.details ?? body?.error?.details, reason);
   }
   return body && 'data' in body ? body.data : body;
 }
@@ -234,4 +238,29 @@ export interface Schedule {
   next_fires: string[];
   /** The latest fires, newest first (none in a list). */
   fires: Fire[];
+}
+export type Respond = 'immediately' | 'on_completion';
+/** A webhook of a workflow (never its token). */
+export interface Hook {
+  id: string;
+  workflow_id: string;
+  name: string;
+  /** The token's first characters. */
+  token_prefix: string;
+  respond: Respond;
+  timeout_seconds: number;
+  max_body_bytes: number;
+  rate_per_minute: number;
+  /** The request headers passed to the execution, lowercase. */
+  headers: string[];
+  /** The header carrying the signature, when requests must be signed. */
+  signature_header: string | null;
+  created_at: string;
+  updated_at: string;
+}
+/** A hook with its token and path: the answer of a create or a rotate, the only time they are shown. */
+export interface HookIssued extends Hook {
+  token: string;
+  /** `/api/v1/hooks/{token}`. */
+  path: string;
 }

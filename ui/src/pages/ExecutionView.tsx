@@ -1,16 +1,17 @@
 // The live execution view and the visual debugger: the workflow's graph coloured by status as
 // events arrive over /ws, a node's input, output, attempts and logs, a Gantt timeline, and
-// cancel / retry / resume / step behind buttons.
-import { useEffect, useMemo, useRef, useState } from 'react';
+// cancel / retry / resume / step behind buttons, and rerunning an ended run from a component.
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeChange } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { api, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
+import { api, ApiError, type ComponentRun, type Definition, type Execution, type Workflow } from '../lib/api';
 import { follow, onLive, watchConnected } from '../lib/live';
 import { can, useAuth } from '../lib/auth';
 import { ms } from '../lib/format';
-import { ErrorBox, JsonView, Spinner, StatusBadge, useToast } from '../lib/ui';
+import { ErrorBox, JsonView, Modal, Spinner, StatusBadge, useToast } from '../lib/ui';
+import { parseParameters } from './ScheduleForm';
 import { nodeTypes } from '../designer/FlowNode';
 import { toGraph, type FNode } from '../designer/graph';
 import { autoLayout, quickLayout } from '../designer/layout';
@@ -83,7 +84,7 @@ function Gantt({ comps, exec }: { comps: ComponentRun[]; exec: Execution }) {
   );
 }
 
-function NodeDetail({ exec, cid, logs }: { exec: Detail; cid: string; logs: any[] }) {
+function NodeDetail({ exec, cid, logs, actions }: { exec: Detail; cid: string; logs: any[]; actions?: ReactNode }) {
   const [tab, setTab] = useState<'output' | 'input' | 'attempts' | 'logs'>('output');
   const q = useQuery({
     queryKey: ['exec-comp', exec.id, cid, exec.status],
@@ -100,6 +101,7 @@ function NodeDetail({ exec, cid, logs }: { exec: Detail; cid: string; logs: any[
         {cid} {comp && <StatusBadge status={comp.status} />}
       </h2>
       {comp?.error_message && <div className="field-error">{comp.error_message}</div>}
+      {actions && <div className="row">{actions}</div>}
       <div className="tabs" role="tablist" aria-label="Component details">
         {tabs.map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
@@ -151,6 +153,93 @@ function NodeDetail({ exec, cid, logs }: { exec: Detail; cid: string; logs: any[
   );
 }
 
+/** A refusal in the server's own words when it names no field (a 409's reason says what is in the way). */
+function refusal(e: unknown) {
+  if (!(e instanceof ApiError)) return e;
+  const issues = Array.isArray(e.details) ? e.details : [];
+  return issues.length || !e.reason ? e : new ApiError(e.status, e.reason, null);
+}
+
+/**
+ * Rerun an ended execution from one component: a new execution of the same version that keeps
+ * this one's records upstream of it, and runs it and the rest again, with these parameters or
+ * new ones. The server refuses (409) when something upstream of it did not complete.
+ */
+function RerunDialog({ exec, from, onClose }: { exec: Execution; from: string; onClose: () => void }) {
+  const nav = useNavigate();
+  const toast = useToast();
+  const original = useMemo(() => JSON.stringify(exec.parameters ?? {}, null, 2), [exec.parameters]);
+  const [text, setText] = useState(original);
+  const [local, setLocal] = useState<string | null>(null);
+  const rerun = useMutation({
+    mutationFn: (body: Record<string, unknown>) => api<Execution>(`executions/${exec.id}/rerun`, { body }),
+    onSuccess: (x) => {
+      toast(`Rerunning from ${from}`);
+      nav(`/executions/${x.id}`);
+    },
+  });
+  const submit = (ev: FormEvent) => {
+    ev.preventDefault();
+    const p = parseParameters(text);
+    if (p.error) {
+      rerun.reset();
+      setLocal(p.error);
+      return;
+    }
+    setLocal(null);
+    // The original's parameters unless they were changed.
+    const same = JSON.stringify(p.value) === JSON.stringify(exec.parameters ?? {});
+    rerun.mutate({ from, ...(same ? {} : { parameters: p.value }) });
+  };
+  const issues = rerun.error instanceof ApiError && Array.isArray(rerun.error.details) ? (rerun.error.details as { path?: string; message?: string }[]) : [];
+  const paramIssue = issues.find((i) => i.path?.startsWith('parameters'))?.message;
+  const error = local ?? paramIssue;
+  return (
+    <Modal title={`Rerun from “${from}”`} onClose={onClose}>
+      <form onSubmit={submit} aria-label={`Rerun from ${from}`}>
+        <p>
+          A new run of version {exec.workflow_version}: the components upstream of <code>{from}</code> keep this run's results, and <code>{from}</code> and
+          everything after it run again.
+        </p>
+        <div className={`field ${error ? 'invalid' : ''}`} data-testid="field-rerun-parameters">
+          <label htmlFor="rerun-parameters" className="field-label">
+            Parameters (JSON)
+          </label>
+          <textarea
+            id="rerun-parameters"
+            spellCheck={false}
+            rows={5}
+            value={text}
+            aria-describedby={`rerun-parameters-hint${error ? ' rerun-parameters-error' : ''}`}
+            aria-invalid={!!error}
+            onChange={(e) => {
+              setText(e.target.value);
+              setLocal(null);
+            }}
+          />
+          <span id="rerun-parameters-hint" className="field-help">
+            This run's parameters; change them to rerun with others.
+          </span>
+          {error && (
+            <span id="rerun-parameters-error" className="field-error" role="alert">
+              {error}
+            </span>
+          )}
+        </div>
+        <ErrorBox error={paramIssue ? null : refusal(rerun.error)} title="Could not rerun" />
+        <footer className="modal-foot">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn primary" disabled={rerun.isPending} data-testid="start-rerun">
+            {rerun.isPending ? 'Starting…' : `↻ Rerun from ${from}`}
+          </button>
+        </footer>
+      </form>
+    </Modal>
+  );
+}
+
 function Inner() {
   const { id = '' } = useParams();
   const nav = useNavigate();
@@ -165,6 +254,8 @@ function Inner() {
   const [selected, setSelected] = useState<string | null>(null);
   const [bottom, setBottom] = useState<'timeline' | 'logs'>('timeline');
   const [rerun, setRerun] = useState(false);
+  const [rerunFrom, setRerunFrom] = useState<string | null>(null);
+  const closeRerunFrom = useCallback(() => setRerunFrom(null), []);
   const exec = useQuery({
     queryKey: ['execution', id],
     queryFn: () => api<Detail>(`executions/${id}`),
@@ -224,6 +315,10 @@ function Inner() {
     const next: Record<string, { width: number; height: number }> = {};
     for (const c of changes) if (c.type === 'dimensions' && c.dimensions) next[c.id] = c.dimensions;
     if (Object.keys(next).length) setDims((d) => ({ ...d, ...next }));
+    // A node chosen by keyboard (Enter or Space on a focused node; Escape lets it go), as a click does.
+    const picked = changes.find((c) => c.type === 'select' && c.selected);
+    if (picked && 'id' in picked) setSelected(picked.id);
+    else if (changes.some((c) => c.type === 'select' && !c.selected && c.id === selected)) setSelected(null);
   };
   const nodes = useMemo(
     () =>
@@ -386,13 +481,26 @@ function Inner() {
                   </button>
                 </div>
               )}
-              <NodeDetail exec={e} cid={selected} logs={logs.data ?? []} />
+              <NodeDetail
+                exec={e}
+                cid={selected}
+                logs={logs.data ?? []}
+                actions={
+                  operate && TERMINAL.has(status ?? '') ? (
+                    <button className="btn sm" onClick={() => setRerunFrom(selected)} data-testid="rerun-from" title="A new run that keeps this run's results upstream of this component">
+                      ↻ Rerun from here
+                    </button>
+                  ) : null
+                }
+              />
             </>
           ) : (
             <div className="panel-section">
               <h2>Run</h2>
               {e.error_message && <div className="field-error">{e.error_message}</div>}
-              <p className="muted small">Click a node for its input, output, attempts and logs.</p>
+              <p className="muted small">
+                Click a node (or focus it and press Enter) for its input, output, attempts and logs{operate && TERMINAL.has(status ?? '') ? ', or to rerun the workflow from it' : ''}.
+              </p>
               <h3>Parameters</h3>
               <JsonView label="Parameters" value={e.parameters} />
               {e.results !== null && (
@@ -428,6 +536,7 @@ function Inner() {
           )}
         </div>
       </section>
+      {rerunFrom && <RerunDialog exec={e} from={rerunFrom} onClose={closeRerunFrom} />}
       {rerun && wf.data && <RunDialog workflow={wf.data} breakpoints={e.breakpoints} onClose={() => setRerun(false)} onStarted={(x) => { setRerun(false); setLive({}); setExecStatus(null); nav(`/executions/${x.id}`); }} />}
     </div>
   );

@@ -100,7 +100,7 @@ export const browserZone = () => {
 };
 
 /** One labelled field: its input, a hint, and the server's word on it. */
-function Field({
+export function Field({
   id,
   label,
   hint,

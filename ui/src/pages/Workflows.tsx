@@ -278,6 +278,9 @@ export default function Workflows() {
                     <Link className="btn ghost sm" to={`/executions?workflow_id=${w.id}`}>
                       Runs
                     </Link>
+                    <Link className="btn ghost sm" to={`/workflows/${w.id}/webhooks`}>
+                      Webhooks
+                    </Link>
                     <button className="btn ghost sm" aria-label={`Export ${w.name}`} onClick={() => download(`${w.name.replace(/[^\w.-]+/g, '_')}.json`, JSON.stringify(exportDoc(w), null, 2))}>
                       Export
                     </button>
