@@ -1138,6 +1138,10 @@ test('rerun: from a component of a completed run (chosen by keyboard), landing o
   const again = await api(admin, `executions/${second}`);
   assert.equal(again.status, 'completed');
   assert.deepEqual(again.parameters, { who: 'Grace' });
+  assert.equal(again.rerun_of, first.id, 'linked to the original');
+  const back = page.getByTestId('rerun-of');
+  assert.match(await back.textContent(), new RegExp(`rerun of ${first.id.slice(-8)}`));
+  assert.equal(await back.getAttribute('href'), `/executions/${first.id}`);
   const at = (e, id) => e.components.find((c) => c.component_id === id).completed_at;
   assert.equal(at(again, 'start'), at(rerun.first, 'start'), 'start was not run again');
   assert.ok(at(again, 'greet') > at(rerun.first, 'greet'), 'greet ran again');

@@ -78,6 +78,12 @@ async fn reruns_reuse_what_is_upstream(server: Server) {
 	let again = ended(&server, &admin, &second_id).await;
 	assert_eq!(again["status"], "completed", "{again}");
 	assert_eq!(again["workflow_version"], original["workflow_version"]);
+	assert_eq!(
+		again["rerun_of"],
+		first_id.as_str(),
+		"linked to the original"
+	);
+	assert!(original.get("rerun_of").is_none_or(Value::is_null));
 	assert_eq!(again["parameters"]["run"], 2, "{again}");
 	// Upstream of greet: the original's records, not run again.
 	for id in ["start", "pause"] {

@@ -219,6 +219,9 @@ pub(crate) struct ExecutionView {
 	/// The user who started it (the APG connectors act as them); null when the CLI ran it.
 	#[schema(format = Uuid)]
 	started_by: Option<String>,
+	/// The execution this one reruns (`POST /executions/{id}/rerun`).
+	#[schema(format = Uuid)]
+	rerun_of: Option<String>,
 	#[schema(format = DateTime)]
 	created_at: String,
 	#[schema(format = DateTime)]
@@ -245,6 +248,7 @@ impl ExecutionView {
 			error_message: e.error_message.clone(),
 			breakpoints: e.breakpoints.clone(),
 			started_by: e.started_by.map(|u| u.to_string()),
+			rerun_of: e.rerun_of.map(|r| r.to_string()),
 			created_at: iso(e.created_at),
 			started_at: iso_opt(e.started_at),
 			completed_at: iso_opt(e.completed_at),

@@ -41,6 +41,9 @@ pub struct Execution {
 	/// act with this user's permissions, so a workflow cannot do more than whoever started it.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub started_by: Option<UserId>,
+	/// The execution this one reruns (`POST /executions/{id}/rerun`), if it is a rerun.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub rerun_of: Option<ExecutionId>,
 	/// When it was created.
 	pub created_at: Millis,
 	/// When its first component started.

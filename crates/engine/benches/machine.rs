@@ -32,6 +32,7 @@ fn execution() -> Execution {
 		breakpoints: Vec::new(),
 		idempotency_key: None,
 		started_by: None,
+		rerun_of: None,
 		created_at: 0,
 		started_at: None,
 		completed_at: None,

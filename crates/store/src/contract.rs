@@ -63,6 +63,8 @@ pub fn sample_execution(workflow: &Workflow) -> Execution {
 		breakpoints: Vec::new(),
 		idempotency_key: None,
 		started_by: Some(apg_core::UserId::new()),
+		// Set, so every round trip checks the column.
+		rerun_of: Some(ExecutionId::new()),
 		created_at: 2_000,
 		started_at: None,
 		completed_at: None,

@@ -207,6 +207,8 @@ export interface Execution {
   results: unknown;
   error_message: string | null;
   breakpoints: string[];
+  /** The execution this one reruns, when it is a rerun. */
+  rerun_of?: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;

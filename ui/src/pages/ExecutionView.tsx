@@ -382,6 +382,14 @@ function Inner() {
           </Link>
           <span className="muted small">
             run {e.id.slice(-8)} · v{e.workflow_version} · priority {e.priority}
+            {e.rerun_of && (
+              <>
+                {' · '}
+                <Link to={`/executions/${e.rerun_of}`} data-testid="rerun-of">
+                  rerun of {e.rerun_of.slice(-8)}
+                </Link>
+              </>
+            )}
           </span>
         </div>
         <div className="tb-group">

@@ -294,6 +294,7 @@ mod tests {
 			breakpoints: Vec::new(),
 			idempotency_key: None,
 			started_by: None,
+			rerun_of: None,
 			created_at,
 			started_at: Some(created_at),
 			completed_at: took.map(|t| created_at + t),

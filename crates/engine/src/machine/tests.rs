@@ -33,6 +33,7 @@ pub(super) fn state(definition: Value, breakpoints: &[&str]) -> ExecutionState {
 		breakpoints: breakpoints.iter().map(|b| (*b).to_owned()).collect(),
 		idempotency_key: None,
 		started_by: None,
+		rerun_of: None,
 		created_at: 0,
 		started_at: None,
 		completed_at: None,

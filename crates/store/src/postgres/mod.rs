@@ -50,12 +50,12 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at, \
-	started_by";
+	started_by, rerun_of";
 /// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
 /// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
 	'{}'::jsonb AS parameters, '{}'::jsonb AS vars, NULL::jsonb AS results, error_message, breakpoints, \
-	idempotency_key, created_at, started_at, completed_at, started_by";
+	idempotency_key, created_at, started_at, completed_at, started_by, rerun_of";
 
 impl PgStore {
 	/// The insert behind `create_workflow`.

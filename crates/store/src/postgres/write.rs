@@ -28,11 +28,11 @@ const TABLES: [(&str, &[&str], &str); 5] = [
 		"ex",
 		&[
 			"uuid", "uuid", "int", "text", "int", "jsonb", "jsonb", "jsonb", "text", "jsonb",
-			"text", "bigint", "bigint", "bigint", "uuid",
+			"text", "bigint", "bigint", "bigint", "uuid", "uuid",
 		],
 		"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
 		 parameters, vars, results, error_message, breakpoints, idempotency_key, created_at, \
-		 started_at, completed_at, started_by) \
+		 started_at, completed_at, started_by, rerun_of) \
 		 SELECT * FROM {rows} {go} \
 		 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, priority = EXCLUDED.priority, \
 		 vars = EXCLUDED.vars, results = EXCLUDED.results, error_message = EXCLUDED.error_message, \
@@ -194,6 +194,7 @@ table!(Executions {
 	started_at: Option<i64>,
 	completed_at: Option<i64>,
 	started_by: Option<Uuid>,
+	rerun_of: Option<Uuid>,
 });
 
 table!(Steps {
@@ -282,6 +283,7 @@ impl Columns {
 			x.started_at.push(e.started_at);
 			x.completed_at.push(e.completed_at);
 			x.started_by.push(e.started_by.map(|u| u.0));
+			x.rerun_of.push(e.rerun_of.map(|r| r.0));
 		}
 		let s = &mut c.steps;
 		for r in rows.steps {
@@ -398,7 +400,8 @@ impl Columns {
 				.bind(&x.created_at)
 				.bind(&x.started_at)
 				.bind(&x.completed_at)
-				.bind(&x.started_by);
+				.bind(&x.started_by)
+				.bind(&x.rerun_of);
 		}
 		if shape & 4 != 0 {
 			let s = &self.steps;

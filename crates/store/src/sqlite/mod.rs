@@ -137,12 +137,13 @@ fn private_file(path: &Path) -> std::io::Result<()> {
 const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, category, tags, \
 	priority, version, created_by, saved_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
-	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key, started_by";
+	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key, started_by, \
+	rerun_of";
 /// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
 /// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
 	'{}' AS parameters, '{}' AS vars, NULL AS results, error_message, breakpoints, created_at, started_at, \
-	completed_at, idempotency_key, started_by";
+	completed_at, idempotency_key, started_by, rerun_of";
 
 /// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
 /// share of it. Shares are keyed by user id, so only an id in canonical form can match one.

@@ -101,6 +101,7 @@ pub(super) fn execution(row: &SqliteRow) -> StoreResult<Execution> {
 		completed_at: get(row, "completed_at")?,
 		idempotency_key: get(row, "idempotency_key")?,
 		started_by: id_opt(row, "started_by")?,
+		rerun_of: id_opt(row, "rerun_of")?,
 	})
 }
 

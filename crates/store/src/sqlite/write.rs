@@ -160,6 +160,7 @@ struct ExecutionRow {
 	completed_at: Option<i64>,
 	idempotency_key: Option<String>,
 	started_by: Option<String>,
+	rerun_of: Option<String>,
 }
 
 struct StepRow {
@@ -240,6 +241,7 @@ impl EncodedBatch {
 				completed_at: e.completed_at,
 				idempotency_key: e.idempotency_key.clone(),
 				started_by: e.started_by.map(|u| u.to_string()),
+				rerun_of: e.rerun_of.map(|r| r.to_string()),
 			});
 		}
 		for s in rows.steps {
@@ -280,8 +282,8 @@ impl EncodedBatch {
 			let mut stmt = tx.prepare_cached(
 				"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
 				 parameters, vars, results, error_message, breakpoints, created_at, started_at, \
-				 completed_at, idempotency_key, started_by) \
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+				 completed_at, idempotency_key, started_by, rerun_of) \
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
 				 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
 				 priority = excluded.priority, vars = excluded.vars, results = excluded.results, \
 				 error_message = excluded.error_message, breakpoints = excluded.breakpoints, \
@@ -303,7 +305,8 @@ impl EncodedBatch {
 					e.started_at,
 					e.completed_at,
 					e.idempotency_key,
-					e.started_by
+					e.started_by,
+					e.rerun_of
 				])?;
 			}
 		}
