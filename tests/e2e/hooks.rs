@@ -121,6 +121,17 @@ async fn hooks_start_their_workflow(server: Server) {
 	let p = parameters(&server, &admin, &started).await;
 	assert_eq!(p["webhook"]["body"], "hello there", "{p}");
 
+	// What `curl -d '{…}'` sends (form-typed JSON), and an untyped body, are read as JSON.
+	for content_type in ["application/x-www-form-urlencoded", ""] {
+		let mut r = anyone.post(server.url(&path)).body(r#"{"name": "curl"}"#);
+		if !content_type.is_empty() {
+			r = r.header("Content-Type", content_type);
+		}
+		let (code, started) = send(r).await;
+		assert_eq!(code, 202, "{started}");
+		let p = parameters(&server, &admin, &started).await;
+		assert_eq!(p["name"], "curl", "{content_type}: {p}");
+	}
 	// Malformed requests start nothing.
 	let before = count(&server, &admin, &wf).await;
 	let bad = [

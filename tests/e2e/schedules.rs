@@ -83,7 +83,6 @@ async fn every_second_with_skip_never_overlaps(server: Server) {
 	tokio::time::sleep(Duration::from_secs(7)).await;
 	let (code, _) = send(admin.post(server.url(&format!("/api/v1/schedules/{id}/pause")))).await;
 	assert_eq!(code, 200);
-	let paused_at = Instant::now();
 	let seen = schedule(&server, &admin, &id).await;
 	let fires = seen["fires"].as_array().unwrap().clone();
 	let started: Vec<&Value> = fires.iter().filter(|f| f["status"] == "started").collect();
@@ -115,7 +114,7 @@ async fn every_second_with_skip_never_overlaps(server: Server) {
 		.as_array()
 		.unwrap()
 		.len();
-	tokio::time::sleep(Duration::from_secs(2).saturating_sub(paused_at.elapsed() / 4)).await;
+	tokio::time::sleep(Duration::from_secs(2)).await;
 	let after = schedule(&server, &admin, &id).await;
 	assert_eq!(after["fires"].as_array().unwrap().len(), before, "{after}");
 	assert_eq!(after["paused"], true);
@@ -139,6 +138,11 @@ async fn bad_schedules_are_refused_and_others_cannot_get_in(server: Server) {
 			"cron",
 		),
 		(json!({"workflow_id": wf, "cron": "0 2 * *"}), 422, "cron"),
+		(
+			json!({"workflow_id": wf, "cron": "0 0 30 2 *"}),
+			422,
+			"cron",
+		),
 		(
 			json!({"workflow_id": wf, "cron": "0 2 * * *", "timezone": "Mars/Olympus"}),
 			422,

@@ -3,7 +3,8 @@
 //!
 //! The token is the credential of the public route: 32 random bytes shown once at creation
 //! or rotation, stored as its SHA-256. What the request carries becomes the execution's
-//! parameters: a JSON object body's fields (or a form's), and under `webhook` the query, the
+//! parameters: a JSON object body's fields (or a form's; a form-typed or untyped body that
+//! starts with `{` or `[` is read as JSON, as `curl -d` sends it), and under `webhook` the query, the
 //! chosen headers, the content type and any other body (raw text, or a JSON array or value).
 //! A request is refused before anything starts when the token is unknown (404), the hook is
 //! over its rate (429), the body is over its limit (413), the signature is missing or wrong
@@ -442,9 +443,18 @@ fn parameters(
 		.to_ascii_lowercase();
 	let mut parameters = Map::new();
 	let mut raw = Value::Null;
+	let declared_json =
+		content_type.starts_with("application/json") || content_type.contains("+json");
+	// `curl -d '{…}'` says form-urlencoded, and many senders say nothing: a body that starts
+	// like a JSON object or array is read as JSON unless the sender declared something else.
+	let looks_json = matches!(
+		body.iter().find(|b| !b.is_ascii_whitespace()),
+		Some(b'{' | b'[')
+	) && (content_type.is_empty()
+		|| content_type.starts_with("application/x-www-form-urlencoded"));
 	if body.iter().all(u8::is_ascii_whitespace) {
 		// No body: the query alone.
-	} else if content_type.starts_with("application/json") || content_type.contains("+json") {
+	} else if declared_json || looks_json {
 		match serde_json::from_slice::<Value>(body) {
 			Ok(Value::Object(fields)) => parameters = fields,
 			Ok(other) => raw = other,

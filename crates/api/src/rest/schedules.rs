@@ -175,18 +175,24 @@ impl ScheduleView {
 	}
 }
 
-/// The expression and zone, checked; 422 naming the field otherwise.
+/// The expression and zone, checked, and one that has a next time; 422 naming the field
+/// otherwise (`0 0 30 2 *`, February 30th, parses but would never fire).
 fn spec(cron: &str, timezone: &str) -> Result<CronSpec, ApiError> {
-	CronSpec::parse(cron, timezone).map_err(|e| {
+	let refuse = |field: &str, message: String| ApiError::Unprocessable {
+		message: "invalid schedule".to_owned(),
+		issues: vec![Issue::new(field, message)],
+	};
+	let spec = CronSpec::parse(cron, timezone).map_err(|e| {
 		let field = match e {
 			apg_schedule::CronError::Expression(_) => "cron",
 			apg_schedule::CronError::Zone(_) => "timezone",
 		};
-		ApiError::Unprocessable {
-			message: "invalid schedule".to_owned(),
-			issues: vec![Issue::new(field, e.to_string())],
-		}
-	})
+		refuse(field, e.to_string())
+	})?;
+	if spec.next_after(now_millis()).is_none() {
+		return Err(refuse("cron", format!("'{cron}' never fires")));
+	}
+	Ok(spec)
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {

@@ -266,18 +266,7 @@ impl Engine {
 		}
 		let version = request.version.unwrap_or(workflow.version);
 		let compiled = self.compiled(workflow.id, version).await?;
-		let parameters = params::resolve(&compiled.definition.parameters, request.parameters)
-			.map_err(EngineError::Invalid)?;
-		// The start component outputs the parameters, so larger ones could only fail it.
-		if !apg_core::size::json_fits(&parameters, self.inner.max_output_bytes) {
-			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
-				"parameters",
-				format!(
-					"the parameters are larger than {}, which the start's output may not pass",
-					crate::output_cap::describe_limit(self.inner.max_output_bytes)
-				),
-			)]));
-		}
+		let parameters = self.parameters(&compiled, request.parameters)?;
 		let unknown: Vec<apg_core::Issue> = request
 			.breakpoints
 			.iter()
@@ -478,6 +467,27 @@ impl Engine {
 		done.await.map_err(|_| EngineError::Stopped)?
 	}
 
+	/// Parameters as a run of `compiled` takes them: checked against the declared ones, defaults
+	/// filled, and no larger than the start component may output (it outputs them).
+	fn parameters(
+		&self,
+		compiled: &Compiled,
+		given: Map<String, serde_json::Value>,
+	) -> Result<Map<String, serde_json::Value>> {
+		let parameters = params::resolve(&compiled.definition.parameters, given)
+			.map_err(EngineError::Invalid)?;
+		if !apg_core::size::json_fits(&parameters, self.inner.max_output_bytes) {
+			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
+				"parameters",
+				format!(
+					"the parameters are larger than {}, which the start's output may not pass",
+					crate::output_cap::describe_limit(self.inner.max_output_bytes)
+				),
+			)]));
+		}
+		Ok(parameters)
+	}
+
 	/// Starts a new execution of an ended one's workflow version that reuses what the original
 	/// recorded for every component upstream of `from` (their outputs, as they ended) and runs
 	/// `from` and everything that is not upstream of it again. Refused when `from` is not a
@@ -532,9 +542,7 @@ impl Engine {
 			}
 		}
 		let parameters = match request.parameters {
-			Some(p) => {
-				params::resolve(&compiled.definition.parameters, p).map_err(EngineError::Invalid)?
-			}
+			Some(p) => self.parameters(&compiled, p)?,
 			None => original.parameters.clone(),
 		};
 		let exec = Execution {
