@@ -1,5 +1,5 @@
-//! `delay`: a durable wait. It owns `seconds`, says it is a timer ([`Component::is_timer`]) and
-//! tells the engine how long to wait ([`Component::durable_delay`]); the engine keeps a persisted
+//! `delay`: a durable wait. It owns `seconds`, says it is a durable wait
+//! ([`Component::is_durable`]) and tells the engine how long to wait ([`Component::durable_wait`]); the engine keeps a persisted
 //! timer instead of sleeping in a worker (so a one-hour delay holds no worker and survives a
 //! restart) and completes the step with its input when the timer fires.
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use apg_core::{Component, ComponentError, Outcome, RunContext};
+use apg_core::{Component, ComponentError, DurableWait, Outcome, RunContext};
 
 /// The longest delay: one year, in seconds.
 const MAX_SECONDS: u32 = 31_536_000;
@@ -49,12 +49,14 @@ impl Component for Delay {
 		})
 	}
 
-	fn is_timer(&self) -> bool {
+	fn is_durable(&self) -> bool {
 		true
 	}
 
-	fn durable_delay(&self, config: &Value) -> Option<Duration> {
+	fn durable_wait(&self, config: &Value) -> Result<DurableWait, String> {
 		wait(config)
+			.map(DurableWait::Delay)
+			.ok_or_else(|| "invalid delay".to_owned())
 	}
 
 	async fn run(
@@ -64,7 +66,7 @@ impl Component for Delay {
 		input: Value,
 	) -> Result<Outcome, ComponentError> {
 		// The engine completes a fired timer without calling `run`; if `run` is called anyway
-		// (say `durable_delay` declined an unusable `seconds`), fail rather than skip the wait.
+		// (say `durable_wait` declined an unusable `seconds`), fail rather than skip the wait.
 		if wait(config).is_none() {
 			return Err(ComponentError::Fatal(format!(
 				"delay needs 'seconds' to be a number from 0 to {MAX_SECONDS}, got {}",
@@ -81,19 +83,20 @@ mod tests {
 	use crate::testing::ctx;
 
 	#[test]
-	fn durable_delay_is_the_configured_seconds_when_in_range() {
-		assert!(Delay.is_timer());
+	fn durable_wait_is_the_configured_seconds_when_in_range() {
+		assert!(Delay.is_durable());
+		let wait = |c: Value| Delay.durable_wait(&c).ok();
 		assert_eq!(
-			Delay.durable_delay(&json!({"seconds": 1.5})),
-			Some(Duration::from_millis(1500))
+			wait(json!({"seconds": 1.5})),
+			Some(DurableWait::Delay(Duration::from_millis(1500)))
 		);
 		assert_eq!(
-			Delay.durable_delay(&json!({"seconds": 0})),
-			Some(Duration::ZERO)
+			wait(json!({"seconds": 0})),
+			Some(DurableWait::Delay(Duration::ZERO))
 		);
-		assert_eq!(Delay.durable_delay(&json!({"seconds": -1})), None);
-		assert_eq!(Delay.durable_delay(&json!({"seconds": 4e7})), None);
-		assert_eq!(Delay.durable_delay(&json!({"seconds": "1"})), None);
+		assert_eq!(wait(json!({"seconds": -1})), None);
+		assert_eq!(wait(json!({"seconds": 4e7})), None);
+		assert_eq!(wait(json!({"seconds": "1"})), None);
 	}
 
 	#[tokio::test]

@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use apg_core::{Registry, expr};
 
+mod approval;
 mod condition;
 mod database;
 mod delay;
@@ -35,7 +36,9 @@ mod start;
 mod switch;
 mod task;
 mod transform;
+mod wait_for_event;
 
+pub use approval::Approval;
 pub use condition::Condition;
 pub use database::DatabaseQuery;
 pub use delay::Delay;
@@ -47,6 +50,7 @@ pub use start::Start;
 pub use switch::Switch;
 pub use task::Task;
 pub use transform::Transform;
+pub use wait_for_event::WaitForEvent;
 
 /// A registry holding every built-in component of this crate, configured from the environment
 /// (tests and tools that read no configuration file).
@@ -61,6 +65,8 @@ pub fn with_settings(settings: &Settings) -> Registry {
 	registry.register(Arc::new(End));
 	registry.register(Arc::new(Task));
 	registry.register(Arc::new(Delay));
+	registry.register(Arc::new(Approval));
+	registry.register(Arc::new(WaitForEvent));
 	registry.register(Arc::new(Transform));
 	registry.register(Arc::new(Condition));
 	registry.register(Arc::new(Switch));
@@ -145,10 +151,11 @@ mod tests {
 	}
 
 	#[test]
-	fn builtins_hold_exactly_the_seed_components_and_branching() {
+	fn builtins_hold_exactly_the_seed_components_and_the_waits() {
 		assert_eq!(
 			builtins().kinds(),
 			[
+				"approval",
 				"condition",
 				"database_query",
 				"delay",
@@ -158,7 +165,8 @@ mod tests {
 				"start",
 				"switch",
 				"task",
-				"transform"
+				"transform",
+				"wait_for_event"
 			]
 		);
 	}

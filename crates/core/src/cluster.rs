@@ -37,6 +37,8 @@ pub enum Signal {
 	/// Another node committed events: read them from the store (the signal carries none, so
 	/// nothing on the commit path encodes a payload no reader uses).
 	Events,
+	/// A decision or a signal was stored for this execution: its holder reads them.
+	Inbox(ExecutionId),
 }
 
 /// The work the nodes share: claiming executions, renewing and releasing leases, and asking
@@ -77,6 +79,9 @@ pub trait WakeBus: Send + Sync {
 	async fn notify_work(&self) -> StoreResult<()>;
 	/// Tells the other nodes that events were committed (their tails read them from the store).
 	async fn notify_events(&self) -> StoreResult<()>;
+	/// Tells the node holding `execution` that a decision or signal was stored for it (the
+	/// holder also looks at every lease renewal, so a lost one is late, not lost).
+	async fn notify_inbox(&self, execution: ExecutionId) -> StoreResult<()>;
 	/// Waits for the next signal from another node.
 	async fn next_signal(&self) -> StoreResult<Signal>;
 }

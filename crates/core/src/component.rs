@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -115,16 +114,16 @@ pub trait Component: Send + Sync {
 		false
 	}
 
-	/// Whether this component is a durable wait: the engine then asks [`Component::durable_delay`]
-	/// for the duration, keeps a persisted timer, holds no worker, and completes the component
-	/// with its input when the timer fires ([`Component::run`] is not called).
-	fn is_timer(&self) -> bool {
+	/// Whether this component is a durable wait (`delay`, `approval`, `wait_for_event`): the
+	/// engine then asks [`Component::durable_wait`] what for, stores it, holds no worker, and
+	/// ends the component itself when the wait ends ([`Component::run`] is not called).
+	fn is_durable(&self) -> bool {
 		false
 	}
 
-	/// For durable waits (`delay`): how long to wait.
-	fn durable_delay(&self, _config: &Value) -> Option<Duration> {
-		None
+	/// For durable waits: what the rendered config waits for, or why it cannot wait.
+	fn durable_wait(&self, _config: &Value) -> Result<crate::DurableWait, String> {
+		Err(format!("'{}' is not a durable wait", self.kind()))
 	}
 
 	/// Runs one attempt with the rendered config.

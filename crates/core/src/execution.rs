@@ -81,6 +81,9 @@ pub struct StepRecord {
 	pub completed_at: Option<Millis>,
 	/// Time spent in its attempts.
 	pub duration_ms: Option<i64>,
+	/// What it waits for, while it waits for people or a signal.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub waiting: Option<crate::Waiting>,
 }
 
 /// One attempt of one component.

@@ -71,6 +71,10 @@ uuid_id!(
 	ScheduleId
 );
 uuid_id!(
+	/// Identifies a signal sent to an execution.
+	SignalId
+);
+uuid_id!(
 	/// Identifies a webhook trigger of a workflow.
 	HookId
 );

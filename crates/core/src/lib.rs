@@ -38,6 +38,7 @@ pub mod status;
 pub mod store;
 pub mod text;
 pub mod validate;
+pub mod wait;
 pub mod workflow;
 
 pub use access::{Access, Permission, Principal, Role, WorkflowAction, workflow_access};
@@ -52,7 +53,8 @@ pub use event::{Event, EventKind};
 pub use execution::{AttemptRecord, EventRecord, Execution, LogLevel, LogRecord, StepRecord};
 pub use hook::{Hook, HookSettings, HookStore};
 pub use ids::{
-	ApiKeyId, CredentialId, ExecutionId, HookId, NotificationId, ScheduleId, UserId, WorkflowId,
+	ApiKeyId, CredentialId, ExecutionId, HookId, NotificationId, ScheduleId, SignalId, UserId,
+	WorkflowId,
 };
 pub use notification::{Notification, NotificationLevel, NotificationStore};
 pub use options::{Backoff, Join, StepOptions};
@@ -63,6 +65,10 @@ pub use secrets::SecretSource;
 pub use status::{ComponentStatus, ExecutionStatus, WorkflowStatus};
 pub use store::{Batch, ExecutionFilter, Fence, Store, WorkflowFilter, WorkflowStats, Write};
 pub use validate::{Issue, ValidationReport, validate};
+pub use wait::{
+	ApprovalRequest, Decision, DurableWait, NotApprover, OnTimeout, SignalRecord, SignalWait,
+	Verdict, WaitKind, Waiting,
+};
 pub use workflow::{NewWorkflow, Workflow, WorkflowVersion, secrets_allowed, secrets_refused};
 
 /// Milliseconds since the Unix epoch: the one clock representation every store and the engine

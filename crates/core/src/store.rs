@@ -7,8 +7,9 @@
 
 use crate::event::Event;
 use crate::execution::{AttemptRecord, EventRecord, Execution, LogRecord, StepRecord};
-use crate::ids::{ExecutionId, WorkflowId};
+use crate::ids::{ExecutionId, SignalId, WorkflowId};
 use crate::status::{ExecutionStatus, WorkflowStatus};
+use crate::wait::{Decision, SignalRecord, WaitKind};
 use crate::workflow::{Workflow, WorkflowVersion};
 use std::collections::HashMap;
 
@@ -50,6 +51,16 @@ pub enum Write {
 	Event(Event),
 	/// Append a log line.
 	Log(LogRecord),
+	/// Mark a signal taken by the step that it ended (in the step's checkpoint, so a signal is
+	/// taken exactly once).
+	TakeSignal {
+		/// The execution.
+		execution_id: ExecutionId,
+		/// The signal.
+		signal: SignalId,
+		/// The step that took it.
+		component_id: String,
+	},
 }
 
 /// Writes committed atomically, in order.
@@ -216,4 +227,15 @@ pub trait Store: Send + Sync {
 	async fn last_event_seq(&self) -> StoreResult<i64>;
 	/// The log of an execution, in write order.
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>>;
+
+	/// Keeps a signal for its execution until a step takes it.
+	async fn put_signal(&self, signal: &SignalRecord) -> StoreResult<()>;
+	/// The signals of an execution that no step has taken, oldest first.
+	async fn pending_signals(&self, id: ExecutionId) -> StoreResult<Vec<SignalRecord>>;
+	/// Records a decision; Conflict when its user already decided that round.
+	async fn put_decision(&self, decision: &Decision) -> StoreResult<()>;
+	/// The decisions on an execution's approvals, oldest first.
+	async fn decisions(&self, id: ExecutionId) -> StoreResult<Vec<Decision>>;
+	/// Steps that wait (for people or a signal), oldest first, at most `limit`.
+	async fn waiting_steps(&self, kind: WaitKind, limit: i64) -> StoreResult<Vec<StepRecord>>;
 }

@@ -31,8 +31,8 @@ pub struct Node {
 	pub outgoing: Vec<usize>,
 	/// The credentials and sealed values its config holds: all that is revealed for it.
 	pub secrets: Arc<apg_core::secrets::Needs>,
-	/// A durable wait (see [`Component::is_timer`]).
-	pub timer: bool,
+	/// A durable wait (see [`Component::is_durable`]).
+	pub durable: bool,
 	/// An `end` whose config says `status: failure`.
 	pub ends_in_failure: bool,
 }
@@ -99,7 +99,7 @@ impl Compiled {
 			})?;
 			let schema = registry.schema(&spec.kind).cloned().unwrap_or_default();
 			let config = Value::Object(spec.config.clone());
-			let timer = component.is_timer();
+			let durable = component.is_durable();
 			let secrets = Arc::new(apg_core::secrets::needs(&config));
 			index.insert(spec.id.clone(), i);
 			nodes.push(Node {
@@ -107,7 +107,7 @@ impl Compiled {
 				kind: spec.kind.clone(),
 				component,
 				templated: expr::contains_template(&config),
-				timer,
+				durable,
 				secrets,
 				ends_in_failure: spec.kind == "end"
 					&& spec.config.get("status").and_then(Value::as_str) == Some("failure"),

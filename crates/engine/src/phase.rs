@@ -4,10 +4,10 @@
 //! The stored and API statuses stay as they were (`running` covers ready, running and a delay's
 //! wait; `retrying` a back-off), so the stored form is ambiguous on purpose; inside the engine
 //! each case has its own variant and no rule has to tell them apart by `run_at`. Every kind of
-//! wait (a time now; a decision, a signal, a child or a slot next) is a [`Wait`]: it holds no
+//! wait (a time, people's decision, a signal; a child or a slot next) is a [`Wait`]: it holds no
 //! worker, and is left only by the command that ends it.
 
-use apg_core::{ComponentStatus, Millis, StepRecord};
+use apg_core::{ComponentStatus, Millis, StepRecord, Waiting};
 
 /// Where one component is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,14 +38,31 @@ pub enum Wait {
 		/// When the delay ends.
 		at: Millis,
 	},
+	/// An `approval`: people's decisions (who and how many are on the step's `waiting`).
+	Approval {
+		/// When it times out.
+		deadline: Option<Millis>,
+	},
+	/// A `wait_for_event`: a signal (its name and key are on the step's `waiting`).
+	Signal {
+		/// When it times out.
+		deadline: Option<Millis>,
+	},
 }
 
 impl Wait {
-	/// When a timed wait ends.
-	pub fn deadline(self) -> Millis {
+	/// When the wait ends by itself (a timer fires then), if it does.
+	pub fn deadline(self) -> Option<Millis> {
 		match self {
-			Wait::Backoff { at } | Wait::Until { at } => at,
+			Wait::Backoff { at } | Wait::Until { at } => Some(at),
+			Wait::Approval { deadline } | Wait::Signal { deadline } => deadline,
 		}
+	}
+
+	/// Whether it waits on the outside world (a decision or a signal), which the step's
+	/// `waiting` then describes.
+	pub fn is_outside(self) -> bool {
+		matches!(self, Wait::Approval { .. } | Wait::Signal { .. })
 	}
 }
 
@@ -62,21 +79,32 @@ impl Phase {
 			Phase::Ready | Phase::Running => (ComponentStatus::Running, None),
 			Phase::Waiting(Wait::Backoff { at }) => (ComponentStatus::Retrying, Some(at)),
 			Phase::Waiting(Wait::Until { at }) => (ComponentStatus::Running, Some(at)),
+			Phase::Waiting(Wait::Approval { deadline } | Wait::Signal { deadline }) => {
+				(ComponentStatus::Running, deadline)
+			}
 			Phase::Ended => return None,
 		})
 	}
 
 	/// The phase a stored record stands for. A stored `running` without a deadline may have been
 	/// ready or had an attempt in flight: either way it has to run again, so it is ready (the
-	/// interrupted attempt is told apart by the attempts table, see `machine::recover`). A timer
-	/// component `running` without a deadline was held at a breakpoint before its wait began.
-	pub(crate) fn of_record(step: &StepRecord, timer: bool) -> Phase {
+	/// interrupted attempt is told apart by the attempts table, see `machine::recover`). A
+	/// `running` record that says what it waits for (`waiting`) waits on the outside world. A
+	/// durable component `running` without a deadline was held at a breakpoint before its wait
+	/// began.
+	pub(crate) fn of_record(step: &StepRecord, durable: bool) -> Phase {
 		match (step.status, step.run_at) {
 			(ComponentStatus::Pending, _) => Phase::Pending,
+			(ComponentStatus::Running, deadline) if step.waiting.is_some() => {
+				Phase::Waiting(match step.waiting {
+					Some(Waiting::Approval(_)) => Wait::Approval { deadline },
+					_ => Wait::Signal { deadline },
+				})
+			}
 			(ComponentStatus::Retrying, at) => Phase::Waiting(Wait::Backoff {
 				at: at.unwrap_or(0),
 			}),
-			(ComponentStatus::Running, Some(at)) if timer => Phase::Waiting(Wait::Until { at }),
+			(ComponentStatus::Running, Some(at)) if durable => Phase::Waiting(Wait::Until { at }),
 			(ComponentStatus::Running, _) => Phase::Ready,
 			(s, _) if s.is_terminal() => Phase::Ended,
 			// Any other stored status is not one the engine writes: run it again.

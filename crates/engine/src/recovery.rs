@@ -80,6 +80,7 @@ pub(crate) async fn resume_one(
 		.map(|a| (a.component_id, a.attempt))
 		.collect();
 	let mut st = rebuild(exec, compiled, steps);
+	crate::driver::load_waits(store.as_ref(), &mut st).await?;
 	// Resuming from checkpoints is never refused.
 	let fx = machine::apply(
 		&mut st,
@@ -102,7 +103,7 @@ pub(crate) fn rebuild(
 	let mut st = ExecutionState::new(exec, compiled);
 	for rec in steps {
 		if let Some(&i) = st.wf.index.get(&rec.component_id) {
-			st.phases[i] = Phase::of_record(&rec, st.wf.nodes[i].timer);
+			st.phases[i] = Phase::of_record(&rec, st.wf.nodes[i].durable);
 			st.steps[i] = rec;
 		}
 	}

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use apg_core::{ComponentStatus, Execution, StepRecord};
+use apg_core::{ComponentStatus, Decision, Execution, SignalRecord, StepRecord};
 
 use crate::graph::Compiled;
 use crate::phase::Phase;
@@ -42,6 +42,10 @@ pub struct ExecutionState {
 	/// Per component, the attempts made before the last manual retry, so its automatic retry
 	/// budget starts again (not persisted: after a restart the budget counts every attempt).
 	pub(crate) attempts_before_retry: Vec<u32>,
+	/// The decisions on its approvals (every round), as stored.
+	pub(crate) decisions: Vec<Decision>,
+	/// Signals sent to it that no step has taken yet, oldest first.
+	pub(crate) signals: Vec<SignalRecord>,
 }
 
 impl ExecutionState {
@@ -64,6 +68,7 @@ impl ExecutionState {
 				started_at: None,
 				completed_at: None,
 				duration_ms: None,
+				waiting: None,
 			})
 			.collect();
 		let open = wf.nodes.len();
@@ -80,6 +85,8 @@ impl ExecutionState {
 			released: HashSet::new(),
 			held: Vec::new(),
 			attempts_before_retry: vec![0; n],
+			decisions: Vec::new(),
+			signals: Vec::new(),
 		}
 	}
 }
@@ -111,6 +118,9 @@ impl ExecutionState {
 			let s = &mut self.steps[node];
 			s.status = status;
 			s.run_at = run_at;
+			if !matches!(phase, Phase::Waiting(w) if w.is_outside()) {
+				s.waiting = None;
+			}
 		}
 	}
 
@@ -123,5 +133,6 @@ impl ExecutionState {
 		let s = &mut self.steps[node];
 		s.status = status;
 		s.run_at = None;
+		s.waiting = None;
 	}
 }

@@ -103,6 +103,11 @@ impl WakeBus for RedisCluster {
 		self.inner.notify_events().await
 	}
 
+	async fn notify_inbox(&self, execution: apg_core::ExecutionId) -> StoreResult<()> {
+		// Rare, and the holder must not miss it: the database's NOTIFY carries it.
+		self.inner.notify_inbox(execution).await
+	}
+
 	async fn next_signal(&self) -> StoreResult<Signal> {
 		self.signals
 			.lock()

@@ -7,9 +7,11 @@
 
 mod accounts;
 mod triggers;
+mod waits;
 
 pub use accounts::*;
 pub use triggers::*;
+pub use waits::*;
 
 use apg_core::store::StoreError;
 use apg_core::{
@@ -86,6 +88,7 @@ fn step(e: &Execution, id: &str, status: ComponentStatus, attempt: u32) -> StepR
 		started_at: Some(3_000),
 		completed_at: None,
 		duration_ms: Some(7),
+		waiting: None,
 	}
 }
 
@@ -719,6 +722,9 @@ macro_rules! contract_suite {
 			retention_deletes_old_ended_executions,
 			events_can_be_tailed_in_sequence_order,
 			deleting_a_workflow_cascades,
+			signals_are_kept_until_taken,
+			decisions_are_one_per_user_and_round,
+			waiting_steps_are_found_by_kind,
 			users_round_trip,
 			deleting_a_user_cascades,
 			api_keys_find_list_and_revoke,

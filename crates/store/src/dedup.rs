@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use apg_core::{AttemptRecord, Batch, Event, Execution, LogRecord, StepRecord, Write};
+use apg_core::{AttemptRecord, Batch, Event, Execution, LogRecord, SignalId, StepRecord, Write};
 
 /// The rows of a batch, per table.
 #[derive(Default)]
@@ -15,6 +15,8 @@ pub(crate) struct Deduped<'a> {
 	pub(crate) attempts: Vec<&'a AttemptRecord>,
 	pub(crate) events: Vec<&'a Event>,
 	pub(crate) logs: Vec<&'a LogRecord>,
+	/// Signals taken: (signal, the step that took it).
+	pub(crate) taken: Vec<(SignalId, &'a str)>,
 }
 
 /// Keeps the last write per key, in first-seen order.
@@ -57,6 +59,11 @@ pub(crate) fn dedup(batch: &Batch) -> Deduped<'_> {
 			}
 			Write::Event(e) => out.events.push(e),
 			Write::Log(l) => out.logs.push(l),
+			Write::TakeSignal {
+				signal,
+				component_id,
+				..
+			} => out.taken.push((*signal, component_id.as_str())),
 		}
 	}
 	out.executions = executions.rows;

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use apg_core::Millis;
 use apg_core::store::StoreResult;
 use apg_core::{
-	AttemptRecord, Batch, EventRecord, Execution, ExecutionFilter, ExecutionId, ExecutionStatus,
-	LogRecord, StepRecord, Store, Workflow, WorkflowFilter, WorkflowId, WorkflowStats,
-	WorkflowVersion, Write, store::StoreError,
+	AttemptRecord, Batch, Decision, EventRecord, Execution, ExecutionFilter, ExecutionId,
+	ExecutionStatus, LogRecord, SignalRecord, StepRecord, Store, WaitKind, Workflow,
+	WorkflowFilter, WorkflowId, WorkflowStats, WorkflowVersion, Write, store::StoreError,
 };
 use async_trait::async_trait;
 
@@ -32,6 +32,8 @@ struct State {
 	attempts: HashMap<ExecutionId, Vec<AttemptRecord>>,
 	events: HashMap<ExecutionId, Vec<EventRecord>>,
 	logs: HashMap<ExecutionId, Vec<LogRecord>>,
+	signals: HashMap<ExecutionId, Vec<SignalRecord>>,
+	decisions: HashMap<ExecutionId, Vec<Decision>>,
 	next_seq: i64,
 	accounts: accounts::Accounts,
 }
@@ -163,6 +165,8 @@ impl Store for MemoryStore {
 			s.attempts.remove(&e);
 			s.events.remove(&e);
 			s.logs.remove(&e);
+			s.signals.remove(&e);
+			s.decisions.remove(&e);
 		}
 		Ok(true)
 	}
@@ -205,6 +209,7 @@ impl Store for MemoryStore {
 				Write::Attempt(a) => a.execution_id,
 				Write::Event(e) => e.execution_id,
 				Write::Log(l) => l.execution_id,
+				Write::TakeSignal { execution_id, .. } => *execution_id,
 			};
 			let inserted_here = batch
 				.writes
@@ -248,6 +253,16 @@ impl Store for MemoryStore {
 						});
 				}
 				Write::Log(l) => s.logs.entry(l.execution_id).or_default().push(l.clone()),
+				Write::TakeSignal {
+					execution_id,
+					signal,
+					component_id,
+				} => {
+					let kept = s.signals.entry(*execution_id).or_default();
+					if let Some(x) = kept.iter_mut().find(|x| x.id == *signal) {
+						x.taken_by = Some(component_id.clone());
+					}
+				}
 			}
 		}
 		Ok(())
@@ -325,6 +340,8 @@ impl Store for MemoryStore {
 			s.attempts.remove(id);
 			s.events.remove(id);
 			s.logs.remove(id);
+			s.signals.remove(id);
+			s.decisions.remove(id);
 		}
 		Ok(doomed.len() as u64)
 	}
@@ -399,6 +416,78 @@ impl Store for MemoryStore {
 
 	async fn logs(&self, id: ExecutionId) -> StoreResult<Vec<LogRecord>> {
 		Ok(self.lock().logs.get(&id).cloned().unwrap_or_default())
+	}
+
+	async fn put_signal(&self, signal: &SignalRecord) -> StoreResult<()> {
+		let mut s = self.lock();
+		if !s.executions.contains_key(&signal.execution_id) {
+			return Err(StoreError::Dangling(format!(
+				"unknown execution {}",
+				signal.execution_id
+			)));
+		}
+		s.signals
+			.entry(signal.execution_id)
+			.or_default()
+			.push(signal.clone());
+		Ok(())
+	}
+
+	async fn pending_signals(&self, id: ExecutionId) -> StoreResult<Vec<SignalRecord>> {
+		let s = self.lock();
+		let mut out: Vec<SignalRecord> = s
+			.signals
+			.get(&id)
+			.into_iter()
+			.flatten()
+			.filter(|x| x.taken_by.is_none())
+			.cloned()
+			.collect();
+		out.sort_by_key(|x| x.created_at);
+		Ok(out)
+	}
+
+	async fn put_decision(&self, decision: &Decision) -> StoreResult<()> {
+		let mut s = self.lock();
+		if !s.executions.contains_key(&decision.execution_id) {
+			return Err(StoreError::Dangling(format!(
+				"unknown execution {}",
+				decision.execution_id
+			)));
+		}
+		let list = s.decisions.entry(decision.execution_id).or_default();
+		if list.iter().any(|d| {
+			d.component_id == decision.component_id
+				&& d.round == decision.round
+				&& d.user_id == decision.user_id
+		}) {
+			return Err(StoreError::Conflict("already decided".to_owned()));
+		}
+		list.push(decision.clone());
+		Ok(())
+	}
+
+	async fn decisions(&self, id: ExecutionId) -> StoreResult<Vec<Decision>> {
+		Ok(self.lock().decisions.get(&id).cloned().unwrap_or_default())
+	}
+
+	async fn waiting_steps(&self, kind: WaitKind, limit: i64) -> StoreResult<Vec<StepRecord>> {
+		let s = self.lock();
+		let mut out: Vec<StepRecord> = s
+			.steps
+			.iter()
+			.filter(|(id, _)| {
+				s.executions
+					.get(id)
+					.is_some_and(|e| !e.status.is_terminal())
+			})
+			.flat_map(|(_, steps)| steps.iter())
+			.filter(|r| r.waiting.as_ref().is_some_and(|w| w.kind() == kind))
+			.cloned()
+			.collect();
+		out.sort_by_key(|r| (r.started_at, r.execution_id));
+		out.truncate(limit.max(0) as usize);
+		Ok(out)
 	}
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apg_core::{Event, ExecutionId, Fence, Millis, Signal, WakeBus, Write};
+use apg_core::{Event, ExecutionId, Fence, Millis, Signal, Store, WakeBus, Write};
 use std::sync::Weak;
 use std::time::Instant;
 
@@ -55,11 +55,18 @@ pub(super) fn write_execution(w: &Write) -> ExecutionId {
 		Write::Attempt(a) => a.execution_id,
 		Write::Event(e) => e.execution_id,
 		Write::Log(l) => l.execution_id,
+		Write::TakeSignal { execution_id, .. } => *execution_id,
 	}
 }
 
-/// Forwards other nodes' signals to the coordinator (wake-ups) and the event tail.
-pub(super) fn listen(bus: Arc<dyn WakeBus>, tx: mpsc::UnboundedSender<Msg>, tail: Arc<Notify>) {
+/// Forwards other nodes' signals to the coordinator (wake-ups, and the decisions and signals
+/// stored for an execution) and the event tail.
+pub(super) fn listen(
+	bus: Arc<dyn WakeBus>,
+	store: Arc<dyn Store>,
+	tx: mpsc::UnboundedSender<Msg>,
+	tail: Arc<Notify>,
+) {
 	tokio::spawn(async move {
 		loop {
 			if tx.is_closed() {
@@ -73,6 +80,9 @@ pub(super) fn listen(bus: Arc<dyn WakeBus>, tx: mpsc::UnboundedSender<Msg>, tail
 				}
 				// The events themselves are read from the database, where nothing is lost.
 				Ok(Signal::Events) => tail.notify_one(),
+				Ok(Signal::Inbox(exec)) => {
+					super::waits::reload(Arc::clone(&store), tx.clone(), exec)
+				}
 				Err(e) => {
 					tracing::warn!(error = %e, "cluster listener failed; retrying");
 					tokio::time::sleep(Duration::from_secs(1)).await;
@@ -257,6 +267,16 @@ impl Coordinator {
 						"leases expired: another node may take these over"
 					);
 					self.drop_executions(&lost);
+				}
+				// A delivery whose bus signal was lost is read at the next renewal.
+				for (id, st) in &self.states {
+					if st
+						.phases
+						.iter()
+						.any(|p| matches!(p, crate::phase::Phase::Waiting(w) if w.is_outside()))
+					{
+						super::waits::reload(Arc::clone(&self.store), self.tx.clone(), *id);
+					}
 				}
 				let now = crate::clock::now();
 				for id in renewal.cancel_requested {

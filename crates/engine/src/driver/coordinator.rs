@@ -291,7 +291,7 @@ impl Coordinator {
 						continue;
 					};
 					let held = machine::at_breakpoint(st, node);
-					if held || st.wf.nodes[node].timer {
+					if held || st.wf.nodes[node].durable {
 						// Held at a breakpoint, or a durable wait released by the debugger (or
 						// rebuilt before its timer was stored) that now arms its timer: the
 						// writes join the next commit and its actions follow that commit.

@@ -87,6 +87,13 @@ impl Coordinator {
 			}
 			Msg::Delete(workflow, reply) => self.delete(workflow, reply),
 			Msg::Wake => self.cluster.claim_due = true,
+			Msg::Deliver(exec, delivery, reply) => {
+				let here = !matches!(
+					self.command(exec, delivery.command(), now),
+					Err(NotApplied::NotHere)
+				);
+				let _ = reply.send(here);
+			}
 			Msg::Shutdown(drain, reply) => {
 				self.draining = true;
 				*shutdown = Some((now + drain.as_millis() as Millis, reply));

@@ -39,12 +39,15 @@ mod idempotency;
 mod messages;
 mod ready;
 mod timers;
+mod waits;
 
 pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest, RerunRequest};
 use coordinator::Coordinator;
 use idempotency::RememberedKeys;
 use ready::ReadyQueue;
 use timers::Timers;
+pub(crate) use waits::load as load_waits;
+pub use waits::{DecisionRefused, PendingApproval};
 
 /// What handles send the coordinator.
 enum Msg {
@@ -81,6 +84,8 @@ enum Msg {
 	Shutdown(Duration, oneshot::Sender<()>),
 	/// Another node signalled claimable work.
 	Wake,
+	/// A decision or signal stored for an execution; the answer says whether it is held here.
+	Deliver(ExecutionId, waits::Delivery, oneshot::Sender<bool>),
 }
 
 /// A running engine. Cloning is cheap; all clones drive the same coordinator.
@@ -134,7 +139,12 @@ impl Engine {
 			.as_ref()
 			.map(|_| Arc::new(tokio::sync::Notify::new()));
 		if let (Some(mode), Some(wake)) = (&config.cluster, &tail_wake) {
-			cluster::listen(Arc::clone(&mode.bus), tx.clone(), Arc::clone(wake));
+			cluster::listen(
+				Arc::clone(&mode.bus),
+				Arc::clone(&store),
+				tx.clone(),
+				Arc::clone(wake),
+			);
 			// Subscribers see what is committed from now on (history is in the store).
 			let from = engine.inner.store.last_event_seq().await?;
 			cluster::tail(
@@ -461,7 +471,8 @@ impl Engine {
 			.compiled(exec.workflow_id, exec.workflow_version)
 			.await?;
 		let steps = store.steps(id).await?;
-		let state = recovery::rebuild(exec, compiled, steps);
+		let mut state = recovery::rebuild(exec, compiled, steps);
+		waits::load(store.as_ref(), &mut state).await?;
 		let (reply, done) = oneshot::channel();
 		self.send(Msg::Reopen(Box::new(state), machine::Command::Retry, reply))?;
 		done.await.map_err(|_| EngineError::Stopped)?

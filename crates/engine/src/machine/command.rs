@@ -6,12 +6,14 @@
 //! [`Effects`]' writes and then performs its actions. Nothing else changes an execution's
 //! state, so the rules can be tested with neither a runtime nor a clock (`tests.rs`).
 //!
-//! The next kinds of waiting (an approval decided, a signal received, a child finished, a slot
-//! granted) are new variants here, not new code paths in the driver.
+//! Each kind of waiting is a variant here (an approval decided, a signal received; next a child
+//! finished, a slot granted), not a new code path in the driver.
 
-use apg_core::{ComponentError, ExecutionId, ExecutionStatus, Millis, Outcome};
+use apg_core::{
+	ComponentError, Decision, ExecutionId, ExecutionStatus, Millis, Outcome, SignalRecord,
+};
 
-use super::{Effects, arm_timer, begin_attempt, control, finished, recover, start, timer_fired};
+use super::{Effects, begin_attempt, control, finished, recover, start, timer_fired, waits};
 use crate::phase::Phase;
 use crate::state::ExecutionState;
 
@@ -71,6 +73,10 @@ pub enum Command {
 	},
 	/// Replace the components to pause before.
 	SetBreakpoints(Vec<String>),
+	/// A user decided an approval (the decision is stored already).
+	Decided(Decision),
+	/// A signal was sent to the execution (it is stored already).
+	Signalled(SignalRecord),
 	/// Continue an execution rebuilt from its checkpoints (a restart, or a takeover).
 	Recover {
 		/// The attempts (component id, number) stored as still running: they were interrupted.
@@ -121,7 +127,12 @@ pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<E
 		} => finished(st, node, attempt, result, started, now, &mut fx),
 		Command::TimerFired { node } => timer_fired(st, node, now, &mut fx),
 		Command::Hold { node } => control::pause(st, node, now, &mut fx),
-		Command::Arm { node } => arm_timer(st, node, now, &mut fx),
+		Command::Arm { node } => {
+			if st.phases[node] != Phase::Ready {
+				return Err(Refusal::NotReady);
+			}
+			waits::begin(st, node, now, &mut fx);
+		}
 		Command::Cancel => {
 			if !control::cancel(st, now, &mut fx) {
 				return Err(Refusal::Ended);
@@ -155,6 +166,18 @@ pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<E
 			fx.exec(st);
 		}
 		Command::Recover { interrupted } => recover::recover(st, &interrupted, now, &mut fx),
+		Command::Decided(decision) => {
+			if st.exec.status.is_terminal() {
+				return Err(Refusal::Ended);
+			}
+			waits::decided(st, decision, now, &mut fx);
+		}
+		Command::Signalled(signal) => {
+			if st.exec.status.is_terminal() {
+				return Err(Refusal::Ended);
+			}
+			waits::signalled(st, signal, now, &mut fx);
+		}
 	}
 	Ok(fx)
 }

@@ -110,7 +110,7 @@ impl Effects {
 		self.event(st, kind, now);
 	}
 
-	fn log(
+	pub(super) fn log(
 		&mut self,
 		st: &ExecutionState,
 		level: LogLevel,
@@ -127,7 +127,7 @@ impl Effects {
 		}));
 	}
 
-	fn attempt(
+	pub(super) fn attempt(
 		&mut self,
 		st: &ExecutionState,
 		node: usize,
@@ -188,37 +188,12 @@ pub(crate) fn make_ready(
 ) {
 	st.enter(node, Phase::Ready);
 	st.steps[node].input = Some(input);
-	if st.wf.nodes[node].timer && !control::at_breakpoint(st, node) {
-		arm_timer(st, node, now, fx);
+	if st.wf.nodes[node].durable && !control::at_breakpoint(st, node) {
+		waits::begin(st, node, now, fx);
 		return;
 	}
 	fx.step(st, node);
 	fx.actions.push(Action::Run { node });
-}
-
-/// Starts the durable wait of a ready timer component (`delay`): its run time is stored and
-/// the driver keeps the timer; an invalid duration fails the component.
-fn arm_timer(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
-	{
-		let config = context::prepare(st, node);
-		let delay = config.and_then(|c| {
-			st.wf.nodes[node]
-				.component
-				.durable_delay(&c)
-				.ok_or_else(|| "invalid delay".to_owned())
-		});
-		match delay {
-			Ok(delay) => {
-				let at = now + delay.as_millis() as Millis;
-				st.steps[node].started_at = Some(now);
-				st.enter(node, Phase::Waiting(Wait::Until { at }));
-				fx.step(st, node);
-				fx.component_event(st, node, now);
-				fx.actions.push(Action::Timer { node, at });
-			}
-			Err(message) => fail_node(st, node, message, now, fx),
-		}
-	}
 }
 
 /// Where a retry's delay falls in its jitter range (0–1): a hash (FNV-1a) of the execution,
@@ -251,13 +226,18 @@ fn begin_attempt(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Eff
 	fx.step(st, node);
 	fx.attempt(st, node, ComponentStatus::Running, now, None);
 	fx.component_event(st, node, now);
+	mark_running(st, now, fx);
+	attempt
+}
+
+/// A queued execution whose first component begins is running.
+pub(super) fn mark_running(st: &mut ExecutionState, now: Millis, fx: &mut Effects) {
 	if st.exec.status == ExecutionStatus::Queued {
 		st.exec.status = ExecutionStatus::Running;
 		st.exec.started_at.get_or_insert(now);
 		fx.exec(st);
 		fx.execution_event(st, now);
 	}
-	attempt
 }
 
 /// Applies the result of an attempt. Results of attempts that are no longer current (the
@@ -321,7 +301,8 @@ fn finished(
 	check_done(st, now, fx);
 }
 
-/// A durable timer fired: a retry becomes ready again, a delay completes with its input.
+/// A durable timer fired: a retry becomes ready again, a delay completes with its input, an
+/// approval or a signal's wait times out.
 fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
 	if st.exec.status.is_terminal() {
 		return;
@@ -341,11 +322,18 @@ fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effec
 			complete_node(st, node, input, None, now, fx);
 			check_done(st, now, fx);
 		}
+		Phase::Waiting(wait @ (Wait::Approval { .. } | Wait::Signal { .. })) => {
+			// A deadline is armed at the wait's begin; a timer left from an earlier round fires
+			// before its deadline and does nothing.
+			if wait.deadline().is_some_and(|at| at <= now) {
+				waits::timed_out(st, node, now, fx);
+			}
+		}
 		_ => {}
 	}
 }
 
-fn complete_node(
+pub(super) fn complete_node(
 	st: &mut ExecutionState,
 	node: usize,
 	output: Value,
@@ -369,7 +357,13 @@ fn complete_node(
 	resolve_outgoing(st, node, now, fx);
 }
 
-fn fail_node(st: &mut ExecutionState, node: usize, message: String, now: Millis, fx: &mut Effects) {
+pub(super) fn fail_node(
+	st: &mut ExecutionState,
+	node: usize,
+	message: String,
+	now: Millis,
+	fx: &mut Effects,
+) {
 	st.end(node, ComponentStatus::Failed);
 	let s = &mut st.steps[node];
 	s.error_message = Some(message.clone());
@@ -590,6 +584,9 @@ mod props;
 mod recover;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod wait_tests;
+mod waits;
 
 pub use command::{Command, Refusal, apply};
 pub(crate) use control::at_breakpoint;

@@ -1,14 +1,15 @@
 //! Continuing an execution rebuilt from its checkpoints (after a restart, or when a node takes
 //! over an execution whose lease it claimed): what was ready runs, what had started runs again
 //! with its interrupted attempt recorded as failed, stored timers are re-armed at their
-//! deadlines (a deadline that passed fires at once), and a pending component whose connections
+//! deadlines (a deadline that passed fires at once), waits on people or signals are settled by
+//! what was stored meanwhile, and a pending component whose connections
 //! were all decided is readied or skipped.
 
 use apg_core::{
 	AttemptRecord, ComponentStatus, ExecutionStatus, LogLevel, LogRecord, Millis, Write,
 };
 
-use super::{Action, Effects, check_done, control::settle_cascade};
+use super::{Action, Effects, check_done, control::settle_cascade, waits};
 use crate::phase::Phase;
 use crate::state::ExecutionState;
 
@@ -29,10 +30,11 @@ pub(super) fn recover(
 	for node in 0..st.steps.len() {
 		match st.phases[node] {
 			// A stored wait: its timer again, at its deadline (a passed one fires at once).
-			Phase::Waiting(wait) => fx.actions.push(Action::Timer {
-				node,
-				at: wait.deadline(),
-			}),
+			Phase::Waiting(wait) => {
+				if let Some(at) = wait.deadline() {
+					fx.actions.push(Action::Timer { node, at });
+				}
+			}
 			// Ready or interrupted (see `Phase::of_record`), or a wait held at a breakpoint
 			// before its timer was stored: it runs (paused again, or armed when no longer held).
 			Phase::Ready => {
@@ -66,5 +68,7 @@ pub(super) fn recover(
 			ExecutionStatus::Queued
 		};
 	}
+	// Decisions and signals stored while nobody held the execution.
+	waits::recheck(st, now, fx);
 	check_done(st, now, fx);
 }

@@ -41,15 +41,15 @@ pub(super) fn state(definition: Value, breakpoints: &[&str]) -> ExecutionState {
 	ExecutionState::new(exec, Arc::new(compiled))
 }
 
-fn node(st: &ExecutionState, id: &str) -> usize {
+pub(super) fn node(st: &ExecutionState, id: &str) -> usize {
 	st.wf.index[id]
 }
 
-fn status(st: &ExecutionState, id: &str) -> ComponentStatus {
+pub(super) fn status(st: &ExecutionState, id: &str) -> ComponentStatus {
 	st.steps[node(st, id)].status
 }
 
-fn runs(fx: &Effects) -> Vec<usize> {
+pub(super) fn runs(fx: &Effects) -> Vec<usize> {
 	fx.actions
 		.iter()
 		.filter_map(|a| match a {
@@ -59,7 +59,7 @@ fn runs(fx: &Effects) -> Vec<usize> {
 		.collect()
 }
 
-fn timers(fx: &Effects) -> Vec<(usize, i64)> {
+pub(super) fn timers(fx: &Effects) -> Vec<(usize, i64)> {
 	fx.actions
 		.iter()
 		.filter_map(|a| match a {
@@ -70,7 +70,7 @@ fn timers(fx: &Effects) -> Vec<(usize, i64)> {
 }
 
 /// Begins and finishes one attempt of `id` at `now` with `result`.
-fn attempt(
+pub(super) fn attempt(
 	st: &mut ExecutionState,
 	id: &str,
 	result: Result<Outcome, ComponentError>,
@@ -89,11 +89,11 @@ fn attempt(
 	fx
 }
 
-fn ok(output: Value) -> Result<Outcome, ComponentError> {
+pub(super) fn ok(output: Value) -> Result<Outcome, ComponentError> {
 	Ok(Outcome::output(output))
 }
 
-fn task(id: &str, extra: Value) -> Value {
+pub(super) fn task(id: &str, extra: Value) -> Value {
 	let mut c = json!({"id": id, "type": "task", "config": {"task_type": "noop"}});
 	for (k, v) in extra.as_object().unwrap() {
 		c["config"][k] = v.clone();
@@ -102,7 +102,7 @@ fn task(id: &str, extra: Value) -> Value {
 }
 
 /// start → a → end.
-fn chain(a: Value) -> Value {
+pub(super) fn chain(a: Value) -> Value {
 	json!({
 		"components": [{"id": "start", "type": "start"}, a, {"id": "end", "type": "end"}],
 		"connections": [{"source": "start", "target": "a"}, {"source": "a", "target": "end"}]
@@ -493,7 +493,7 @@ impl Stored {
 			.collect()
 	}
 
-	fn commit(&mut self, writes: &[Write]) {
+	pub(super) fn commit(&mut self, writes: &[Write]) {
 		for w in writes {
 			match w {
 				Write::Execution(e) => self.exec = Some((**e).clone()),
@@ -551,7 +551,7 @@ pub(super) fn drive_with(
 				*now = (*now).max(at);
 				apply(st, Command::TimerFired { node }, *now)
 			}
-			Action::Run { node } if st.wf.nodes[node].timer => {
+			Action::Run { node } if st.wf.nodes[node].durable => {
 				apply(st, Command::Arm { node }, *now)
 			}
 			Action::Run { node } => {
@@ -585,7 +585,7 @@ fn assert_records_match_phases(st: &ExecutionState) {
 	let open = st.phases.iter().filter(|p| p.is_open()).count();
 	assert_eq!(st.open, open, "the open count drifted from the phases");
 	for (node, phase) in st.phases.iter().enumerate() {
-		let back = Phase::of_record(&st.steps[node], st.wf.nodes[node].timer);
+		let back = Phase::of_record(&st.steps[node], st.wf.nodes[node].durable);
 		let expected = if *phase == Phase::Running {
 			Phase::Ready
 		} else {

@@ -16,6 +16,7 @@ use super::{EXECUTION_COLUMNS, PgStore, backend, read};
 
 const WORK: &str = "apg_work";
 const EVENTS: &str = "apg_events";
+const INBOX: &str = "apg_inbox";
 
 /// This node's view of the cluster.
 pub struct PgCluster {
@@ -30,7 +31,10 @@ impl PgCluster {
 		let mut listener = PgListener::connect_with(&store.pool)
 			.await
 			.map_err(backend)?;
-		listener.listen_all([WORK, EVENTS]).await.map_err(backend)?;
+		listener
+			.listen_all([WORK, EVENTS, INBOX])
+			.await
+			.map_err(backend)?;
 		Ok(Self {
 			pool: store.pool.clone(),
 			node,
@@ -174,6 +178,16 @@ impl WakeBus for PgCluster {
 		Ok(())
 	}
 
+	async fn notify_inbox(&self, execution: ExecutionId) -> StoreResult<()> {
+		sqlx::query("SELECT pg_notify($1, $2)")
+			.bind(INBOX)
+			.bind(execution.to_string())
+			.execute(&self.pool)
+			.await
+			.map_err(backend)?;
+		Ok(())
+	}
+
 	async fn next_signal(&self) -> StoreResult<Signal> {
 		let mut listener = self.listener.lock().await;
 		loop {
@@ -181,6 +195,11 @@ impl WakeBus for PgCluster {
 			match n.channel() {
 				WORK => return Ok(Signal::Work),
 				EVENTS if n.payload() != self.node => return Ok(Signal::Events),
+				INBOX => {
+					if let Ok(id) = n.payload().parse() {
+						return Ok(Signal::Inbox(id));
+					}
+				}
 				_ => {}
 			}
 		}

@@ -10,6 +10,7 @@ mod hooks;
 mod notices;
 mod read;
 mod schedules;
+mod waits;
 mod write;
 
 pub use cluster::PgCluster;
@@ -376,8 +377,8 @@ impl Store for PgStore {
 	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>> {
 		let rows = sqlx::query(
 			"SELECT execution_id, component_id, component_type, status, attempt, input_data, \
-			 output_data, branch, error_message, run_at, started_at, completed_at, duration_ms \
-			 FROM wo_component_executions WHERE execution_id = $1 ORDER BY seq",
+			 output_data, branch, error_message, run_at, started_at, completed_at, duration_ms, \
+			 waiting FROM wo_component_executions WHERE execution_id = $1 ORDER BY seq",
 		)
 		.bind(id.0)
 		.fetch_all(&self.pool)
@@ -445,6 +446,30 @@ impl Store for PgStore {
 		.await
 		.map_err(backend)?;
 		rows.iter().map(read::log).collect()
+	}
+
+	async fn put_signal(&self, signal: &apg_core::SignalRecord) -> StoreResult<()> {
+		self.insert_signal(signal).await
+	}
+
+	async fn pending_signals(&self, id: ExecutionId) -> StoreResult<Vec<apg_core::SignalRecord>> {
+		self.select_pending_signals(id).await
+	}
+
+	async fn put_decision(&self, decision: &apg_core::Decision) -> StoreResult<()> {
+		self.insert_decision(decision).await
+	}
+
+	async fn decisions(&self, id: ExecutionId) -> StoreResult<Vec<apg_core::Decision>> {
+		self.select_decisions(id).await
+	}
+
+	async fn waiting_steps(
+		&self,
+		kind: apg_core::WaitKind,
+		limit: i64,
+	) -> StoreResult<Vec<StepRecord>> {
+		self.select_waiting_steps(kind, limit).await
 	}
 }
 

@@ -23,7 +23,7 @@ fn json<T: serde::Serialize>(value: &T) -> Value {
 
 /// The tables of a statement, in parameter order, each with its upsert: `{rows}` is the
 /// `SELECT` of its rows (from `unnest` of one array per column) and `{go}` its lease condition.
-const TABLES: [(&str, &[&str], &str); 5] = [
+const TABLES: [(&str, &[&str], &str); 6] = [
 	(
 		"ex",
 		&[
@@ -47,18 +47,18 @@ const TABLES: [(&str, &[&str], &str); 5] = [
 		"st",
 		&[
 			"uuid", "text", "text", "text", "int", "jsonb", "jsonb", "text", "text", "bigint",
-			"bigint", "bigint", "bigint",
+			"bigint", "bigint", "bigint", "jsonb",
 		],
 		"INSERT INTO wo_component_executions (execution_id, component_id, component_type, \
 		 status, attempt, input_data, output_data, branch, error_message, run_at, started_at, \
-		 completed_at, duration_ms) \
+		 completed_at, duration_ms, waiting) \
 		 SELECT * FROM {rows} {go} \
 		 ON CONFLICT (execution_id, component_id) DO UPDATE SET status = EXCLUDED.status, \
 		 attempt = EXCLUDED.attempt, input_data = EXCLUDED.input_data, \
 		 output_data = EXCLUDED.output_data, branch = EXCLUDED.branch, \
 		 error_message = EXCLUDED.error_message, run_at = EXCLUDED.run_at, \
 		 started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at, \
-		 duration_ms = EXCLUDED.duration_ms",
+		 duration_ms = EXCLUDED.duration_ms, waiting = EXCLUDED.waiting",
 	),
 	(
 		"at",
@@ -84,6 +84,12 @@ const TABLES: [(&str, &[&str], &str); 5] = [
 		"INSERT INTO wo_execution_logs (execution_id, at, level, component_id, message) \
 		 SELECT * FROM {rows} {go}",
 	),
+	(
+		"tk",
+		&["uuid", "text"],
+		"UPDATE wo_signals s SET taken_by = r.step \
+		 FROM (SELECT * FROM {rows} {go}) AS r(id, step) WHERE s.id = r.id",
+	),
 ];
 
 /// The lease check: locks the fenced executions still held as fenced (so no claim takes them
@@ -97,12 +103,12 @@ const FENCE: &str = "fence AS ( \
    WHERE f.id NOT IN (SELECT id FROM fence)), \
  go AS (SELECT NOT EXISTS (SELECT 1 FROM lost) AS ok)";
 
-/// The statement of one shape: bit 0 for fences, bits 1–5 for the tables with rows. Only the
+/// The statement of one shape: bit 0 for fences, bits 1–6 for the tables with rows. Only the
 /// parts with rows are in it (PostgreSQL plans every part, empty or not, on every execution).
 /// When fenced, every upsert is conditional on no lease being lost, and the statement returns
 /// the lost executions: then it wrote nothing, like a rolled-back transaction.
 fn statement(shape: usize) -> &'static str {
-	static SHAPES: [OnceLock<String>; 64] = [const { OnceLock::new() }; 64];
+	static SHAPES: [OnceLock<String>; 128] = [const { OnceLock::new() }; 128];
 	SHAPES[shape].get_or_init(|| {
 		let fenced = shape & 1 == 1;
 		let mut parts = Vec::new();
@@ -211,6 +217,7 @@ table!(Steps {
 	started_at: Option<i64>,
 	completed_at: Option<i64>,
 	duration_ms: Option<i64>,
+	waiting: Option<Value>,
 });
 
 table!(Attempts {
@@ -237,9 +244,14 @@ table!(Logs {
 	message: String,
 });
 
+table!(Taken {
+	signal: Uuid,
+	step: String
+});
+
 /// Where a batch's rows begin in every table of a [`Columns`] it was appended to.
 #[derive(Clone, Copy)]
-pub(super) struct Offsets([usize; 6]);
+pub(super) struct Offsets([usize; 7]);
 
 /// One or more batches as the statement's columns: the last write of each row wins within a
 /// batch; batches appended together must not share an execution (see `group.rs`).
@@ -251,6 +263,7 @@ pub(super) struct Columns {
 	attempts: Attempts,
 	events: Events,
 	logs: Logs,
+	taken: Taken,
 }
 
 impl Columns {
@@ -301,6 +314,7 @@ impl Columns {
 			s.started_at.push(r.started_at);
 			s.completed_at.push(r.completed_at);
 			s.duration_ms.push(r.duration_ms);
+			s.waiting.push(r.waiting.as_ref().map(json));
 		}
 		let a = &mut c.attempts;
 		for r in rows.attempts {
@@ -327,6 +341,15 @@ impl Columns {
 			c.logs.component_id.push(l.component_id.clone());
 			c.logs.message.push(l.message.clone());
 		}
+		for (signal, step) in rows.taken {
+			c.taken.signal.push(signal.0);
+			c.taken.step.push(step.to_owned());
+		}
+		for w in &batch.writes {
+			if let apg_core::Write::TakeSignal { execution_id, .. } = w {
+				touched.insert(*execution_id);
+			}
+		}
 		(c, touched)
 	}
 
@@ -339,6 +362,7 @@ impl Columns {
 			self.attempts.len(),
 			self.events.len(),
 			self.logs.len(),
+			self.taken.len(),
 		])
 	}
 
@@ -350,11 +374,12 @@ impl Columns {
 		self.attempts.append(&mut other.attempts);
 		self.events.append(&mut other.events);
 		self.logs.append(&mut other.logs);
+		self.taken.append(&mut other.taken);
 	}
 
 	/// Takes the rows from `at` on (a batch appended at those offsets, and any after it).
 	pub(super) fn split_off(&mut self, at: Offsets) -> Self {
-		let [f, x, s, a, e, l] = at.0;
+		let [f, x, s, a, e, l, t] = at.0;
 		Self {
 			fences: self.fences.split_off(f),
 			executions: self.executions.split_off(x),
@@ -362,6 +387,7 @@ impl Columns {
 			attempts: self.attempts.split_off(a),
 			events: self.events.split_off(e),
 			logs: self.logs.split_off(l),
+			taken: self.taken.split_off(t),
 		}
 	}
 
@@ -418,7 +444,8 @@ impl Columns {
 				.bind(&s.run_at)
 				.bind(&s.started_at)
 				.bind(&s.completed_at)
-				.bind(&s.duration_ms);
+				.bind(&s.duration_ms)
+				.bind(&s.waiting);
 		}
 		if shape & 8 != 0 {
 			let a = &self.attempts;
@@ -443,6 +470,9 @@ impl Columns {
 				.bind(&l.level)
 				.bind(&l.component_id)
 				.bind(&l.message);
+		}
+		if shape & 64 != 0 {
+			q = q.bind(&self.taken.signal).bind(&self.taken.step);
 		}
 		let lost = q.fetch_all(pool).await.map_err(backend)?;
 		Ok(lost.into_iter().map(ExecutionId).collect())

@@ -5,6 +5,7 @@ mod hooks;
 mod notices;
 mod read;
 mod schedules;
+mod waits;
 mod write;
 mod writer;
 
@@ -375,8 +376,8 @@ impl Store for SqliteStore {
 	async fn steps(&self, id: ExecutionId) -> StoreResult<Vec<StepRecord>> {
 		let rows = sqlx::query(
 			"SELECT execution_id, component_id, component_type, status, attempt, input_data, \
-			 output_data, branch, error_message, run_at, started_at, completed_at, duration_ms \
-			 FROM wo_component_executions WHERE execution_id = ? ORDER BY rowid",
+			 output_data, branch, error_message, run_at, started_at, completed_at, duration_ms, \
+			 waiting FROM wo_component_executions WHERE execution_id = ? ORDER BY rowid",
 		)
 		.bind(id.to_string())
 		.fetch_all(&self.reader)
@@ -447,5 +448,29 @@ impl Store for SqliteStore {
 		.await
 		.map_err(backend)?;
 		rows.iter().map(read::log).collect()
+	}
+
+	async fn put_signal(&self, signal: &apg_core::SignalRecord) -> StoreResult<()> {
+		self.insert_signal(signal).await
+	}
+
+	async fn pending_signals(&self, id: ExecutionId) -> StoreResult<Vec<apg_core::SignalRecord>> {
+		self.select_pending_signals(id).await
+	}
+
+	async fn put_decision(&self, decision: &apg_core::Decision) -> StoreResult<()> {
+		self.insert_decision(decision).await
+	}
+
+	async fn decisions(&self, id: ExecutionId) -> StoreResult<Vec<apg_core::Decision>> {
+		self.select_decisions(id).await
+	}
+
+	async fn waiting_steps(
+		&self,
+		kind: apg_core::WaitKind,
+		limit: i64,
+	) -> StoreResult<Vec<StepRecord>> {
+		self.select_waiting_steps(kind, limit).await
 	}
 }

@@ -125,6 +125,7 @@ pub(super) fn step(row: &SqliteRow) -> StoreResult<StepRecord> {
 		started_at: get(row, "started_at")?,
 		completed_at: get(row, "completed_at")?,
 		duration_ms: get(row, "duration_ms")?,
+		waiting: json_opt(row, "waiting")?,
 	})
 }
 

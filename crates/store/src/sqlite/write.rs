@@ -177,6 +177,7 @@ struct StepRow {
 	started_at: Option<i64>,
 	completed_at: Option<i64>,
 	duration_ms: Option<i64>,
+	waiting: Option<String>,
 }
 
 struct AttemptRow {
@@ -205,6 +206,8 @@ pub(super) struct EncodedBatch {
 	attempts: Vec<AttemptRow>,
 	events: Vec<(String, i64, String)>,
 	logs: Vec<LogRow>,
+	/// Signals taken: (signal id, the step).
+	taken: Vec<(String, String)>,
 }
 
 impl EncodedBatch {
@@ -259,8 +262,14 @@ impl EncodedBatch {
 				started_at: s.started_at,
 				completed_at: s.completed_at,
 				duration_ms: s.duration_ms,
+				waiting: to_json_opt(s.waiting.as_ref())?,
 			});
 		}
+		out.taken = rows
+			.taken
+			.iter()
+			.map(|(id, step)| (id.to_string(), (*step).to_owned()))
+			.collect();
 		for a in rows.attempts {
 			out.attempts.push(AttemptRow {
 				execution_id: a.execution_id.to_string(),
@@ -314,14 +323,14 @@ impl EncodedBatch {
 			let mut stmt = tx.prepare_cached(
 				"INSERT INTO wo_component_executions (execution_id, component_id, component_type, \
 				 status, attempt, input_data, output_data, branch, error_message, run_at, started_at, \
-				 completed_at, duration_ms) \
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+				 completed_at, duration_ms, waiting) \
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
 				 ON CONFLICT (execution_id, component_id) DO UPDATE SET status = excluded.status, \
 				 attempt = excluded.attempt, input_data = excluded.input_data, \
 				 output_data = excluded.output_data, branch = excluded.branch, \
 				 error_message = excluded.error_message, run_at = excluded.run_at, \
 				 started_at = excluded.started_at, completed_at = excluded.completed_at, \
-				 duration_ms = excluded.duration_ms",
+				 duration_ms = excluded.duration_ms, waiting = excluded.waiting",
 			)?;
 			for s in &self.steps {
 				stmt.execute(params![
@@ -337,8 +346,16 @@ impl EncodedBatch {
 					s.run_at,
 					s.started_at,
 					s.completed_at,
-					s.duration_ms
+					s.duration_ms,
+					s.waiting
 				])?;
+			}
+		}
+		if !self.taken.is_empty() {
+			let mut stmt =
+				tx.prepare_cached("UPDATE wo_signals SET taken_by = ?2 WHERE id = ?1")?;
+			for (id, step) in &self.taken {
+				stmt.execute(params![id, step])?;
 			}
 		}
 		{
