@@ -17,3 +17,4 @@ mod security;
 mod server;
 mod ui_server;
 mod util;
+mod waits;

@@ -18,6 +18,9 @@ pub(crate) struct Server {
 	pub(crate) base: String,
 	_dir: tempfile::TempDir,
 	schema: Option<crate::util::PgSchema>,
+	/// How it was started (store arguments and environment), for [`Server::restart`].
+	store: Vec<String>,
+	env: Vec<(String, String)>,
 }
 
 /// Runs an async test body against a server on every configured backend: SQLite always,
@@ -101,20 +104,44 @@ impl Server {
 		schema: Option<crate::util::PgSchema>,
 		env: &[(&str, &str)],
 	) -> Self {
-		let mut command = bin();
-		command
-			.args(["serve", "--port", "0"])
-			.args(store)
-			.envs(env.iter().copied())
-			.env("APG_ENV", "production")
-			.current_dir(dir.path());
-		let (child, base) = crate::util::start_listening(command);
+		let store: Vec<String> = store.iter().map(|s| (*s).to_owned()).collect();
+		let env: Vec<(String, String)> = env
+			.iter()
+			.map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+			.collect();
+		let (child, base) = Self::launch(dir.path(), &store, &env);
 		Self {
 			child,
 			base,
 			_dir: dir,
 			schema,
+			store,
+			env,
 		}
+	}
+
+	fn launch(
+		dir: &std::path::Path,
+		store: &[String],
+		env: &[(String, String)],
+	) -> (Child, String) {
+		let mut command = bin();
+		command
+			.args(["serve", "--port", "0"])
+			.args(store)
+			.envs(env.iter().map(|(k, v)| (k, v)))
+			.env("APG_ENV", "production")
+			.current_dir(dir);
+		crate::util::start_listening(command)
+	}
+
+	/// Kills the server (SIGKILL) and starts it again on the same store; its address changes.
+	pub(crate) fn restart(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+		let (child, base) = Self::launch(self._dir.path(), &self.store, &self.env);
+		self.child = child;
+		self.base = base;
 	}
 
 	/// The server's process id (to read its memory use).

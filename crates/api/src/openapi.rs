@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::rest::{
-	audit, auth, components, credentials, dashboard, executions, files, health, hooks,
-	notifications, schedules, shares, users, workflows,
+	approvals, audit, auth, components, credentials, dashboard, executions, files, health, hooks,
+	notifications, schedules, shares, signals, users, workflows,
 };
 use crate::views;
 
@@ -90,6 +90,11 @@ use crate::views;
 		hooks::rotate_hook,
 		hooks::delete_hook,
 		hooks::receive,
+		approvals::list_approvals,
+		approvals::get_approval,
+		approvals::decide_approval,
+		signals::signal_execution,
+		signals::signal_waiting,
 		health::health,
 	),
 	modifiers(&Security),
@@ -106,6 +111,8 @@ use crate::views;
 		(name = "notifications", description = "In-app notifications (apg_notification), also pushed over /ws"),
 		(name = "schedules", description = "Cron schedules of workflows, with their fires"),
 		(name = "hooks", description = "Webhooks: a secret URL that starts a workflow"),
+		(name = "approvals", description = "Approvals waiting for people's decisions"),
+		(name = "signals", description = "Signals that end wait_for_event steps"),
 		(name = "operations", description = "Health"),
 	)
 )]

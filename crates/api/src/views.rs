@@ -311,6 +311,10 @@ pub(crate) struct ComponentView {
 	#[schema(format = DateTime)]
 	completed_at: Option<String>,
 	duration_ms: Option<i64>,
+	/// While it waits for people (`kind: approval`: approvers, required count, form, round) or
+	/// a signal (`kind: signal`: name, key): what for.
+	#[schema(value_type = Option<Object>)]
+	waiting: Option<Value>,
 }
 
 /// The largest input or output an execution's detail carries inline; a detail of a thousand
@@ -349,6 +353,10 @@ impl ComponentView {
 			started_at: iso_opt(s.started_at),
 			completed_at: iso_opt(s.completed_at),
 			duration_ms: s.duration_ms,
+			waiting: s
+				.waiting
+				.as_ref()
+				.and_then(|w| serde_json::to_value(w).ok()),
 		}
 	}
 }

@@ -38,7 +38,10 @@ pub mod trace;
 pub mod workflows;
 
 pub use cache::MemoryCache;
-pub use driver::{ClusterMode, Engine, EngineConfig, EngineStats, ExecuteRequest, RerunRequest};
+pub use driver::{
+	ClusterMode, DecisionRefused, Engine, EngineConfig, EngineStats, ExecuteRequest,
+	PendingApproval, RerunRequest,
+};
 pub use error::{EngineError, Result};
 pub use graph::Compiled;
 pub use output_cap::DEFAULT_MAX_OUTPUT_BYTES;

@@ -1,5 +1,6 @@
 //! REST resources, one module each, each exporting `router()`.
 
+pub(crate) mod approvals;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod components;
@@ -12,6 +13,7 @@ pub(crate) mod hooks;
 pub(crate) mod notifications;
 pub(crate) mod schedules;
 pub(crate) mod shares;
+pub(crate) mod signals;
 pub(crate) mod users;
 pub(crate) mod workflows;
 
@@ -33,5 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
 		.merge(notifications::router())
 		.merge(schedules::router())
 		.merge(hooks::router())
+		.merge(approvals::router())
+		.merge(signals::router())
 		.merge(dashboard::router())
 }

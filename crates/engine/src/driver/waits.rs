@@ -243,6 +243,16 @@ impl Engine {
 				"a signal's name has 1 to 200 characters",
 			)]));
 		}
+		let limit = self.inner.max_output_bytes;
+		if !apg_core::size::json_fits(&payload, limit) {
+			return Err(EngineError::Invalid(vec![Issue::new(
+				"payload",
+				format!(
+					"larger than {}, which the waiting step may not output",
+					crate::output_cap::describe_limit(limit)
+				),
+			)]));
+		}
 		let signal = SignalRecord {
 			id: apg_core::SignalId::new(),
 			execution_id: id,

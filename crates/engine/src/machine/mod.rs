@@ -322,12 +322,12 @@ fn timer_fired(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effec
 			complete_node(st, node, input, None, now, fx);
 			check_done(st, now, fx);
 		}
-		Phase::Waiting(wait @ (Wait::Approval { .. } | Wait::Signal { .. })) => {
-			// A deadline is armed at the wait's begin; a timer left from an earlier round fires
-			// before its deadline and does nothing.
-			if wait.deadline().is_some_and(|at| at <= now) {
-				waits::timed_out(st, node, now, fx);
-			}
+		// A deadline is armed at the wait's begin; a timer left from an earlier round fires
+		// before its deadline and does nothing.
+		Phase::Waiting(wait @ (Wait::Approval { .. } | Wait::Signal { .. }))
+			if wait.deadline().is_some_and(|at| at <= now) =>
+		{
+			waits::timed_out(st, node, now, fx);
 		}
 		_ => {}
 	}
