@@ -193,6 +193,28 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 			Arc::new(apg_engine::MemoryCache::new()) as Arc<dyn apg_core::Cache>
 		})),
 	};
+	// A sub_workflow or for_each may run another workflow only if whoever started the
+	// execution may run it now (the same check as a trigger's creator).
+	let guard = security.guard.clone();
+	let run_check: apg_engine::RunCheck = Arc::new(move |user, workflow| {
+		let guard = guard.clone();
+		Box::pin(async move {
+			match guard
+				.delegate(user, workflow, apg_core::WorkflowAction::Execute)
+				.await
+			{
+				Ok(apg_auth::Delegation::Allowed(_)) => Ok(()),
+				Ok(apg_auth::Delegation::Refused(..)) => Err(format!(
+					"whoever started this execution may not run workflow {workflow}"
+				)),
+				Err(e) => Err(e.to_string()),
+			}
+		})
+	});
+	let engine_config = EngineConfig {
+		run_check: Some(run_check),
+		..engine_config
+	};
 	let engine = Engine::start(
 		store.clone(),
 		Arc::new(super::registry::registry(

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod chaos;
+mod children;
 mod cli;
 mod cluster;
 mod connectors;

@@ -90,6 +90,7 @@ use crate::views;
 		hooks::rotate_hook,
 		hooks::delete_hook,
 		hooks::receive,
+		executions::execution_children,
 		approvals::list_approvals,
 		approvals::get_approval,
 		approvals::decide_approval,

@@ -222,6 +222,10 @@ pub(crate) struct ExecutionView {
 	/// The execution this one reruns (`POST /executions/{id}/rerun`).
 	#[schema(format = Uuid)]
 	rerun_of: Option<String>,
+	/// The step of another execution this one is a child of (`sub_workflow`, `for_each`):
+	/// `{execution_id, component_id, item}`; its children are at `/executions/{id}/children`.
+	#[schema(value_type = Option<Object>)]
+	parent: Option<Value>,
 	#[schema(format = DateTime)]
 	created_at: String,
 	#[schema(format = DateTime)]
@@ -249,6 +253,10 @@ impl ExecutionView {
 			breakpoints: e.breakpoints.clone(),
 			started_by: e.started_by.map(|u| u.to_string()),
 			rerun_of: e.rerun_of.map(|r| r.to_string()),
+			parent: e.parent.as_ref().map(|p| {
+				serde_json::json!({"execution_id": p.execution_id, "component_id": p.component_id,
+					"item": p.item})
+			}),
 			created_at: iso(e.created_at),
 			started_at: iso_opt(e.started_at),
 			completed_at: iso_opt(e.completed_at),

@@ -24,6 +24,7 @@ use serde_json::Value;
 use apg_core::{Registry, expr};
 
 mod approval;
+mod children;
 mod condition;
 mod database;
 mod delay;
@@ -39,6 +40,7 @@ mod transform;
 mod wait_for_event;
 
 pub use approval::Approval;
+pub use children::{ForEach, SubWorkflow};
 pub use condition::Condition;
 pub use database::DatabaseQuery;
 pub use delay::Delay;
@@ -67,6 +69,8 @@ pub fn with_settings(settings: &Settings) -> Registry {
 	registry.register(Arc::new(Delay));
 	registry.register(Arc::new(Approval));
 	registry.register(Arc::new(WaitForEvent));
+	registry.register(Arc::new(SubWorkflow));
+	registry.register(Arc::new(ForEach));
 	registry.register(Arc::new(Transform));
 	registry.register(Arc::new(Condition));
 	registry.register(Arc::new(Switch));
@@ -161,8 +165,10 @@ mod tests {
 				"delay",
 				"email",
 				"end",
+				"for_each",
 				"http_request",
 				"start",
+				"sub_workflow",
 				"switch",
 				"task",
 				"transform",

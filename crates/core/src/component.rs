@@ -114,6 +114,12 @@ pub trait Component: Send + Sync {
 		false
 	}
 
+	/// Config fields the engine leaves unrendered (a for_each's inline body, whose expressions
+	/// are its children's to render).
+	fn unrendered_fields(&self) -> &'static [&'static str] {
+		&[]
+	}
+
 	/// Whether this component is a durable wait (`delay`, `approval`, `wait_for_event`): the
 	/// engine then asks [`Component::durable_wait`] what for, stores it, holds no worker, and
 	/// ends the component itself when the wait ends ([`Component::run`] is not called).

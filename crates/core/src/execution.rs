@@ -44,6 +44,9 @@ pub struct Execution {
 	/// The execution this one reruns (`POST /executions/{id}/rerun`), if it is a rerun.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub rerun_of: Option<ExecutionId>,
+	/// The step of another execution it is a child of (`sub_workflow`, `for_each`).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub parent: Option<crate::ParentLink>,
 	/// When it was created.
 	pub created_at: Millis,
 	/// When its first component started.

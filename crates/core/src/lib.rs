@@ -15,6 +15,7 @@ pub mod access;
 pub mod account;
 pub mod auth_store;
 pub mod cache;
+pub mod child;
 pub mod cluster;
 pub mod component;
 pub mod definition;
@@ -45,6 +46,7 @@ pub use access::{Access, Permission, Principal, Role, WorkflowAction, workflow_a
 pub use account::{ApiKey, AuditEntry, AuditFilter, Credential, Share, User};
 pub use auth_store::AuthStore;
 pub use cache::Cache;
+pub use child::{ChildSpec, ChildTarget, ChildrenWait, ParentLink};
 pub use cluster::{Renewal, Signal, WakeBus, WorkQueue};
 pub use component::{Component, ComponentError, Outcome, Registry, RunContext};
 pub use definition::{ComponentSpec, Connection, ConnectionType, Definition, ParameterSpec};

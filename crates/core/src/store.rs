@@ -194,8 +194,11 @@ pub trait Store: Send + Sync {
 		workflow: WorkflowId,
 		key: &str,
 	) -> StoreResult<Option<Execution>>;
-	/// Every execution not in an end state (what recovery resumes).
+	/// Every execution not in an end state (what recovery resumes), but for children still
+	/// `pending` (their parent releases them).
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>>;
+	/// The child executions of `parent` (whole records), in id order.
+	async fn children(&self, parent: ExecutionId) -> StoreResult<Vec<Execution>>;
 	/// How many executions exist.
 	async fn count_executions(&self) -> StoreResult<i64>;
 	/// Deletes up to `limit` ended executions (with their checkpoints, attempts, events and logs)

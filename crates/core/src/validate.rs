@@ -62,6 +62,7 @@ pub fn validate(value: &Value, registry: &Registry) -> (Definition, ValidationRe
 	check_connections(&def, registry, &index, &mut errors);
 	check_graph(&def, &index, &mut errors);
 	check_expressions(&def, &index, &mut errors);
+	check_bodies(&def, registry, &mut errors);
 	let warnings = security::scan(&def);
 	let report = ValidationReport {
 		is_valid: errors.is_empty(),
@@ -69,6 +70,25 @@ pub fn validate(value: &Value, registry: &Registry) -> (Definition, ValidationRe
 		warnings,
 	};
 	(def, report)
+}
+
+/// A for_each's inline body is a definition of its own: validated as one, its problems under
+/// the step's config.
+fn check_bodies(def: &Definition, registry: &Registry, errors: &mut Vec<Issue>) {
+	for (i, c) in def.components.iter().enumerate() {
+		if c.kind != crate::child::FOR_EACH {
+			continue;
+		}
+		let Some(body) = crate::child::inline_body(&c.config) else {
+			continue;
+		};
+		let (_, report) = validate(&body, registry);
+		let prefix = format!("{}.config", component_path(i));
+		for issue in report.errors {
+			let path = issue.path.replacen("definition", &prefix, 1);
+			errors.push(Issue::new(path, issue.message));
+		}
+	}
 }
 
 fn component_path(i: usize) -> String {
@@ -348,6 +368,12 @@ fn check_expressions(def: &Definition, index: &HashMap<&str, usize>, errors: &mu
 	for (i, c) in def.components.iter().enumerate() {
 		let path = format!("{}.config", component_path(i));
 		for (key, value) in &c.config {
+			// A for_each's inline body is checked as a definition of its own (`check_bodies`).
+			if c.kind == crate::child::FOR_EACH
+				&& ["components", "connections"].contains(&key.as_str())
+			{
+				continue;
+			}
 			visit_strings(value, &format!("{path}.{key}"), &mut |text, p| {
 				check(text, p, &[], errors)
 			});

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::Millis;
 use crate::access::{Principal, Role};
+use crate::child::{ChildSpec, ChildrenWait};
 use crate::ids::{ExecutionId, SignalId, UserId};
 
 /// What a durable component's rendered config asks the engine to wait for.
@@ -22,6 +23,8 @@ pub enum DurableWait {
 	Approval(ApprovalRequest, Option<Duration>),
 	/// A `wait_for_event`: a signal, for at most `timeout`.
 	Signal(SignalWait, Option<Duration>),
+	/// A `sub_workflow` or `for_each`: child executions.
+	Children(ChildSpec),
 }
 
 /// What a waiting step waits for, stored on its checkpoint (`steps.waiting`): the approvals
@@ -33,14 +36,17 @@ pub enum Waiting {
 	Approval(ApprovalRequest),
 	/// A signal.
 	Signal(SignalWait),
+	/// Child executions.
+	Children(ChildrenWait),
 }
 
 impl Waiting {
-	/// Which kind of wait.
-	pub fn kind(&self) -> WaitKind {
+	/// Which kind of wait, for those found by kind (children are found by their parent).
+	pub fn kind(&self) -> Option<WaitKind> {
 		match self {
-			Waiting::Approval(_) => WaitKind::Approval,
-			Waiting::Signal(_) => WaitKind::Signal,
+			Waiting::Approval(_) => Some(WaitKind::Approval),
+			Waiting::Signal(_) => Some(WaitKind::Signal),
+			Waiting::Children(_) => None,
 		}
 	}
 }

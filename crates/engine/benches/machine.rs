@@ -33,6 +33,7 @@ fn execution() -> Execution {
 		idempotency_key: None,
 		started_by: None,
 		rerun_of: None,
+		parent: None,
 		created_at: 0,
 		started_at: None,
 		completed_at: None,

@@ -68,8 +68,21 @@ fn render_config(st: &ExecutionState, node: usize) -> Result<Value, String> {
 		.map(|name| (name.clone(), Value::String(secrets::placeholder(name))))
 		.collect();
 	ctx.insert("secrets".into(), Value::Object(secrets));
-	let rendered = expr::render_value(&n.config, &expr::context(&Value::Object(ctx)))
+	// Fields left for the children to render are set aside and put back as they are.
+	let mut config = n.config.clone();
+	let mut kept = Map::new();
+	if let Value::Object(fields) = &mut config {
+		for name in n.component.unrendered_fields() {
+			if let Some(v) = fields.remove(*name) {
+				kept.insert((*name).to_owned(), v);
+			}
+		}
+	}
+	let mut rendered = expr::render_value(&config, &expr::context(&Value::Object(ctx)))
 		.map_err(|e| format!("cannot render config: {e}"))?;
+	if let Value::Object(fields) = &mut rendered {
+		fields.extend(kept);
+	}
 	let mut issues = Vec::new();
 	schema::check(&n.schema, &rendered, "config", &mut issues);
 	if issues.is_empty() {

@@ -40,7 +40,7 @@ pub mod workflows;
 pub use cache::MemoryCache;
 pub use driver::{
 	ClusterMode, DecisionRefused, Engine, EngineConfig, EngineStats, ExecuteRequest,
-	PendingApproval, RerunRequest,
+	PendingApproval, RerunRequest, RunCheck,
 };
 pub use error::{EngineError, Result};
 pub use graph::Compiled;

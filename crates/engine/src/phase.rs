@@ -48,6 +48,8 @@ pub enum Wait {
 		/// When it times out.
 		deadline: Option<Millis>,
 	},
+	/// A `sub_workflow` or `for_each`: its child executions.
+	Children,
 }
 
 impl Wait {
@@ -56,13 +58,17 @@ impl Wait {
 		match self {
 			Wait::Backoff { at } | Wait::Until { at } => Some(at),
 			Wait::Approval { deadline } | Wait::Signal { deadline } => deadline,
+			Wait::Children => None,
 		}
 	}
 
-	/// Whether it waits on the outside world (a decision or a signal), which the step's
-	/// `waiting` then describes.
+	/// Whether it waits on the outside world (a decision, a signal, child executions), which
+	/// the step's `waiting` then describes.
 	pub fn is_outside(self) -> bool {
-		matches!(self, Wait::Approval { .. } | Wait::Signal { .. })
+		matches!(
+			self,
+			Wait::Approval { .. } | Wait::Signal { .. } | Wait::Children
+		)
 	}
 }
 
@@ -82,6 +88,7 @@ impl Phase {
 			Phase::Waiting(Wait::Approval { deadline } | Wait::Signal { deadline }) => {
 				(ComponentStatus::Running, deadline)
 			}
+			Phase::Waiting(Wait::Children) => (ComponentStatus::Running, None),
 			Phase::Ended => return None,
 		})
 	}
@@ -98,6 +105,7 @@ impl Phase {
 			(ComponentStatus::Running, deadline) if step.waiting.is_some() => {
 				Phase::Waiting(match step.waiting {
 					Some(Waiting::Approval(_)) => Wait::Approval { deadline },
+					Some(Waiting::Children(_)) => Wait::Children,
 					_ => Wait::Signal { deadline },
 				})
 			}

@@ -47,10 +47,7 @@ pub(crate) async fn resume_one(
 ) -> Result<Option<(ExecutionState, Effects)>> {
 	let store = engine.store();
 	let now = crate::clock::now();
-	let compiled = match engine
-		.compiled(exec.workflow_id, exec.workflow_version)
-		.await
-	{
+	let compiled = match engine.compiled_for(&exec).await {
 		Ok(c) => c,
 		// A store that is briefly unavailable is no reason to fail the execution: the caller
 		// tries again later (startup skips it; a claim lets its lease lapse).

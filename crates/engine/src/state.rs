@@ -1,10 +1,14 @@
 //! The in-memory mirror of one in-flight execution: its record, one step record per component
 //! (untouched components stay `pending` and are not stored), and the state of every connection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use apg_core::{ComponentStatus, Decision, Execution, SignalRecord, StepRecord};
+use apg_core::{
+	ChildSpec, ComponentStatus, Decision, Execution, ExecutionId, ExecutionStatus, SignalRecord,
+	StepRecord,
+};
+use serde_json::Value;
 
 use crate::graph::Compiled;
 use crate::phase::Phase;
@@ -46,6 +50,72 @@ pub struct ExecutionState {
 	pub(crate) decisions: Vec<Decision>,
 	/// Signals sent to it that no step has taken yet, oldest first.
 	pub(crate) signals: Vec<SignalRecord>,
+	/// Per waiting `sub_workflow` / `for_each` step, its children (of its current round) in
+	/// item order.
+	pub(crate) children: HashMap<usize, Brood>,
+	/// Per step whose children are being created, its rendered spec (until the driver
+	/// answers; a rebuilt step renders it again).
+	pub(crate) spawning: HashMap<usize, ChildSpec>,
+}
+
+/// The children of a waiting step, with the counts its rules need (so a child's end costs
+/// O(1), not a scan of ten thousand siblings). Children are released in item order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Brood {
+	pub(crate) slots: Vec<Child>,
+	/// Released and not ended.
+	pub(crate) running: usize,
+	pub(crate) ended: usize,
+	/// The first child not released yet.
+	pub(crate) next: usize,
+	/// The first child that ended without completing: its position and why.
+	pub(crate) failure: Option<(usize, String)>,
+}
+
+impl Brood {
+	/// Children as created (all pending) or as read back.
+	pub(crate) fn new(slots: Vec<Child>) -> Self {
+		let mut b = Brood {
+			next: slots.len(),
+			..Brood::default()
+		};
+		for (i, c) in slots.iter().enumerate() {
+			match &c.state {
+				ChildState::Pending(_) => b.next = b.next.min(i),
+				ChildState::Released => b.running += 1,
+				ChildState::Ended { status, error, .. } => {
+					b.ended += 1;
+					if *status != ExecutionStatus::Completed && b.failure.is_none() {
+						b.failure = Some((i, crate::machine::describe(*status, error.as_deref())));
+					}
+				}
+			}
+		}
+		b.slots = slots;
+		b
+	}
+}
+
+/// One child execution of a waiting step.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Child {
+	pub(crate) id: ExecutionId,
+	pub(crate) state: ChildState,
+}
+
+/// Where a child is, as its parent sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ChildState {
+	/// Created, not released yet (its record, to cancel it without a read).
+	Pending(Box<Execution>),
+	/// Released: queued or running, here or on another node.
+	Released,
+	/// Ended.
+	Ended {
+		status: ExecutionStatus,
+		results: Option<Value>,
+		error: Option<String>,
+	},
 }
 
 impl ExecutionState {
@@ -87,11 +157,46 @@ impl ExecutionState {
 			attempts_before_retry: vec![0; n],
 			decisions: Vec::new(),
 			signals: Vec::new(),
+			children: HashMap::new(),
+			spawning: HashMap::new(),
 		}
 	}
 }
 
 impl ExecutionState {
+	/// Takes in the children read back for a rebuilt execution: each waiting step gets those of
+	/// its current round, in item order, as they are stored.
+	pub(crate) fn adopt(&mut self, mut children: Vec<Execution>) {
+		children.sort_by_key(|c| c.parent.as_ref().and_then(|p| p.item));
+		for node in 0..self.steps.len() {
+			let Some(apg_core::Waiting::Children(w)) = &self.steps[node].waiting else {
+				continue;
+			};
+			let (round, id) = (w.round, self.steps[node].component_id.clone());
+			let mine: Vec<Child> = children
+				.iter()
+				.filter(|c| {
+					c.parent
+						.as_ref()
+						.is_some_and(|p| p.component_id == id && p.round == round)
+				})
+				.map(|c| Child {
+					id: c.id,
+					state: match c.status {
+						ExecutionStatus::Pending => ChildState::Pending(Box::new(c.clone())),
+						s if s.is_terminal() => ChildState::Ended {
+							status: s,
+							results: c.results.clone(),
+							error: c.error_message.clone(),
+						},
+						_ => ChildState::Released,
+					},
+				})
+				.collect();
+			self.children.insert(node, Brood::new(mine));
+		}
+	}
+
 	/// The execution record as the machine left it.
 	pub fn execution(&self) -> &Execution {
 		&self.exec

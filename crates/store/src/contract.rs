@@ -67,6 +67,7 @@ pub fn sample_execution(workflow: &Workflow) -> Execution {
 		started_by: Some(apg_core::UserId::new()),
 		// Set, so every round trip checks the column.
 		rerun_of: Some(ExecutionId::new()),
+		parent: None,
 		created_at: 2_000,
 		started_at: None,
 		completed_at: None,
@@ -725,6 +726,7 @@ macro_rules! contract_suite {
 			signals_are_kept_until_taken,
 			decisions_are_one_per_user_and_round,
 			waiting_steps_are_found_by_kind,
+			children_are_found_by_their_parent_and_pending_ones_wait,
 			users_round_trip,
 			deleting_a_user_cascades,
 			api_keys_find_list_and_revoke,

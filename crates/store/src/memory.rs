@@ -314,7 +314,19 @@ impl Store for MemoryStore {
 		let mut rows: Vec<Execution> = s
 			.executions
 			.values()
-			.filter(|e| !e.status.is_terminal())
+			.filter(|e| !e.status.is_terminal() && e.status != ExecutionStatus::Pending)
+			.cloned()
+			.collect();
+		rows.sort_by_key(|e| e.id);
+		Ok(rows)
+	}
+
+	async fn children(&self, parent: ExecutionId) -> StoreResult<Vec<Execution>> {
+		let s = self.lock();
+		let mut rows: Vec<Execution> = s
+			.executions
+			.values()
+			.filter(|e| e.parent.as_ref().is_some_and(|p| p.execution_id == parent))
 			.cloned()
 			.collect();
 		rows.sort_by_key(|e| e.id);
@@ -482,7 +494,7 @@ impl Store for MemoryStore {
 					.is_some_and(|e| !e.status.is_terminal())
 			})
 			.flat_map(|(_, steps)| steps.iter())
-			.filter(|r| r.waiting.as_ref().is_some_and(|w| w.kind() == kind))
+			.filter(|r| r.waiting.as_ref().is_some_and(|w| w.kind() == Some(kind)))
 			.cloned()
 			.collect();
 		out.sort_by_key(|r| (r.started_at, r.execution_id));

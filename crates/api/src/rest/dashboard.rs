@@ -295,6 +295,7 @@ mod tests {
 			idempotency_key: None,
 			started_by: None,
 			rerun_of: None,
+			parent: None,
 			created_at,
 			started_at: Some(created_at),
 			completed_at: took.map(|t| created_at + t),

@@ -35,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
 		.route("/executions/{id}/cancel", post(cancel_execution))
 		.route("/executions/{id}/retry", post(retry_execution))
 		.route("/executions/{id}/rerun", post(rerun_execution))
+		.route("/executions/{id}/children", get(execution_children))
 		.route("/executions/{id}/resume", post(resume_execution))
 		.route("/executions/{id}/breakpoints", put(set_breakpoints))
 		.route("/executions/{id}/debug", get(debug_execution))
@@ -188,6 +189,36 @@ pub(crate) async fn cancel_execution(
 		ExecutionView::new(&exec),
 		"Execution cancelled".to_owned(),
 	)))
+}
+
+/// The child executions of an execution's `sub_workflow` and `for_each` steps (summaries, in
+/// creation order; each names its step and item in `parent`).
+#[utoipa::path(get, path = "/api/v1/executions/{id}/children", tag = "executions",
+	params(("id" = String, Path, description = "Execution id")),
+	responses((status = 200, body = Envelope<Vec<ExecutionView>>), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn execution_children(
+	State(state): State<AppState>,
+	Caller(caller): Caller,
+	Path(id): Path<String>,
+) -> ApiResult<Vec<ExecutionView>> {
+	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
+	let children: Vec<ExecutionView> = state
+		.engine
+		.store()
+		.children(exec.id)
+		.await
+		.map_err(apg_engine::EngineError::from)?
+		.iter()
+		.map(|c| {
+			let mut summary = c.clone();
+			summary.parameters.clear();
+			summary.vars.clear();
+			summary.results = None;
+			ExecutionView::new(&summary)
+		})
+		.collect();
+	let message = format!("{} child execution(s)", children.len());
+	Ok(Json(Envelope::new(children, message)))
 }
 
 /// Re-runs a failed or cancelled execution from its failed components; completed ones keep

@@ -26,7 +26,21 @@ pub struct EngineConfig {
 	/// The most one attempt may store as its output and variables (JSON bytes); beyond it the
 	/// attempt fails.
 	pub max_output_bytes: usize,
+	/// Whether the user who started an execution may run another workflow as its child
+	/// (`sub_workflow`, `for_each`); `None`: anyone may (a process with no users).
+	pub run_check: Option<RunCheck>,
 }
+
+/// Whether a user may run a workflow (`Err` says why not): the server's permission check,
+/// handed to the engine, which knows nothing of accounts.
+pub type RunCheck = Arc<
+	dyn Fn(
+			apg_core::UserId,
+			WorkflowId,
+		) -> futures_util::future::BoxFuture<'static, Result<(), String>>
+		+ Send
+		+ Sync,
+>;
 
 /// How this node takes part in a cluster (DESIGN §1, `--role`).
 #[derive(Clone)]
@@ -78,6 +92,7 @@ impl Default for EngineConfig {
 			cache: None,
 			secrets: None,
 			max_output_bytes: crate::output_cap::DEFAULT_MAX_OUTPUT_BYTES,
+			run_check: None,
 		}
 	}
 }

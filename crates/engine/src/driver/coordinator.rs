@@ -81,6 +81,11 @@ pub(super) struct CommitTally {
 }
 
 impl Coordinator {
+	/// A handle on the engine, for the actions that run as tasks of their own.
+	fn engine_handle(&self) -> Option<super::Engine> {
+		self.engine.upgrade().map(|inner| super::Engine { inner })
+	}
+
 	pub(super) fn absorb(&mut self, id: ExecutionId, fx: Effects) {
 		self.batch.extend(fx.writes);
 		self.actions.extend(fx.actions.into_iter().map(|a| (id, a)));
@@ -319,6 +324,43 @@ impl Coordinator {
 						for waiter in self.waiters.remove(&exec).unwrap_or_default() {
 							let _ = waiter.send(st.exec.clone());
 						}
+						if st.exec.parent.is_some()
+							&& let Some(engine) = self.engine_handle()
+						{
+							let child = st.exec.clone();
+							tokio::spawn(async move {
+								let _ = engine.tell_parent(child).await;
+							});
+						}
+					}
+				}
+				Action::Spawn { node } => {
+					let engine = self.engine_handle();
+					let Some(st) = self.states.get_mut(&exec) else {
+						continue;
+					};
+					let (Some(spec), Some(engine)) = (st.spawning.remove(&node), engine) else {
+						continue;
+					};
+					let round = st.steps[node].attempt;
+					engine.spawn_children(super::children::SpawnJob {
+						parent: st.exec.clone(),
+						node,
+						component_id: st.wf.nodes[node].id.clone(),
+						round,
+						spec,
+					});
+				}
+				Action::Launch { child } => {
+					if let Some(engine) = self.engine_handle() {
+						engine.launch_child(child);
+					}
+				}
+				Action::CancelChild { child } => {
+					if let Some(engine) = self.engine_handle() {
+						tokio::spawn(async move {
+							let _ = engine.cancel(child).await;
+						});
 					}
 				}
 			}

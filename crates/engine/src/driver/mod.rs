@@ -32,6 +32,7 @@ use crate::machine;
 use crate::recovery;
 use crate::state::ExecutionState;
 
+mod children;
 mod cluster;
 mod config;
 mod coordinator;
@@ -41,7 +42,7 @@ mod ready;
 mod timers;
 mod waits;
 
-pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest, RerunRequest};
+pub use config::{ClusterMode, EngineConfig, EngineStats, ExecuteRequest, RerunRequest, RunCheck};
 use coordinator::Coordinator;
 use idempotency::RememberedKeys;
 use ready::ReadyQueue;
@@ -100,6 +101,9 @@ struct Inner {
 	store: Arc<dyn Store>,
 	registry: Arc<Registry>,
 	compiled: Mutex<HashMap<(WorkflowId, i64), Arc<Compiled>>>,
+	/// Compiled inline bodies of for_each steps, by workflow version and step.
+	bodies: Mutex<HashMap<(WorkflowId, i64, String), Arc<Compiled>>>,
+	run_check: Option<config::RunCheck>,
 	task: Mutex<Option<JoinHandle<()>>>,
 	cluster: Option<ClusterMode>,
 	cache: Option<Arc<dyn apg_core::Cache>>,
@@ -122,6 +126,8 @@ impl Engine {
 				store: Arc::clone(&store),
 				registry,
 				compiled: Mutex::new(HashMap::new()),
+				bodies: Mutex::new(HashMap::new()),
+				run_check: config.run_check.clone(),
 				task: Mutex::new(None),
 				cluster: config.cluster.clone(),
 				cache: config.cache.clone(),
@@ -300,6 +306,7 @@ impl Engine {
 			idempotency_key: request.idempotency_key,
 			started_by: request.started_by,
 			rerun_of: None,
+			parent: None,
 			created_at: crate::clock::now(),
 			started_at: None,
 			completed_at: None,
@@ -467,9 +474,7 @@ impl Engine {
 				exec.status
 			)));
 		}
-		let compiled = self
-			.compiled(exec.workflow_id, exec.workflow_version)
-			.await?;
+		let compiled = self.compiled_for(&exec).await?;
 		let steps = store.steps(id).await?;
 		let mut state = recovery::rebuild(exec, compiled, steps);
 		waits::load(store.as_ref(), &mut state).await?;
@@ -516,9 +521,7 @@ impl Engine {
 				original.status
 			)));
 		}
-		let compiled = self
-			.compiled(original.workflow_id, original.workflow_version)
-			.await?;
+		let compiled = self.compiled_for(&original).await?;
 		let Some(&from) = compiled.index.get(request.from.as_str()) else {
 			return Err(EngineError::Invalid(vec![apg_core::Issue::new(
 				"from",

@@ -25,6 +25,14 @@ pub(super) enum Delivery {
 	Decision(Decision),
 	/// A stored signal.
 	Signal(SignalRecord),
+	/// The children created for a waiting step (or why there are none).
+	Spawned {
+		node: usize,
+		round: u32,
+		children: std::result::Result<Vec<apg_core::Execution>, String>,
+	},
+	/// A child execution that ended.
+	Child(Box<apg_core::Execution>),
 }
 
 impl Delivery {
@@ -32,6 +40,16 @@ impl Delivery {
 		match self {
 			Delivery::Decision(d) => Command::Decided(d),
 			Delivery::Signal(s) => Command::Signalled(s),
+			Delivery::Spawned {
+				node,
+				round,
+				children,
+			} => Command::Spawned {
+				node,
+				round,
+				children,
+			},
+			Delivery::Child(c) => Command::ChildEnded(c),
 		}
 	}
 }
@@ -70,6 +88,13 @@ pub(crate) async fn load(store: &dyn Store, st: &mut ExecutionState) -> Result<(
 	}
 	st.decisions = store.decisions(st.exec.id).await?;
 	st.signals = store.pending_signals(st.exec.id).await?;
+	let waits_for_children = st
+		.phases
+		.contains(&crate::phase::Phase::Waiting(crate::phase::Wait::Children));
+	if waits_for_children {
+		let children = store.children(st.exec.id).await?;
+		st.adopt(children);
+	}
 	Ok(())
 }
 
@@ -78,6 +103,35 @@ pub(crate) async fn load(store: &dyn Store, st: &mut ExecutionState) -> Result<(
 /// node.
 pub(super) fn reload(store: Arc<dyn Store>, tx: mpsc::UnboundedSender<Msg>, exec: ExecutionId) {
 	tokio::spawn(async move {
+		// A child that ended (its node names it): its parent's holder takes it.
+		if let Ok(Some(child)) = store.get_execution(exec).await
+			&& child.status.is_terminal()
+			&& let Some(parent) = child.parent.as_ref().map(|p| p.execution_id)
+		{
+			let (reply, _) = oneshot::channel();
+			let _ = tx.send(Msg::Deliver(
+				parent,
+				Delivery::Child(Box::new(child)),
+				reply,
+			));
+			return;
+		}
+		let ended_children = match store.children(exec).await {
+			Ok(c) => c.into_iter().filter(|c| c.status.is_terminal()),
+			Err(e) => {
+				tracing::warn!(execution = %exec, error = %e, "cannot read children");
+				return;
+			}
+		};
+		for child in ended_children {
+			let (reply, _) = oneshot::channel();
+			if tx
+				.send(Msg::Deliver(exec, Delivery::Child(Box::new(child)), reply))
+				.is_err()
+			{
+				return;
+			}
+		}
 		let (decisions, signals) = match (
 			store.decisions(exec).await,
 			store.pending_signals(exec).await,

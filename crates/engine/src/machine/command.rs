@@ -77,6 +77,17 @@ pub enum Command {
 	Decided(Decision),
 	/// A signal was sent to the execution (it is stored already).
 	Signalled(SignalRecord),
+	/// The driver's answer to [`super::Action::Spawn`]: the children to create, or why none.
+	Spawned {
+		/// The component's index.
+		node: usize,
+		/// Its round when the spawn was asked for.
+		round: u32,
+		/// The children (pending), or why there can be none.
+		children: Result<Vec<apg_core::Execution>, String>,
+	},
+	/// A child execution ended.
+	ChildEnded(Box<apg_core::Execution>),
 	/// Continue an execution rebuilt from its checkpoints (a restart, or a takeover).
 	Recover {
 		/// The attempts (component id, number) stored as still running: they were interrupted.
@@ -177,6 +188,22 @@ pub fn apply(st: &mut ExecutionState, command: Command, now: Millis) -> Result<E
 				return Err(Refusal::Ended);
 			}
 			waits::signalled(st, signal, now, &mut fx);
+		}
+		Command::Spawned {
+			node,
+			round,
+			children,
+		} => {
+			if st.exec.status.is_terminal() {
+				return Err(Refusal::Ended);
+			}
+			super::children::spawned(st, node, round, children, now, &mut fx);
+		}
+		Command::ChildEnded(child) => {
+			if st.exec.status.is_terminal() {
+				return Err(Refusal::Ended);
+			}
+			super::children::child_ended(st, *child, now, &mut fx);
 		}
 	}
 	Ok(fx)

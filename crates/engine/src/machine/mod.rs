@@ -44,6 +44,22 @@ pub enum Action {
 	},
 	/// The execution reached an end state.
 	Finished,
+	/// Create the children of a waiting `sub_workflow` or `for_each` (the driver answers with
+	/// [`Command::Spawned`]).
+	Spawn {
+		/// The component's index.
+		node: usize,
+	},
+	/// Release a pending child execution: queue it to run.
+	Launch {
+		/// The child.
+		child: apg_core::ExecutionId,
+	},
+	/// Cancel a released child execution (wherever it runs).
+	CancelChild {
+		/// The child.
+		child: apg_core::ExecutionId,
+	},
 }
 
 /// The output of a transition.
@@ -539,6 +555,9 @@ pub(super) fn finish(
 	fx: &mut Effects,
 ) {
 	for node in 0..st.steps.len() {
+		if st.phases[node] == Phase::Waiting(Wait::Children) {
+			children::abandon(st, node, now, fx);
+		}
 		let touched = match st.phases[node] {
 			Phase::Ended => continue,
 			phase => phase != Phase::Pending,
@@ -577,6 +596,7 @@ pub(super) fn finish(
 	fx.actions.push(Action::Finished);
 }
 
+mod children;
 mod command;
 mod control;
 #[cfg(test)]
@@ -588,5 +608,6 @@ mod tests;
 mod wait_tests;
 mod waits;
 
+pub(crate) use children::describe;
 pub use command::{Command, Refusal, apply};
 pub(crate) use control::at_breakpoint;

@@ -34,6 +34,7 @@ pub(super) fn state(definition: Value, breakpoints: &[&str]) -> ExecutionState {
 		idempotency_key: None,
 		started_by: None,
 		rerun_of: None,
+		parent: None,
 		created_at: 0,
 		started_at: None,
 		completed_at: None,
@@ -547,6 +548,8 @@ pub(super) fn drive_with(
 		*now += 10;
 		let fx = match action {
 			Action::Finished => return true,
+			// These definitions have no children.
+			Action::Spawn { .. } | Action::Launch { .. } | Action::CancelChild { .. } => continue,
 			Action::Timer { node, at } => {
 				*now = (*now).max(at);
 				apply(st, Command::TimerFired { node }, *now)

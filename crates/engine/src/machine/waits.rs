@@ -83,6 +83,7 @@ pub(super) fn begin(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut 
 			}
 			take_waiting_signal(st, node, now, fx);
 		}
+		Ok(DurableWait::Children(spec)) => super::children::begin(st, node, spec, now, fx),
 		Err(message) => fail_node(st, node, message, now, fx),
 	}
 }
@@ -140,8 +141,29 @@ pub(super) fn recheck(st: &mut ExecutionState, now: Millis, fx: &mut Effects) {
 		match st.phases[node] {
 			Phase::Waiting(Wait::Approval { .. }) => settle_approval(st, node, now, fx),
 			Phase::Waiting(Wait::Signal { .. }) => take_waiting_signal(st, node, now, fx),
+			Phase::Waiting(Wait::Children) => respawn_or_settle(st, node, now, fx),
 			_ => {}
 		}
+	}
+}
+
+/// A rebuilt step waiting for children: asks for them again when they were never created
+/// (rendered again, same round), else moves on from how they are.
+fn respawn_or_settle(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut Effects) {
+	let spawned = matches!(&st.steps[node].waiting, Some(Waiting::Children(w)) if w.spawned);
+	if spawned {
+		super::children::settle(st, node, now, fx);
+		return;
+	}
+	let wait = context::prepare(st, node)
+		.and_then(|config| st.wf.nodes[node].component.durable_wait(&config));
+	match wait {
+		Ok(DurableWait::Children(spec)) => {
+			st.spawning.insert(node, spec);
+			fx.actions.push(Action::Spawn { node });
+		}
+		Ok(_) => fail_node(st, node, "not a step with children".to_owned(), now, fx),
+		Err(message) => fail_node(st, node, message, now, fx),
 	}
 }
 
@@ -170,7 +192,7 @@ pub(super) fn timed_out(st: &mut ExecutionState, node: usize, now: Millis, fx: &
 			let message = format!("no signal '{}' arrived before the timeout", wait.name);
 			end_failed(st, node, message, now, fx);
 		}
-		None => return,
+		Some(Waiting::Children(_)) | None => return,
 	}
 	check_done(st, now, fx);
 }

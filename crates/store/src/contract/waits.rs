@@ -167,3 +167,53 @@ pub async fn waiting_steps_are_found_by_kind(store: &dyn Store) {
 			.is_empty()
 	);
 }
+
+/// Children are found by their parent, whole; pending ones are not resumed.
+pub async fn children_are_found_by_their_parent_and_pending_ones_wait(store: &dyn Store) {
+	let w = sample_workflow("Family", "u1");
+	store.create_workflow(&w).await.unwrap();
+	let parent = sample_execution(&w);
+	let child = |item: u32, status: ExecutionStatus| {
+		let mut c = sample_execution(&w);
+		c.status = status;
+		c.parameters.insert("item".to_owned(), json!(item));
+		c.parent = Some(apg_core::ParentLink {
+			execution_id: parent.id,
+			component_id: "each".to_owned(),
+			round: 1,
+			item: Some(item),
+			inline: true,
+			depth: 1,
+		});
+		c
+	};
+	let (held, released) = (
+		child(0, ExecutionStatus::Pending),
+		child(1, ExecutionStatus::Queued),
+	);
+	let write = Batch {
+		writes: vec![
+			Write::Execution(Box::new(parent.clone())),
+			Write::Execution(Box::new(held.clone())),
+			Write::Execution(Box::new(released.clone())),
+		],
+		..Default::default()
+	};
+	store.commit(&write).await.unwrap();
+	let mut expected = vec![held.clone(), released.clone()];
+	expected.sort_by_key(|e| e.id);
+	assert_eq!(store.children(parent.id).await.unwrap(), expected);
+	assert!(store.children(held.id).await.unwrap().is_empty());
+	let unfinished: Vec<_> = store
+		.unfinished_executions()
+		.await
+		.unwrap()
+		.into_iter()
+		.map(|e| e.id)
+		.collect();
+	assert!(unfinished.contains(&parent.id) && unfinished.contains(&released.id));
+	assert!(
+		!unfinished.contains(&held.id),
+		"a pending child waits for its parent"
+	);
+}

@@ -60,6 +60,7 @@ impl WorkQueue for PgCluster {
 			"UPDATE wo_executions e SET lease_owner = $1, lease_token = e.lease_token + 1, lease_until = $2 \
 			 FROM (SELECT id FROM wo_executions \
 			       WHERE status NOT IN ('completed', 'failed', 'cancelled') \
+			         AND status <> 'pending' \
 			         AND (lease_owner IS NULL OR lease_until < $3) \
 			       ORDER BY created_at - priority * $4, id LIMIT $5 FOR UPDATE SKIP LOCKED) c \
 			 WHERE e.id = c.id RETURNING {}, e.lease_token",

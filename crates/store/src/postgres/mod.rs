@@ -51,12 +51,12 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 pub(crate) const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, idempotency_key, created_at, started_at, completed_at, \
-	started_by, rerun_of";
+	started_by, rerun_of, parent";
 /// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
 /// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
 	'{}'::jsonb AS parameters, '{}'::jsonb AS vars, NULL::jsonb AS results, error_message, breakpoints, \
-	idempotency_key, created_at, started_at, completed_at, started_by, rerun_of";
+	idempotency_key, created_at, started_at, completed_at, started_by, rerun_of, parent";
 
 impl PgStore {
 	/// The insert behind `create_workflow`.
@@ -319,9 +319,22 @@ impl Store for PgStore {
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>> {
 		let sql = format!(
 			"SELECT {EXECUTION_COLUMNS} FROM wo_executions \
-			 WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY id"
+			 WHERE status NOT IN ('completed', 'failed', 'cancelled') AND status <> 'pending' \
+			 ORDER BY id"
 		);
 		let rows = sqlx::query(&sql)
+			.fetch_all(&self.pool)
+			.await
+			.map_err(backend)?;
+		rows.iter().map(read::execution).collect()
+	}
+
+	async fn children(&self, parent: ExecutionId) -> StoreResult<Vec<Execution>> {
+		let sql = format!(
+			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE parent_id = $1 ORDER BY id"
+		);
+		let rows = sqlx::query(&sql)
+			.bind(parent.0)
 			.fetch_all(&self.pool)
 			.await
 			.map_err(backend)?;

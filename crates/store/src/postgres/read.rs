@@ -91,6 +91,7 @@ pub(super) fn execution(row: &PgRow) -> StoreResult<Execution> {
 		completed_at: get(row, "completed_at")?,
 		started_by: get::<Option<Uuid>>(row, "started_by")?.map(UserId),
 		rerun_of: get::<Option<Uuid>>(row, "rerun_of")?.map(ExecutionId),
+		parent: json_opt(row, "parent")?,
 	})
 }
 

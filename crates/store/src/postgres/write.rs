@@ -28,11 +28,11 @@ const TABLES: [(&str, &[&str], &str); 6] = [
 		"ex",
 		&[
 			"uuid", "uuid", "int", "text", "int", "jsonb", "jsonb", "jsonb", "text", "jsonb",
-			"text", "bigint", "bigint", "bigint", "uuid", "uuid",
+			"text", "bigint", "bigint", "bigint", "uuid", "uuid", "uuid", "jsonb",
 		],
 		"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
 		 parameters, vars, results, error_message, breakpoints, idempotency_key, created_at, \
-		 started_at, completed_at, started_by, rerun_of) \
+		 started_at, completed_at, started_by, rerun_of, parent_id, parent) \
 		 SELECT * FROM {rows} {go} \
 		 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, priority = EXCLUDED.priority, \
 		 vars = EXCLUDED.vars, results = EXCLUDED.results, error_message = EXCLUDED.error_message, \
@@ -201,6 +201,8 @@ table!(Executions {
 	completed_at: Option<i64>,
 	started_by: Option<Uuid>,
 	rerun_of: Option<Uuid>,
+	parent_id: Option<Uuid>,
+	parent: Option<Value>,
 });
 
 table!(Steps {
@@ -297,6 +299,9 @@ impl Columns {
 			x.completed_at.push(e.completed_at);
 			x.started_by.push(e.started_by.map(|u| u.0));
 			x.rerun_of.push(e.rerun_of.map(|r| r.0));
+			x.parent_id
+				.push(e.parent.as_ref().map(|p| p.execution_id.0));
+			x.parent.push(e.parent.as_ref().map(json));
 		}
 		let s = &mut c.steps;
 		for r in rows.steps {
@@ -427,7 +432,9 @@ impl Columns {
 				.bind(&x.started_at)
 				.bind(&x.completed_at)
 				.bind(&x.started_by)
-				.bind(&x.rerun_of);
+				.bind(&x.rerun_of)
+				.bind(&x.parent_id)
+				.bind(&x.parent);
 		}
 		if shape & 4 != 0 {
 			let s = &self.steps;

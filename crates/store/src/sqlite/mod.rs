@@ -139,12 +139,12 @@ const WORKFLOW_COLUMNS: &str = "id, name, description, definition, status, categ
 	priority, version, created_by, saved_by, created_at, updated_at";
 const EXECUTION_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, parameters, \
 	vars, results, error_message, breakpoints, created_at, started_at, completed_at, idempotency_key, started_by, \
-	rerun_of";
+	rerun_of, parent";
 /// [`EXECUTION_COLUMNS`] for lists: no parameters, variables or results (see
 /// [`Store::list_executions`]).
 const EXECUTION_SUMMARY_COLUMNS: &str = "id, workflow_id, workflow_version, status, priority, \
 	'{}' AS parameters, '{}' AS vars, NULL AS results, error_message, breakpoints, created_at, started_at, \
-	completed_at, idempotency_key, started_by, rerun_of";
+	completed_at, idempotency_key, started_by, rerun_of, parent";
 
 /// The condition on a `wo_workflows` row that `user` (as in `created_by`) owns it or has a
 /// share of it. Shares are keyed by user id, so only an id in canonical form can match one.
@@ -323,10 +323,23 @@ impl Store for SqliteStore {
 	async fn unfinished_executions(&self) -> StoreResult<Vec<Execution>> {
 		let sql = format!(
 			"SELECT {EXECUTION_COLUMNS} FROM wo_executions \
-			 WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY id"
+			 WHERE status NOT IN ('completed', 'failed', 'cancelled') AND status <> 'pending' \
+			 ORDER BY id"
 		);
 		// Read through the writer so recovery sees every commit made before it.
 		let rows = sqlx::query(&sql)
+			.fetch_all(&self.reader)
+			.await
+			.map_err(backend)?;
+		rows.iter().map(read::execution).collect()
+	}
+
+	async fn children(&self, parent: ExecutionId) -> StoreResult<Vec<Execution>> {
+		let sql = format!(
+			"SELECT {EXECUTION_COLUMNS} FROM wo_executions WHERE parent_id = ? ORDER BY id"
+		);
+		let rows = sqlx::query(&sql)
+			.bind(parent.to_string())
 			.fetch_all(&self.reader)
 			.await
 			.map_err(backend)?;

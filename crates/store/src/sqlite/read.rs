@@ -102,6 +102,7 @@ pub(super) fn execution(row: &SqliteRow) -> StoreResult<Execution> {
 		idempotency_key: get(row, "idempotency_key")?,
 		started_by: id_opt(row, "started_by")?,
 		rerun_of: id_opt(row, "rerun_of")?,
+		parent: json_opt(row, "parent")?,
 	})
 }
 

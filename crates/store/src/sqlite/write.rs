@@ -161,6 +161,8 @@ struct ExecutionRow {
 	idempotency_key: Option<String>,
 	started_by: Option<String>,
 	rerun_of: Option<String>,
+	parent_id: Option<String>,
+	parent: Option<String>,
 }
 
 struct StepRow {
@@ -245,6 +247,8 @@ impl EncodedBatch {
 				idempotency_key: e.idempotency_key.clone(),
 				started_by: e.started_by.map(|u| u.to_string()),
 				rerun_of: e.rerun_of.map(|r| r.to_string()),
+				parent_id: e.parent.as_ref().map(|p| p.execution_id.to_string()),
+				parent: to_json_opt(e.parent.as_ref())?,
 			});
 		}
 		for s in rows.steps {
@@ -291,8 +295,9 @@ impl EncodedBatch {
 			let mut stmt = tx.prepare_cached(
 				"INSERT INTO wo_executions (id, workflow_id, workflow_version, status, priority, \
 				 parameters, vars, results, error_message, breakpoints, created_at, started_at, \
-				 completed_at, idempotency_key, started_by, rerun_of) \
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+				 completed_at, idempotency_key, started_by, rerun_of, parent_id, parent) \
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+				 ?17, ?18) \
 				 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
 				 priority = excluded.priority, vars = excluded.vars, results = excluded.results, \
 				 error_message = excluded.error_message, breakpoints = excluded.breakpoints, \
@@ -315,7 +320,9 @@ impl EncodedBatch {
 					e.completed_at,
 					e.idempotency_key,
 					e.started_by,
-					e.rerun_of
+					e.rerun_of,
+					e.parent_id,
+					e.parent
 				])?;
 			}
 		}

@@ -1,0 +1,318 @@
+//! Child executions through the real server (issue 13): a `sub_workflow` runs another workflow
+//! and outputs its results, linked both ways, refused when the starter may not run it, and
+//! cancelled with its parent; a `for_each` runs an inline body per item in input order, N at a
+//! time, goes on past a failed item when asked to; over 10,000 items it survives a `kill -9` in
+//! the middle without running any item twice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::server::Server;
+use crate::util::{admin_client, client_with, token};
+
+async fn send(r: reqwest::RequestBuilder) -> (u16, Value) {
+	let r = r.send().await.unwrap();
+	let code = r.status().as_u16();
+	(code, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn ended(server: &Server, who: &reqwest::Client, id: &str, within: Duration) -> Value {
+	let began = Instant::now();
+	loop {
+		let (_, body) = send(who.get(server.url(&format!("/api/v1/executions/{id}")))).await;
+		let status = body["data"]["status"].as_str().unwrap_or("");
+		if ["completed", "failed", "cancelled"].contains(&status) {
+			return body["data"].clone();
+		}
+		assert!(began.elapsed() < within, "{body}");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+}
+
+fn component<'a>(execution: &'a Value, id: &str) -> &'a Value {
+	execution["components"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.find(|c| c["component_id"] == id)
+		.unwrap_or_else(|| panic!("no {id} in {execution}"))
+}
+
+async fn create(server: &Server, who: &reqwest::Client, body: Value) -> String {
+	let (code, wf) = send(who.post(server.url("/api/v1/workflows")).json(&body)).await;
+	assert_eq!(code, 201, "{wf}");
+	wf["data"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn execute(server: &Server, who: &reqwest::Client, wf: &str, params: Value) -> String {
+	let url = server.url(&format!("/api/v1/workflows/{wf}/execute"));
+	let (code, exec) = send(who.post(url).json(&json!({"parameters": params}))).await;
+	assert!(code == 200 || code == 202, "{exec}");
+	exec["data"]["id"].as_str().unwrap().to_owned()
+}
+
+fn calling(name: &str, child: &str) -> Value {
+	json!({"name": name, "definition": {
+		"components": [{"id": "start", "type": "start"},
+			{"id": "call", "type": "sub_workflow", "config": {"workflow_id": child,
+				"parameters": {"x": "{{ params.n }}"}}},
+			{"id": "end", "type": "end"}],
+		"connections": [{"source": "start", "target": "call"}, {"source": "call", "target": "end"}]
+	}})
+}
+
+async fn a_sub_workflow_runs_its_child(server: Server) {
+	let admin = admin_client(&server.base).await;
+	let child = create(
+		&server,
+		&admin,
+		json!({"name": "Child", "definition": {
+			"parameters": [{"name": "x", "type": "integer", "required": true},
+				{"name": "wait", "type": "float", "default": 0}],
+			"components": [{"id": "start", "type": "start"},
+				{"id": "pause", "type": "delay", "config": {"seconds": "{{ params.wait }}"}},
+				{"id": "say", "type": "task", "config": {"task_type": "echo", "message": "{{ params.x }}"}}],
+			"connections": [{"source": "start", "target": "pause"}, {"source": "pause", "target": "say"}]
+		}}),
+	)
+	.await;
+	let parent = create(&server, &admin, calling("Parent", &child)).await;
+	let id = execute(&server, &admin, &parent, json!({"n": 41})).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(20)).await;
+	assert_eq!(done["status"], "completed", "{done}");
+	assert_eq!(
+		component(&done, "call")["output_data"],
+		json!({"say": {"message": 41}}),
+		"{done}"
+	);
+	// Linked both ways.
+	let (_, kids) = send(admin.get(server.url(&format!("/api/v1/executions/{id}/children")))).await;
+	let kids = kids["data"].as_array().unwrap().clone();
+	assert_eq!(kids.len(), 1, "{kids:?}");
+	assert_eq!(kids[0]["parent"]["execution_id"], id.as_str());
+	assert_eq!(kids[0]["parent"]["component_id"], "call");
+	assert_eq!(kids[0]["workflow_id"], child.as_str());
+	assert_eq!(kids[0]["status"], "completed");
+
+	// Cancelling the parent cancels the child.
+	let slow = create(
+		&server,
+		&admin,
+		json!({"name": "Slow parent", "definition": {
+			"components": [{"id": "start", "type": "start"},
+				{"id": "call", "type": "sub_workflow", "config": {"workflow_id": child,
+					"parameters": {"x": 1, "wait": 30}}}],
+			"connections": [{"source": "start", "target": "call"}]
+		}}),
+	)
+	.await;
+	let id = execute(&server, &admin, &slow, json!({})).await;
+	let children = server.url(&format!("/api/v1/executions/{id}/children"));
+	let began = Instant::now();
+	let kid = loop {
+		let (_, kids) = send(admin.get(&children)).await;
+		if let Some(k) = kids["data"].as_array().and_then(|a| a.first())
+			&& k["status"] == "running"
+		{
+			break k["id"].as_str().unwrap().to_owned();
+		}
+		assert!(began.elapsed() < Duration::from_secs(20), "{kids}");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	};
+	let cancel = server.url(&format!("/api/v1/executions/{id}/cancel"));
+	assert_eq!(send(admin.post(cancel)).await.0, 200);
+	let kid = ended(&server, &admin, &kid, Duration::from_secs(20)).await;
+	assert_eq!(kid["status"], "cancelled", "{kid}");
+
+	// Someone who may not run the child workflow cannot run it as a child either.
+	let body = json!({"username": "rita", "password": "rita-password-1", "role": "editor"});
+	assert_eq!(
+		send(admin.post(server.url("/api/v1/users")).json(&body))
+			.await
+			.0,
+		201
+	);
+	let rita = client_with(&token(&server.base, "rita", "rita-password-1").await);
+	let hers = create(&server, &rita, calling("Rita's", &child)).await;
+	let id = execute(&server, &rita, &hers, json!({"n": 1})).await;
+	let done = ended(&server, &rita, &id, Duration::from_secs(20)).await;
+	assert_eq!(done["status"], "failed", "{done}");
+	let call = component(&done, "call");
+	assert!(
+		call["error_message"]
+			.as_str()
+			.unwrap()
+			.contains("may not run"),
+		"{call}"
+	);
+}
+
+fn each(items: Value, concurrency: u32, on_failure: &str) -> Value {
+	json!({"name": format!("Each {concurrency} {on_failure}"), "definition": {
+		"components": [{"id": "start", "type": "start"},
+			{"id": "each", "type": "for_each", "config": {
+				"items": items, "concurrency": concurrency, "on_item_failure": on_failure,
+				"components": [{"id": "start", "type": "start"},
+					{"id": "check", "type": "condition", "config": {"expression": "{{ item != 'bad' }}"}},
+					{"id": "say", "type": "task", "config": {"task_type": "echo",
+						"message": "{{ index }}:{{ item }}"}},
+					{"id": "boom", "type": "task", "config": {"task_type": "fail", "message": "bad item",
+						"retry_attempts": 0}}],
+				"connections": [{"source": "start", "target": "check"},
+					{"source": "check", "target": "say", "branch": "true"},
+					{"source": "check", "target": "boom", "branch": "false"}]
+			}},
+			{"id": "end", "type": "end"}],
+		"connections": [{"source": "start", "target": "each"}, {"source": "each", "target": "end"}]
+	}})
+}
+
+async fn a_for_each_runs_its_body_per_item_in_order(server: Server) {
+	let admin = admin_client(&server.base).await;
+	let items: Vec<String> = (0..25).map(|i| format!("i{i}")).collect();
+	let wf = create(&server, &admin, each(json!(items), 4, "fail")).await;
+	let id = execute(&server, &admin, &wf, json!({})).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(30)).await;
+	assert_eq!(done["status"], "completed", "{done}");
+	let out = component(&done, "each")["output_data"]
+		.as_array()
+		.unwrap()
+		.clone();
+	assert_eq!(out.len(), 25);
+	for (i, result) in out.iter().enumerate() {
+		assert_eq!(result["say"]["message"], format!("{i}:i{i}"), "{result}");
+	}
+	// A failed item: with `continue` its place holds the error; with `fail` the step fails.
+	let mixed = json!(["a", "bad", "c"]);
+	let wf = create(&server, &admin, each(mixed.clone(), 2, "continue")).await;
+	let id = execute(&server, &admin, &wf, json!({})).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(30)).await;
+	let out = component(&done, "each")["output_data"].clone();
+	assert_eq!(out[0]["say"]["message"], "0:a", "{out}");
+	assert_eq!(out[1]["status"], "failed", "{out}");
+	assert!(
+		out[1]["error"].as_str().unwrap().contains("bad item"),
+		"{out}"
+	);
+	assert_eq!(out[2]["say"]["message"], "2:c", "{out}");
+	let wf = create(&server, &admin, each(mixed, 1, "fail")).await;
+	let id = execute(&server, &admin, &wf, json!({})).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(30)).await;
+	assert_eq!(done["status"], "failed", "{done}");
+	let step = component(&done, "each");
+	assert!(
+		step["error_message"]
+			.as_str()
+			.unwrap()
+			.starts_with("item 1 failed"),
+		"{step}"
+	);
+	// Not a list: a clear failure, nothing started.
+	let wf = create(&server, &admin, each(json!("{{ params.rows }}"), 2, "fail")).await;
+	let id = execute(&server, &admin, &wf, json!({"rows": 3})).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(30)).await;
+	assert!(
+		component(&done, "each")["error_message"]
+			.as_str()
+			.unwrap()
+			.contains("must be a list"),
+		"{done}"
+	);
+}
+
+crate::on_every_backend! {
+	a_sub_workflow_runs_its_child_linked_refused_and_cancelled =>
+		super::a_sub_workflow_runs_its_child,
+	a_for_each_runs_its_body_per_item_in_order => super::a_for_each_runs_its_body_per_item_in_order,
+}
+
+/// The peak resident memory of a process, in MiB.
+fn peak_mib(pid: u32) -> f64 {
+	let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+	status
+		.lines()
+		.find_map(|l| l.strip_prefix("VmHWM:"))
+		.and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+		.map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// 10,000 items, 50 at a time, on SQLite: killed with SIGKILL in the middle and started again,
+/// the for_each completes with every item once, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_for_each_over_ten_thousand_items_survives_a_kill() {
+	const N: usize = 10_000;
+	let mut server = Server::start();
+	let admin = admin_client(&server.base).await;
+	let wf = create(
+		&server,
+		&admin,
+		json!({"name": "Ten thousand", "definition": {
+			"parameters": [{"name": "n", "type": "integer", "default": N}],
+			"components": [{"id": "start", "type": "start"},
+				{"id": "each", "type": "for_each", "config": {
+					"items": "{{ range(params.n) | list }}", "concurrency": 50,
+					"components": [{"id": "start", "type": "start"},
+						{"id": "say", "type": "task", "config": {"task_type": "echo", "message": "{{ item }}"}}],
+					"connections": [{"source": "start", "target": "say"}]
+				}}],
+			"connections": [{"source": "start", "target": "each"}]
+		}}),
+	)
+	.await;
+	let began = Instant::now();
+	let id = execute(&server, &admin, &wf, json!({})).await;
+	let children = server.url(&format!("/api/v1/executions/{id}/children"));
+	// Until a part of the items has run.
+	loop {
+		let (_, kids) = send(admin.get(&children)).await;
+		let done = kids["data"].as_array().map_or(0, |a| {
+			a.iter().filter(|k| k["status"] == "completed").count()
+		});
+		if done >= 1_000 {
+			break;
+		}
+		assert!(
+			began.elapsed() < Duration::from_secs(120),
+			"stuck at {done}"
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let before = peak_mib(server.pid());
+	server.restart();
+	let admin = admin_client(&server.base).await;
+	let done = ended(&server, &admin, &id, Duration::from_secs(300)).await;
+	let wall = began.elapsed();
+	assert_eq!(done["status"], "completed", "{}", done["error_message"]);
+	let (_, full) =
+		send(admin.get(server.url(&format!("/api/v1/executions/{id}/components/each")))).await;
+	let out = full["data"]["output_data"]
+		.as_array()
+		.cloned()
+		.unwrap_or_default();
+	assert_eq!(out.len(), N, "{}", full.to_string().len());
+	for (i, result) in out.iter().enumerate() {
+		assert_eq!(result["say"]["message"], i, "item {i}");
+	}
+	let children = server.url(&format!("/api/v1/executions/{id}/children"));
+	let (_, kids) = send(admin.get(&children)).await;
+	let kids = kids["data"].as_array().unwrap();
+	assert_eq!(kids.len(), N, "one child per item, none created twice");
+	let mut items: Vec<u64> = kids
+		.iter()
+		.map(|k| k["parent"]["item"].as_u64().unwrap())
+		.collect();
+	items.sort_unstable();
+	items.dedup();
+	assert_eq!(items.len(), N);
+	assert!(kids.iter().all(|k| k["status"] == "completed"));
+	// No child ran its steps twice: one attempt of `say` each, the interrupted ones included.
+	let resumed = kids.iter().filter(|k| k["started_at"].is_string()).count();
+	assert_eq!(resumed, N);
+	eprintln!(
+		"for_each of {N} items, concurrency 50, killed and restarted: {:.1} s wall, peak RSS \
+		 {before:.0} MiB before the kill, {:.0} MiB after",
+		wall.as_secs_f64(),
+		peak_mib(server.pid())
+	);
+}
