@@ -414,6 +414,7 @@ test('axe-core reports no serious or critical violations on the main pages', asy
     ['designer', `/workflows/${workflowId}/design`, 'node-end'],
     ['execution', `/executions/${runs[0]}`, 'node-end'],
     ['executions', `/executions`, null],
+    ['approvals', `/approvals?all=1`, null],
     ['dashboard', `/dashboard`, 'chart'],
     ['files', `/files`, null],
     ['credentials', `/admin/credentials`, null],
@@ -1215,4 +1216,229 @@ test("rerun: from a component whose upstream failed shows the server's refusal, 
   // Once it has ended, it is.
   await page.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
   await page.getByRole('button', { name: '↻ Rerun from here' }).waitFor();
+});
+
+// ---- approvals and signals: steps that wait for a decision or an event, ended from the UI
+const seq = (...steps) => ({
+  components: [{ id: 'start', type: 'start' }, ...steps, { id: 'end', type: 'end' }],
+  connections: ['start', ...steps.map((s) => s.id), 'end'].slice(1).map((target, i, all) => ({ source: i ? all[i - 1] : 'start', target })),
+});
+/** The execution once its component `cid` waits (its `waiting` set). */
+async function waitingAt(id, cid) {
+  for (let i = 0; i < 200; i++) {
+    const e = await api(admin, `executions/${id}`);
+    if (e.components?.find((c) => c.component_id === cid)?.waiting) return e;
+    if (['completed', 'failed', 'cancelled'].includes(e.status)) throw new Error(`execution ${id} ended ${e.status} before ${cid} waited`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${cid} of ${id} did not wait`);
+}
+async function newUser(prefix, role) {
+  const username = `${prefix}${Date.now() % 1000000}`;
+  const password = `${prefix}-password-123`;
+  const user = await api(admin, 'users', { body: { username, password, role } });
+  return { ...user, username, password };
+}
+/** The error message tied to an input by its aria-describedby. */
+async function describedError(p, input) {
+  const ids = ((await input.getAttribute('aria-describedby')) ?? '').split(' ').filter((x) => x.endsWith('-error'));
+  return ids.length ? p.locator(`[id="${ids[0]}"]`).textContent() : null;
+}
+
+test('approvals: an operator approver sees the waiting approval in Approvals, a missing required field is shown at it, approving completes the run; a viewer sees none', async () => {
+  const op = await newUser('approver', 'operator');
+  const viewer = await newUser('onlooker', 'viewer');
+  const w = await api(admin, 'workflows', {
+    body: {
+      name: `Release flow ${Date.now()}`,
+      definition: seq({
+        id: 'sign_off',
+        type: 'approval',
+        config: {
+          message: 'Ship release 1.2 to production?',
+          approvers: { users: [op.username] },
+          form: { type: 'object', properties: { ticket: { type: 'string', description: 'The change ticket' }, risk: { enum: ['low', 'high'] } }, required: ['ticket'] },
+          timeout: 3600,
+        },
+      }),
+    },
+  });
+  await api(admin, `workflows/${w.id}/shares`, {
+    method: 'PUT',
+    body: { shares: [{ user_id: op.id, actions: ['read', 'execute'] }, { user_id: viewer.id, actions: ['read'] }] },
+  });
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: {} });
+  await waitingAt(run.id, 'sign_off');
+  // A viewer the workflow is shared with: nothing to decide, and none waiting that it may see.
+  const vp = await newPage({ dark: true });
+  try {
+    await uiLogin(vp, viewer.username, viewer.password);
+    await vp.getByRole('navigation').getByRole('link', { name: 'Approvals', exact: true }).click();
+    await vp.getByText('Nothing is waiting for your decision.').waitFor();
+    await vp.getByLabel('Show all waiting').check();
+    await vp.waitForURL(/\/approvals\?all=1$/);
+    await vp.getByText('No approval is waiting.').waitFor();
+    assert.equal(await vp.getByTestId('approval-card').count(), 0);
+    await shot(vp, 'approvals-viewer-dark');
+    assert.deepEqual(await axe(vp), []);
+  } finally {
+    await vp.context().close();
+  }
+  const p = await newPage();
+  try {
+    await uiLogin(p, op.username, op.password);
+    // The navigation's count, and the card.
+    const link = p.getByRole('navigation').getByRole('link', { name: 'Approvals', exact: true });
+    await p.locator('[data-testid=approvals-count][data-count="1"]').waitFor();
+    assert.match(await link.getAttribute('aria-describedby'), /nav-count-approvals/);
+    await link.click();
+    await p.waitForURL(/\/approvals$/);
+    const card = p.getByTestId('approval-card').filter({ hasText: w.name });
+    await card.waitFor();
+    assert.equal(await p.getByTestId('approval-card').count(), 1);
+    const text = await card.textContent();
+    assert.match(text, /Ship release 1\.2 to production\?/);
+    assert.match(text, /sign_off/);
+    assert.match(text, new RegExp(op.username));
+    assert.equal(await card.getByTestId('approval-progress').textContent(), '0 of 1');
+    assert.equal(await card.getByRole('link', { name: `Execution ${run.id.slice(-12)}` }).getAttribute('href'), `/executions/${run.id}`);
+    // Approving without the required field: the server's word, at the field and tied to it.
+    const form = card.getByRole('form', { name: 'Decide on sign_off' });
+    const ticket = form.getByLabel('ticket');
+    assert.equal(await ticket.getAttribute('aria-required'), 'true');
+    await form.getByLabel('risk').selectOption('high');
+    await form.getByRole('button', { name: 'Approve' }).click();
+    await form.locator('.field-error').filter({ hasText: 'is required' }).waitFor();
+    assert.equal(await ticket.getAttribute('aria-invalid'), 'true');
+    assert.match(await describedError(p, ticket), /is required/);
+    await form.getByRole('alert').filter({ hasText: 'Could not record your decision' }).waitFor();
+    await shot(p, 'approvals-missing-field');
+    assert.deepEqual(await axe(p), []);
+    assert.equal((await api(admin, `executions/${run.id}`)).status, 'running', 'still waiting');
+    // Filled in: approved, the card and the count gone.
+    await ticket.fill('CHG-42');
+    await form.getByLabel('Comment').fill('Checked the rollout plan');
+    await form.getByRole('button', { name: 'Approve' }).click();
+    await p.getByText('Approved “sign_off”').waitFor();
+    await card.waitFor({ state: 'detached' });
+    await p.getByText('Nothing is waiting for your decision.').waitFor();
+    await p.locator('[data-testid=approvals-count][data-count="0"]').waitFor({ state: 'attached' });
+    // The execution goes on to the end, the values as the step's output.
+    await go(p, `/executions/${run.id}`);
+    await p.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+    await p.waitForSelector('[data-testid="node-sign_off"][data-status="completed"]');
+    const done = await api(admin, `executions/${run.id}`);
+    const out = done.components.find((c) => c.component_id === 'sign_off').output_data;
+    assert.equal(out.approved, true);
+    assert.deepEqual(out.values, { ticket: 'CHG-42', risk: 'high' });
+    assert.equal(out.decisions[0].user, op.username);
+    assert.equal(out.decisions[0].comment, 'Checked the rollout plan');
+  } finally {
+    await p.context().close();
+  }
+});
+
+test('approvals: on the execution page a waiting approval is drawn apart with its progress (1/2) and decisions; who started it may not decide, another approver rejects it there', async () => {
+  const [starter, early, late] = await Promise.all([newUser('starter', 'operator'), newUser('early', 'operator'), newUser('late', 'operator')]);
+  const w = await api(admin, 'workflows', {
+    body: {
+      name: `Two-key flow ${Date.now()}`,
+      definition: seq({
+        id: 'two_keys',
+        type: 'approval',
+        config: { message: 'Rotate the root keys?', approvers: { users: [starter.username, early.username, late.username] }, required: 2 },
+      }),
+    },
+  });
+  const shares = [starter, early, late].map((u) => ({ user_id: u.id, actions: ['read', 'execute'] }));
+  await api(admin, `workflows/${w.id}/shares`, { method: 'PUT', body: { shares } });
+  const run = await api(await token(starter.username, starter.password), `workflows/${w.id}/execute`, { body: {} });
+  await waitingAt(run.id, 'two_keys');
+  await api(await token(early.username, early.password), `executions/${run.id}/approvals/two_keys`, { body: { decision: 'approve', comment: 'ok by me' } });
+  // The one who started it: the wait, its progress and decisions, and why there is no form.
+  const p = await newPage();
+  try {
+    await uiLogin(p, starter.username, starter.password);
+    await go(p, `/executions/${run.id}`);
+    await p.waitForSelector('[data-testid="node-two_keys"][data-status="waiting"]');
+    assert.match(await p.getByTestId('node-two_keys').getAttribute('class'), /\bst-waiting\b/);
+    const waits = p.getByRole('region', { name: 'Waiting steps' });
+    await waits.getByTestId('wait-badge').filter({ hasText: 'waiting for approval (1/2)' }).waitFor();
+    assert.match(await waits.textContent(), /Rotate the root keys\?/);
+    assert.match(await waits.getByRole('list', { name: 'Decisions so far' }).textContent(), new RegExp(`${early.username}\\s*approved.*ok by me`));
+    await waits.getByTestId('cannot-decide').filter({ hasText: 'does not allow self-approval' }).waitFor();
+    assert.equal(await waits.getByRole('form').count(), 0);
+    await shot(p, 'approvals-execution-waiting');
+    assert.deepEqual(await axe(p), []);
+  } finally {
+    await p.context().close();
+  }
+  // Another approver, from the node's panel, in the dark theme: rejects with a comment, and the run fails.
+  const lp = await newPage({ dark: true });
+  try {
+    await uiLogin(lp, late.username, late.password);
+    await go(lp, `/executions/${run.id}`);
+    await lp.getByTestId('node-two_keys').click();
+    const panel = lp.getByTestId('exec-node-panel');
+    await panel.getByTestId('wait-badge').filter({ hasText: 'waiting for approval (1/2)' }).waitFor();
+    const form = panel.getByRole('form', { name: 'Decide on two_keys' });
+    await form.getByLabel('Comment').fill('Not this week');
+    await shot(lp, 'approvals-execution-decide-dark');
+    assert.deepEqual(await axe(lp), []);
+    await form.getByRole('button', { name: 'Reject' }).click();
+    await lp.getByText('Rejected “two_keys”').waitFor();
+    await lp.getByTestId('exec-status').filter({ hasText: 'failed' }).waitFor({ timeout: 20_000 });
+    await lp.waitForSelector('[data-testid="node-two_keys"][data-status="failed"]');
+    assert.equal(await lp.getByTestId('waits').count(), 0);
+  } finally {
+    await lp.context().close();
+  }
+  const failed = await api(admin, `executions/${run.id}`);
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.components.find((c) => c.component_id === 'two_keys').error_message, new RegExp(`rejected by ${late.username}`));
+});
+
+test('signals: a run waiting for an event shows it on its execution page; the signal sent from the form (a bad payload refused first) completes it with the payload as the output', async () => {
+  const w = await api(admin, 'workflows', {
+    body: {
+      name: `Payment flow ${Date.now()}`,
+      definition: {
+        parameters: [{ name: 'order', parameter_type: 'integer', required: true }],
+        ...seq({ id: 'paid', type: 'wait_for_event', config: { event: 'paid', key: '{{ params.order }}', timeout: 600 } }),
+      },
+    },
+  });
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: { parameters: { order: 7 } } });
+  await waitingAt(run.id, 'paid');
+  const p = await newPage();
+  try {
+    await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    await go(p, `/executions/${run.id}`);
+    await p.waitForSelector('[data-testid="node-paid"][data-status="waiting"]');
+    const waits = p.getByRole('region', { name: 'Waiting steps' });
+    await waits.getByTestId('wait-badge').filter({ hasText: "waiting for signal 'paid' (key 7)" }).waitFor();
+    const form = waits.getByRole('form', { name: 'Send signal paid' });
+    assert.equal(await form.getByLabel('Key').inputValue(), '7', 'the key it waits for');
+    const payload = form.getByLabel('Payload (JSON)');
+    await payload.fill('{amount: 42}');
+    await form.getByRole('button', { name: 'Send signal' }).click();
+    await form.locator('.field-error').filter({ hasText: 'Not valid JSON' }).waitFor();
+    assert.equal(await payload.getAttribute('aria-invalid'), 'true');
+    assert.match(await describedError(p, payload), /Not valid JSON/);
+    await shot(p, 'signals-bad-payload');
+    assert.deepEqual(await axe(p), []);
+    assert.equal((await api(admin, `executions/${run.id}`)).status, 'running', 'nothing sent');
+    await payload.fill('{"amount": 42, "by": "card"}');
+    await form.getByRole('button', { name: 'Send signal' }).click();
+    await p.getByText("Signal 'paid' sent").waitFor();
+    await p.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+    await p.waitForSelector('[data-testid="node-paid"][data-status="completed"]');
+    await p.getByTestId('node-paid').click();
+    await p.getByTestId('exec-node-panel').getByLabel('Output', { exact: true }).filter({ hasText: '"by": "card"' }).waitFor();
+    await shot(p, 'signals-completed');
+  } finally {
+    await p.context().close();
+  }
+  const done = await api(admin, `executions/${run.id}`);
+  assert.deepEqual(done.components.find((c) => c.component_id === 'paid').output_data, { amount: 42, by: 'card' });
 });

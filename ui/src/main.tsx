@@ -58,16 +58,26 @@ function Shell() {
         </div>
         <nav>
           <ul>
-            {nav.map((r) => (
-              <li key={r.path}>
-                <NavLink to={r.path} end={r.path === '/workflows'} aria-label={r.nav!.label}>
-                  <span className="nav-icon" aria-hidden="true">
-                    <Icon name={r.nav!.icon} size={18} />
-                  </span>
-                  <span className="nav-label">{r.nav!.label}</span>
-                </NavLink>
-              </li>
-            ))}
+            {nav.map((r) => {
+              const Count = r.nav!.count;
+              const countId = `nav-count${r.path.replace(/\//g, '-')}`;
+              return (
+                <li key={r.path} className={Count ? 'has-count' : undefined}>
+                  <NavLink to={r.path} end={r.path === '/workflows'} aria-label={r.nav!.label} aria-describedby={Count ? countId : undefined}>
+                    <span className="nav-icon" aria-hidden="true">
+                      <Icon name={r.nav!.icon} size={18} />
+                    </span>
+                    <span className="nav-label">{r.nav!.label}</span>
+                  </NavLink>
+                  {/* Beside the link, not in it: the link's name stays its label, the count its description. */}
+                  {Count && (
+                    <Suspense fallback={null}>
+                      <Count id={countId} />
+                    </Suspense>
+                  )}
+                </li>
+              );
+            })}
             <li>
               <a href="/graphql" target="_blank" rel="noreferrer" aria-label="GraphiQL (opens a new tab)">
                 <span className="nav-icon" aria-hidden="true">

@@ -4,7 +4,13 @@ import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
 export interface RouteEntry {
   path: string;
   page: LazyExoticComponent<ComponentType<any>>;
-  nav?: { label: string; icon: string; admin?: boolean };
+  nav?: {
+    label: string;
+    icon: string;
+    admin?: boolean;
+    /** A count next to the label (loaded lazily), whose element gets the id it is given: the link's description. */
+    count?: LazyExoticComponent<ComponentType<{ id: string }>>;
+  };
 }
 
 export const routes: RouteEntry[] = [
@@ -13,6 +19,11 @@ export const routes: RouteEntry[] = [
   { path: '/workflows/:id/webhooks', page: lazy(() => import('./pages/Webhooks')) },
   { path: '/executions', page: lazy(() => import('./pages/Executions')), nav: { label: 'Executions', icon: 'executions' } },
   { path: '/executions/:id', page: lazy(() => import('./pages/ExecutionView')) },
+  {
+    path: '/approvals',
+    page: lazy(() => import('./pages/Approvals')),
+    nav: { label: 'Approvals', icon: 'approvals', count: lazy(() => import('./pages/ApprovalsCount')) },
+  },
   { path: '/schedules', page: lazy(() => import('./pages/Schedules')), nav: { label: 'Schedules', icon: 'schedules' } },
   { path: '/schedules/:id', page: lazy(() => import('./pages/ScheduleView')) },
   { path: '/files', page: lazy(() => import('./pages/Files')), nav: { label: 'Files', icon: 'files' } },

@@ -194,7 +194,66 @@ export interface ComponentRun {
   duration_ms: number | null;
   branch?: string | null;
   attempts?: any[];
+  /** What a running approval or wait_for_event waits for; null otherwise. */
+  waiting?: Waiting | null;
   [k: string]: any;
+}
+export type Role = 'admin' | 'editor' | 'operator' | 'viewer';
+/** A component's wait for decisions: its config as the run took it. */
+export interface ApprovalWait {
+  kind: 'approval';
+  message: string | null;
+  users: string[];
+  roles: Role[];
+  required: number;
+  allow_self_approval: boolean;
+  /** A JSON schema of the fields an approver fills in. */
+  form: any;
+  on_timeout: 'approve' | 'reject' | 'fail';
+  requested_by: string | null;
+  round: number;
+  /** Epoch milliseconds. */
+  deadline?: number | null;
+}
+/** A component's wait for a named signal (with this key, when it has one). */
+export interface SignalWait {
+  kind: 'signal';
+  name: string;
+  key: string | null;
+  on_timeout_continue: boolean;
+  /** Epoch milliseconds. */
+  deadline?: number | null;
+}
+export type Waiting = ApprovalWait | SignalWait;
+export interface Decision {
+  user_id: string;
+  username: string;
+  decision: 'approve' | 'reject';
+  comment: string | null;
+  values: Record<string, unknown> | null;
+  decided_at: string;
+}
+/** An approval waiting in an execution (GET /approvals, GET /executions/{id}/approvals/{component}). */
+export interface Approval {
+  execution_id: string;
+  workflow_id: string;
+  component_id: string;
+  message: string | null;
+  users: string[];
+  roles: Role[];
+  required: number;
+  /** Approvals so far in this round. */
+  approvals: number;
+  allow_self_approval: boolean;
+  form: any;
+  on_timeout: 'approve' | 'reject' | 'fail';
+  deadline: string | null;
+  waiting_since: string;
+  requested_by: string | null;
+  round: number;
+  decisions: Decision[];
+  /** Whether the caller may decide now. */
+  can_decide: boolean;
 }
 export interface Execution {
   id: string;
@@ -209,6 +268,8 @@ export interface Execution {
   breakpoints: string[];
   /** The execution this one reruns, when it is a rerun. */
   rerun_of?: string | null;
+  /** The user who started it. */
+  started_by?: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;

@@ -6,6 +6,25 @@ export function ago(iso?: string | null) {
   if (s < 86400) return `${Math.round(s / 3600)}h ago`;
   return new Date(iso).toLocaleDateString();
 }
+/** How long until a time ("in 5m", "in 2h"), or "overdue" once it has passed. */
+export function until(at?: string | number | null) {
+  if (at === null || at === undefined) return '—';
+  const t = typeof at === 'number' ? at : Date.parse(at);
+  if (Number.isNaN(t)) return '—';
+  const s = (t - Date.now()) / 1000;
+  if (s <= 0) return 'overdue';
+  if (s < 60) return `in ${Math.ceil(s)}s`;
+  if (s < 3600) return `in ${Math.round(s / 60)}m`;
+  if (s < 86400) return `in ${Math.round(s / 3600)}h`;
+  return `in ${Math.round(s / 86400)}d`;
+}
+/** A time in the browser's zone, short ("3 Dec 2026, 15:06"). */
+export function when(at?: string | number | null) {
+  if (at === null || at === undefined) return '—';
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return String(at);
+  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+}
 export function ms(n?: number | null) {
   if (n === null || n === undefined) return '—';
   if (n < 1000) return `${Math.round(n)} ms`;

@@ -1,6 +1,9 @@
 // The live execution view and the visual debugger: the workflow's graph coloured by status as
 // events arrive over /ws, a node's input, output, attempts and logs, a Gantt timeline, and
 // cancel / retry / resume / step behind buttons, and rerunning an ended run from a component.
+// A step that waits (an approval, a wait_for_event) is drawn as waiting, and says what for, with
+// the form that ends the wait: the decide form of an approval the user may decide, the
+// send-signal form of a signal (./Waiting.tsx).
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -16,6 +19,7 @@ import { nodeTypes } from '../designer/FlowNode';
 import { toGraph, type FNode } from '../designer/graph';
 import { autoLayout, quickLayout } from '../designer/layout';
 import RunDialog from './RunDialog';
+import { WaitItem } from './Waiting';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -53,7 +57,7 @@ function useExecutionFeed(id: string, onEvent: (d: any) => void) {
   return connected;
 }
 
-function Gantt({ comps, exec }: { comps: ComponentRun[]; exec: Execution }) {
+function Gantt({ comps, exec, waiting }: { comps: ComponentRun[]; exec: Execution; waiting: Set<string> }) {
   const runs = comps.filter((c) => c.started_at);
   if (!runs.length) return <p className="muted small">No component has started yet.</p>;
   const t0 = Math.min(...runs.map((c) => Date.parse(c.started_at!)), Date.parse(exec.started_at ?? exec.created_at));
@@ -72,7 +76,7 @@ function Gantt({ comps, exec }: { comps: ComponentRun[]; exec: Execution }) {
                 {c.component_id}
               </span>
               <span className="gantt-track" role="cell">
-                <span className={`gantt-bar st-${c.status}`} style={{ left: `${(s / span) * 100}%`, width: `max(3px, ${((e - s) / span) * 100}%)` }} title={`${c.component_id}: ${ms(c.duration_ms ?? e - s)}`} />
+                <span className={`gantt-bar st-${waiting.has(c.component_id) ? 'waiting' : c.status}`} style={{ left: `${(s / span) * 100}%`, width: `max(3px, ${((e - s) / span) * 100}%)` }} title={`${c.component_id}: ${ms(c.duration_ms ?? e - s)}`} />
               </span>
               <span className="gantt-dur" role="cell">
                 {ms(c.duration_ms ?? e - s)}
@@ -84,7 +88,13 @@ function Gantt({ comps, exec }: { comps: ComponentRun[]; exec: Execution }) {
   );
 }
 
-function NodeDetail({ exec, cid, logs, actions }: { exec: Detail; cid: string; logs: any[]; actions?: ReactNode }) {
+/** The components of a going execution that wait for a decision or a signal. */
+function waitingOf(exec: Execution): ComponentRun[] {
+  if (TERMINAL.has(exec.status)) return [];
+  return (exec.components ?? []).filter((c) => c.waiting && c.status === 'running');
+}
+
+function NodeDetail({ exec, cid, logs, actions, operate }: { exec: Detail; cid: string; logs: any[]; actions?: ReactNode; operate: boolean }) {
   const [tab, setTab] = useState<'output' | 'input' | 'attempts' | 'logs'>('output');
   const q = useQuery({
     queryKey: ['exec-comp', exec.id, cid, exec.status],
@@ -95,6 +105,7 @@ function NodeDetail({ exec, cid, logs, actions }: { exec: Detail; cid: string; l
   const attempts = (exec.attempts ?? []).filter((a) => a.component_id === cid);
   const mine = logs.filter((l) => l.component_id === cid);
   const tabs = ['output', 'input', 'attempts', 'logs'] as const;
+  const waiting = waitingOf(exec).find((c) => c.component_id === cid);
   return (
     <div className="panel-section" data-testid="exec-node-panel">
       <h2>
@@ -102,6 +113,7 @@ function NodeDetail({ exec, cid, logs, actions }: { exec: Detail; cid: string; l
       </h2>
       {comp?.error_message && <div className="field-error">{comp.error_message}</div>}
       {actions && <div className="row">{actions}</div>}
+      {waiting && <WaitItem key={cid} executionId={exec.id} comp={waiting} operate={operate} />}
       <div className="tabs" role="tablist" aria-label="Component details">
         {tabs.map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
@@ -325,7 +337,9 @@ function Inner() {
       (baseNodes ?? []).map((n) => {
         const s = stored.get(n.id);
         const l = live[n.id];
-        const st = (s && TERMINAL.has(s.status) || s?.status === 'skipped') ? s.status : l?.status ?? s?.status;
+        let st = (s && TERMINAL.has(s.status) || s?.status === 'skipped') ? s.status : l?.status ?? s?.status;
+        // A step that waits for a decision or a signal is running, drawn apart.
+        if (st === 'running' && s?.waiting && !TERMINAL.has(exec.data?.status ?? '')) st = 'waiting';
         return {
           ...n,
           selected: n.id === selected,
@@ -340,7 +354,7 @@ function Inner() {
           },
         };
       }),
-    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints, dims], // eslint-disable-line react-hooks/exhaustive-deps
+    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints, exec.data?.status, dims], // eslint-disable-line react-hooks/exhaustive-deps
   );
 
   const act = async (path: string, body: unknown = {}, done = 'Done') => {
@@ -370,7 +384,12 @@ function Inner() {
   if (exec.error) return <div className="page"><ErrorBox error={exec.error} /></div>;
   if (!exec.data) return <Spinner label="Loading the execution" />;
   const e = exec.data;
-  const counts = comps.reduce<Record<string, number>>((m, c) => ((m[c.status] = (m[c.status] ?? 0) + 1), m), {});
+  const waits = waitingOf(e);
+  const counts = comps.reduce<Record<string, number>>((m, c) => {
+    const k = waits.includes(c) ? 'waiting' : c.status;
+    m[k] = (m[k] ?? 0) + 1;
+    return m;
+  }, {});
   const running = status && !TERMINAL.has(status);
 
   return (
@@ -492,6 +511,7 @@ function Inner() {
               <NodeDetail
                 exec={e}
                 cid={selected}
+                operate={operate}
                 logs={logs.data ?? []}
                 actions={
                   operate && TERMINAL.has(status ?? '') ? (
@@ -503,21 +523,38 @@ function Inner() {
               />
             </>
           ) : (
-            <div className="panel-section">
-              <h2>Run</h2>
-              {e.error_message && <div className="field-error">{e.error_message}</div>}
-              <p className="muted small">
-                Click a node (or focus it and press Enter) for its input, output, attempts and logs{operate && TERMINAL.has(status ?? '') ? ', or to rerun the workflow from it' : ''}.
-              </p>
-              <h3>Parameters</h3>
-              <JsonView label="Parameters" value={e.parameters} />
-              {e.results !== null && (
-                <>
-                  <h3>Result</h3>
-                  <JsonView label="Result" value={e.results} />
-                </>
+            <>
+              {waits.length > 0 && (
+                <div className="panel-section wait-panel" role="region" aria-label="Waiting steps" data-testid="waits">
+                  <h2>Waiting</h2>
+                  {waits.map((c) => (
+                    <div key={c.component_id}>
+                      <h3>
+                        <button type="button" className="link-btn" onClick={() => setSelected(c.component_id)} aria-label={`Show step ${c.component_id}`}>
+                          {c.component_id}
+                        </button>
+                      </h3>
+                      <WaitItem executionId={e.id} comp={c} operate={operate} />
+                    </div>
+                  ))}
+                </div>
               )}
-            </div>
+              <div className="panel-section">
+                <h2>Run</h2>
+                {e.error_message && <div className="field-error">{e.error_message}</div>}
+                <p className="muted small">
+                  Click a node (or focus it and press Enter) for its input, output, attempts and logs{operate && TERMINAL.has(status ?? '') ? ', or to rerun the workflow from it' : ''}.
+                </p>
+                <h3>Parameters</h3>
+                <JsonView label="Parameters" value={e.parameters} />
+                {e.results !== null && (
+                  <>
+                    <h3>Result</h3>
+                    <JsonView label="Result" value={e.results} />
+                  </>
+                )}
+              </div>
+            </>
           )}
         </aside>
       </div>
@@ -532,7 +569,7 @@ function Inner() {
         </div>
         <div className="bottom-body">
           {bottom === 'timeline' ? (
-            <Gantt comps={comps} exec={e} />
+            <Gantt comps={comps} exec={e} waiting={new Set(waits.map((c) => c.component_id))} />
           ) : (
             <ul className="logs">
               {(logs.data ?? []).map((l, i) => (

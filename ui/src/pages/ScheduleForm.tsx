@@ -109,7 +109,7 @@ export function Field({
   children,
 }: {
   id: string;
-  label: string;
+  label: ReactNode;
   hint?: string;
   error?: string;
   wide?: boolean;
