@@ -95,6 +95,20 @@ async fn a_sub_workflow_runs_its_child(server: Server) {
 	assert_eq!(kids[0]["workflow_id"], child.as_str());
 	assert_eq!(kids[0]["status"], "completed");
 
+	// A cycle that validation can see is refused: the child calling its caller back.
+	let back = calling("Child", &parent);
+	let (code, body) = send(
+		admin
+			.patch(server.url(&format!("/api/v1/workflows/{child}")))
+			.json(&json!({"definition": back["definition"]})),
+	)
+	.await;
+	assert_eq!(code, 422, "{body}");
+	assert!(
+		body.to_string().contains("calls this workflow back"),
+		"{body}"
+	);
+
 	// Cancelling the parent cancels the child.
 	let slow = create(
 		&server,
@@ -240,9 +254,23 @@ fn peak_mib(pid: u32) -> f64 {
 /// 10,000 items, 50 at a time, on SQLite: killed with SIGKILL in the middle and started again,
 /// the for_each completes with every item once, in order.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_for_each_over_ten_thousand_items_survives_a_kill() {
+async fn a_for_each_over_ten_thousand_items_survives_a_kill_on_sqlite() {
+	ten_thousand_items_and_a_kill(Server::start()).await;
+}
+
+/// The same on PostgreSQL, where the restarted server is a new node that takes the parent and
+/// the children over once the dead one's leases lapse (2 s here).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_for_each_over_ten_thousand_items_survives_a_kill_on_postgres() {
+	let Some(server) = Server::start_postgres_with(&[("APG_LEASE_SECONDS", "2")]).await else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	ten_thousand_items_and_a_kill(server).await;
+}
+
+async fn ten_thousand_items_and_a_kill(mut server: Server) {
 	const N: usize = 10_000;
-	let mut server = Server::start();
 	let admin = admin_client(&server.base).await;
 	let wf = create(
 		&server,
@@ -310,9 +338,78 @@ async fn a_for_each_over_ten_thousand_items_survives_a_kill() {
 	let resumed = kids.iter().filter(|k| k["started_at"].is_string()).count();
 	assert_eq!(resumed, N);
 	eprintln!(
-		"for_each of {N} items, concurrency 50, killed and restarted: {:.1} s wall, peak RSS \
-		 {before:.0} MiB before the kill, {:.0} MiB after",
+		"for_each of {N} items, concurrency 50, killed and restarted ({}): {:.1} s wall, peak \
+		 RSS {before:.0} MiB before the kill, {:.0} MiB after",
+		if server.pg().is_some() {
+			"PostgreSQL"
+		} else {
+			"SQLite"
+		},
 		wall.as_secs_f64(),
 		peak_mib(server.pid())
 	);
+}
+
+/// A for_each on an api node and two workers: its items run on both workers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_for_each_spreads_its_items_over_the_workers() {
+	use crate::cluster::Node;
+	let Some(pg) = crate::util::PgSchema::create("apg_each").await else {
+		eprintln!("skipped: APG_TEST_DATABASE_URL is not set");
+		return;
+	};
+	let mut db = pg.admin().await;
+	let dir = tempfile::tempdir().unwrap();
+	let api = Node::start(&pg.database, "api", "api", dir.path());
+	let workers = [
+		Node::start(&pg.database, "worker", "worker-a", dir.path()),
+		Node::start(&pg.database, "worker", "worker-b", dir.path()),
+	];
+	let admin = admin_client(&api.base).await;
+	let body = json!({"name": "Spread", "definition": {
+		"components": [{"id": "start", "type": "start"},
+			{"id": "each", "type": "for_each", "config": {
+				"items": "{{ range(400) | list }}", "concurrency": 40,
+				"components": [{"id": "start", "type": "start"},
+					{"id": "pause", "type": "delay", "config": {"seconds": 0.2}}],
+				"connections": [{"source": "start", "target": "pause"}]
+			}}],
+		"connections": [{"source": "start", "target": "each"}]
+	}});
+	let (_, wf) = send(
+		admin
+			.post(format!("{}/api/v1/workflows", api.base))
+			.json(&body),
+	)
+	.await;
+	let wf = wf["data"]["id"].as_str().unwrap().to_owned();
+	let url = format!("{}/api/v1/workflows/{wf}/execute", api.base);
+	let (_, exec) = send(admin.post(url).json(&json!({}))).await;
+	let id = exec["data"]["id"].as_str().unwrap().to_owned();
+	let mut holders = std::collections::BTreeSet::new();
+	let began = Instant::now();
+	loop {
+		let owners: Vec<String> = sqlx::query_scalar(
+			"SELECT DISTINCT lease_owner FROM wo_executions WHERE parent_id = $1::uuid \
+			 AND lease_owner IS NOT NULL",
+		)
+		.bind(&id)
+		.fetch_all(&mut db)
+		.await
+		.unwrap();
+		holders.extend(owners);
+		let (_, e) = send(admin.get(format!("{}/api/v1/executions/{id}", api.base))).await;
+		if e["data"]["status"] == "completed" {
+			break;
+		}
+		assert!(began.elapsed() < Duration::from_secs(120), "{e}");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	assert_eq!(
+		holders.into_iter().collect::<Vec<_>>(),
+		["worker-a", "worker-b"],
+		"items ran on both workers"
+	);
+	drop(workers);
+	drop(api);
 }

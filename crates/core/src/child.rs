@@ -108,3 +108,17 @@ pub fn inline_body(config: &Map<String, Value>) -> Option<Value> {
 		.unwrap_or(Value::Array(Vec::new()));
 	Some(serde_json::json!({"components": components, "connections": connections}))
 }
+
+/// The workflows a definition's steps call by a literal id (`sub_workflow`, `for_each`), with
+/// each step's position: what validation follows to refuse a cycle it can see.
+pub fn called_workflows(def: &crate::Definition) -> Vec<(usize, WorkflowId)> {
+	def.components
+		.iter()
+		.enumerate()
+		.filter(|(_, c)| c.kind == "sub_workflow" || c.kind == FOR_EACH)
+		.filter_map(|(i, c)| {
+			let id = c.config.get("workflow_id")?.as_str()?.parse().ok()?;
+			Some((i, id))
+		})
+		.collect()
+}

@@ -37,6 +37,7 @@ pub async fn update(
 	if !report.is_valid {
 		return Err(EngineError::Invalid(report.errors));
 	}
+	refuse_cycles(engine.store().as_ref(), workflow.id, &definition).await?;
 	let approves =
 		change.definition_sent && !workflow.secrets_allowed() && saver == workflow.created_by;
 	if definition != workflow.definition || approves {
@@ -58,6 +59,46 @@ pub async fn update(
 		return Err(EngineError::NotFound(format!("workflow {}", workflow.id)));
 	}
 	Ok(workflow)
+}
+
+/// Refuses a definition of workflow `id` whose steps call, directly or through the workflows
+/// they call (as stored now), back into `id`: it could never end. Only literal ids are
+/// followed; a cycle through expressions is stopped at run time by the depth limit.
+async fn refuse_cycles(
+	store: &dyn Store,
+	id: WorkflowId,
+	definition: &apg_core::Definition,
+) -> Result<()> {
+	let mut issues = Vec::new();
+	for (step, first) in apg_core::child::called_workflows(definition) {
+		let mut seen = std::collections::HashSet::new();
+		let mut next = vec![first];
+		while let Some(called) = next.pop() {
+			if called == id {
+				let path = format!("definition.components[{step}].config.workflow_id");
+				issues.push(apg_core::Issue::new(
+					path,
+					"calls this workflow back (a cycle that could never end)",
+				));
+				break;
+			}
+			if !seen.insert(called) || seen.len() > 200 {
+				continue;
+			}
+			if let Some(w) = store.get_workflow(called).await? {
+				next.extend(
+					apg_core::child::called_workflows(&w.definition)
+						.into_iter()
+						.map(|(_, c)| c),
+				);
+			}
+		}
+	}
+	if issues.is_empty() {
+		Ok(())
+	} else {
+		Err(EngineError::Invalid(issues))
+	}
 }
 
 /// Deletes a workflow with its versions and ended executions; refused while any of its

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 use super::{Coordinator, Engine, Inner, Msg};
 use crate::machine;
+use crate::phase::{Phase, Wait};
 use crate::recovery;
 
 /// What the coordinator keeps of its part in a cluster (unused on one node).
@@ -28,6 +29,8 @@ pub(super) struct ClusterState {
 	pub(super) created: bool,
 	/// Wakes the task that delivers committed events from the database.
 	pub(super) tail_wake: Option<Arc<Notify>>,
+	/// When parents held here next read back their ended children.
+	pub(super) next_sweep: Millis,
 }
 
 impl ClusterState {
@@ -39,6 +42,7 @@ impl ClusterState {
 			next_renewal: 0,
 			created: false,
 			tail_wake,
+			next_sweep: 0,
 		}
 	}
 }
@@ -46,6 +50,10 @@ impl ClusterState {
 /// How often a node looks for claimable work without being woken (and so how soon it takes
 /// over the executions of a node that died).
 const POLL: Millis = 1_000;
+
+/// How often a parent held here reads back its ended children, in case the bus lost a child's
+/// news (each read is of every child, so not at every renewal).
+const SWEEP: Millis = 15_000;
 
 /// The execution a write belongs to.
 pub(super) fn write_execution(w: &Write) -> ExecutionId {
@@ -268,13 +276,21 @@ impl Coordinator {
 					);
 					self.drop_executions(&lost);
 				}
-				// A delivery whose bus signal was lost is read at the next renewal.
+				// A delivery whose bus signal was lost is read at a later renewal: decisions and
+				// signals at the next one, ended children (a read of every child) every
+				// SWEEP.
+				let now = crate::clock::now();
+				let sweep = now >= self.cluster.next_sweep;
+				if sweep {
+					self.cluster.next_sweep = now + SWEEP;
+				}
 				for (id, st) in &self.states {
-					if st
-						.phases
-						.iter()
-						.any(|p| matches!(p, crate::phase::Phase::Waiting(w) if w.is_outside()))
-					{
+					let waits = st.phases.iter().any(|p| match p {
+						Phase::Waiting(Wait::Children) => sweep,
+						Phase::Waiting(w) => w.is_outside(),
+						_ => false,
+					});
+					if waits {
 						super::waits::reload(Arc::clone(&self.store), self.tx.clone(), *id);
 					}
 				}
