@@ -94,6 +94,11 @@ async fn a_sub_workflow_runs_its_child(server: Server) {
 	assert_eq!(kids[0]["parent"]["component_id"], "call");
 	assert_eq!(kids[0]["workflow_id"], child.as_str());
 	assert_eq!(kids[0]["status"], "completed");
+	// A child is rerun through its parent, never on its own (it would be a second child).
+	let kid = kids[0]["id"].as_str().unwrap();
+	let rerun = server.url(&format!("/api/v1/executions/{kid}/rerun"));
+	let (code, body) = send(admin.post(rerun).json(&json!({"from": "say"}))).await;
+	assert_eq!(code, 409, "{body}");
 
 	// A cycle that validation can see is refused: the child calling its caller back.
 	let back = calling("Child", &parent);
@@ -222,6 +227,15 @@ async fn a_for_each_runs_its_body_per_item_in_order(server: Server) {
 			.starts_with("item 1 failed"),
 		"{step}"
 	);
+	// A body in a body is refused when saved: a child finds its body by its step's id.
+	let mut nested = each(json!([1]), 1, "fail");
+	let inner = nested["definition"]["components"][1]["config"].clone();
+	nested["definition"]["components"][1]["config"]["components"][1] =
+		json!({"id": "check", "type": "for_each", "config": inner});
+	nested["name"] = json!("Nested");
+	let (code, body) = send(admin.post(server.url("/api/v1/workflows")).json(&nested)).await;
+	assert_eq!(code, 422, "{body}");
+	assert!(body.to_string().contains("inside an inline body"), "{body}");
 	// Not a list: a clear failure, nothing started.
 	let wf = create(&server, &admin, each(json!("{{ params.rows }}"), 2, "fail")).await;
 	let id = execute(&server, &admin, &wf, json!({"rows": 3})).await;

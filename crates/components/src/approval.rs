@@ -154,6 +154,10 @@ impl Component for Approval {
 		true
 	}
 
+	fn waits_outside(&self) -> bool {
+		true
+	}
+
 	fn durable_wait(&self, config: &Value) -> Result<DurableWait, String> {
 		Ok(DurableWait::Approval(request(config)?, timeout(config)?))
 	}

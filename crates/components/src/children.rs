@@ -96,6 +96,10 @@ impl Component for SubWorkflow {
 		true
 	}
 
+	fn waits_outside(&self) -> bool {
+		true
+	}
+
 	fn durable_wait(&self, config: &Value) -> Result<DurableWait, String> {
 		let parameters = match config.get("parameters") {
 			None | Some(Value::Null) => Map::new(),
@@ -161,6 +165,10 @@ impl Component for ForEach {
 	}
 
 	fn is_durable(&self) -> bool {
+		true
+	}
+
+	fn waits_outside(&self) -> bool {
 		true
 	}
 

@@ -1,5 +1,6 @@
 //! `delay`: a durable wait. It owns `seconds`, says it is a durable wait
-//! ([`Component::is_durable`]) and tells the engine how long to wait ([`Component::durable_wait`]); the engine keeps a persisted
+//! ([`Component::is_durable`]) and tells the engine how long to wait
+//! ([`Component::durable_wait`]); the engine keeps a persisted
 //! timer instead of sleeping in a worker (so a one-hour delay holds no worker and survives a
 //! restart) and completes the step with its input when the timer fires.
 

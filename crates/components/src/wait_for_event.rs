@@ -87,6 +87,10 @@ impl Component for WaitForEvent {
 		true
 	}
 
+	fn waits_outside(&self) -> bool {
+		true
+	}
+
 	fn durable_wait(&self, config: &Value) -> Result<DurableWait, String> {
 		Ok(DurableWait::Signal(wait(config)?, timeout(config)?))
 	}

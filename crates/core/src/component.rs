@@ -127,6 +127,12 @@ pub trait Component: Send + Sync {
 		false
 	}
 
+	/// Whether its wait ends by something outside the execution (a decision, a signal, a
+	/// child): a rebuilt execution then reads what arrived meanwhile.
+	fn waits_outside(&self) -> bool {
+		false
+	}
+
 	/// For durable waits: what the rendered config waits for, or why it cannot wait.
 	fn durable_wait(&self, _config: &Value) -> Result<crate::DurableWait, String> {
 		Err(format!("'{}' is not a durable wait", self.kind()))

@@ -43,6 +43,10 @@ pub enum StoreError {
 pub enum Write {
 	/// Insert or replace an execution.
 	Execution(Box<Execution>),
+	/// Insert or replace a child execution on behalf of its parent (created `pending`, or
+	/// cancelled before it was released): part of the parent's checkpoint, fenced by the
+	/// parent's lease and dropped with the parent's writes.
+	Child(Box<Execution>),
 	/// Insert or replace the checkpoint of one component.
 	Step(Box<StepRecord>),
 	/// Insert or replace one attempt.

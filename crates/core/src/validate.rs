@@ -82,8 +82,19 @@ fn check_bodies(def: &Definition, registry: &Registry, errors: &mut Vec<Issue>) 
 		let Some(body) = crate::child::inline_body(&c.config) else {
 			continue;
 		};
-		let (_, report) = validate(&body, registry);
+		let (inner, report) = validate(&body, registry);
 		let prefix = format!("{}.config", component_path(i));
+		// A child finds its inline body by its step's id in the parent's own definition, so
+		// a body in a body is refused (a nested for_each calls a workflow instead).
+		for (j, c) in inner.components.iter().enumerate() {
+			if c.kind == crate::child::FOR_EACH && crate::child::inline_body(&c.config).is_some() {
+				errors.push(Issue::new(
+					format!("{prefix}.components[{j}]"),
+					"a for_each inside an inline body cannot have an inline body of its own \
+					 (give it a workflow_id)",
+				));
+			}
+		}
 		for issue in report.errors {
 			let path = issue.path.replacen("definition", &prefix, 1);
 			errors.push(Issue::new(path, issue.message));

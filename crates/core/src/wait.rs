@@ -127,11 +127,11 @@ impl ApprovalRequest {
 		if self.users.is_empty() && self.roles.is_empty() {
 			return Ok(());
 		}
-		let id = who.user_id.to_string();
-		let named = self
-			.users
-			.iter()
-			.any(|u| u.eq_ignore_ascii_case(&who.username) || *u == id);
+		// An entry that is an id matches that user only, never a user named like an id.
+		let named = self.users.iter().any(|u| match u.parse::<uuid::Uuid>() {
+			Ok(id) => id == who.user_id.0,
+			Err(_) => u.eq_ignore_ascii_case(&who.username),
+		});
 		if named || self.roles.contains(&who.role) {
 			Ok(())
 		} else {

@@ -33,6 +33,8 @@ pub struct Node {
 	pub secrets: Arc<apg_core::secrets::Needs>,
 	/// A durable wait (see [`Component::is_durable`]).
 	pub durable: bool,
+	/// Its wait ends by a decision, a signal or a child (see [`Component::waits_outside`]).
+	pub outside: bool,
 	/// An `end` whose config says `status: failure`.
 	pub ends_in_failure: bool,
 }
@@ -100,6 +102,7 @@ impl Compiled {
 			let schema = registry.schema(&spec.kind).cloned().unwrap_or_default();
 			let config = Value::Object(spec.config.clone());
 			let durable = component.is_durable();
+			let outside = component.waits_outside();
 			let secrets = Arc::new(apg_core::secrets::needs(&config));
 			index.insert(spec.id.clone(), i);
 			nodes.push(Node {
@@ -108,6 +111,7 @@ impl Compiled {
 				component,
 				templated: expr::contains_template(&config),
 				durable,
+				outside,
 				secrets,
 				ends_in_failure: spec.kind == "end"
 					&& spec.config.get("status").and_then(Value::as_str) == Some("failure"),

@@ -4,7 +4,7 @@
 //! The stored and API statuses stay as they were (`running` covers ready, running and a delay's
 //! wait; `retrying` a back-off), so the stored form is ambiguous on purpose; inside the engine
 //! each case has its own variant and no rule has to tell them apart by `run_at`. Every kind of
-//! wait (a time, people's decision, a signal; a child or a slot next) is a [`Wait`]: it holds no
+//! wait (a time, people's decision, a signal, children; a slot next) is a [`Wait`]: it holds no
 //! worker, and is left only by the command that ends it.
 
 use apg_core::{ComponentStatus, Millis, StepRecord, Waiting};

@@ -59,10 +59,17 @@ pub(crate) async fn resume_one(
 			exec.completed_at = Some(now);
 			store
 				.commit(&apg_core::Batch {
-					writes: vec![Write::Execution(Box::new(exec))],
+					writes: vec![Write::Execution(Box::new(exec.clone()))],
 					..Default::default()
 				})
 				.await?;
+			// A child's parent waits for its end, this one included.
+			if exec.parent.is_some() {
+				let engine = engine.clone();
+				tokio::spawn(async move {
+					let _ = engine.tell_parent(exec).await;
+				});
+			}
 			return Ok(None);
 		}
 	};
@@ -79,7 +86,7 @@ pub(crate) async fn resume_one(
 	let mut st = rebuild(exec, compiled, steps);
 	crate::driver::load_waits(store.as_ref(), &mut st).await?;
 	// Resuming from checkpoints is never refused.
-	let fx = machine::apply(
+	let mut fx = machine::apply(
 		&mut st,
 		Command::Recover {
 			interrupted: running,
@@ -87,6 +94,16 @@ pub(crate) async fn resume_one(
 		now,
 	)
 	.unwrap_or_default();
+	// A child whose parent ended meanwhile (its cancel was not sent before a crash) is
+	// cancelled now rather than run for nobody.
+	if let Some(link) = &st.exec.parent
+		&& let Some(parent) = store.get_execution(link.execution_id).await?
+		&& parent.status.is_terminal()
+		&& let Ok(cancelled) = machine::apply(&mut st, Command::Cancel, now)
+	{
+		fx.actions.clear();
+		fx.extend(cancelled);
+	}
 	Ok(Some((st, fx)))
 }
 

@@ -50,6 +50,9 @@ pub struct ExecutionState {
 	pub(crate) decisions: Vec<Decision>,
 	/// Signals sent to it that no step has taken yet, oldest first.
 	pub(crate) signals: Vec<SignalRecord>,
+	/// Signals taken since it was built: a copy delivered again (by the bus and a sweep that
+	/// read the row before the take was committed) is not taken twice.
+	pub(crate) taken: HashSet<apg_core::SignalId>,
 	/// Per waiting `sub_workflow` / `for_each` step, its children (of its current round) in
 	/// item order.
 	pub(crate) children: HashMap<usize, Brood>,
@@ -157,6 +160,7 @@ impl ExecutionState {
 			attempts_before_retry: vec![0; n],
 			decisions: Vec::new(),
 			signals: Vec::new(),
+			taken: HashSet::new(),
 			children: HashMap::new(),
 			spawning: HashMap::new(),
 		}

@@ -52,7 +52,7 @@ pub(crate) fn dedup(batch: &Batch) -> Deduped<'_> {
 	let mut out = Deduped::default();
 	for w in &batch.writes {
 		match w {
-			Write::Execution(e) => executions.put(e.id, &**e),
+			Write::Execution(e) | Write::Child(e) => executions.put(e.id, &**e),
 			Write::Step(s) => steps.put((s.execution_id, s.component_id.as_str()), &**s),
 			Write::Attempt(a) => {
 				attempts.put((a.execution_id, a.component_id.as_str(), a.attempt), a)

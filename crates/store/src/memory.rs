@@ -196,7 +196,7 @@ impl Store for MemoryStore {
 		// Check first, apply second: a batch is all or nothing.
 		for w in &batch.writes {
 			let exec = match w {
-				Write::Execution(e) => {
+				Write::Execution(e) | Write::Child(e) => {
 					if !s.workflows.contains_key(&e.workflow_id) {
 						return Err(StoreError::Dangling(format!(
 							"unknown workflow {}",
@@ -214,14 +214,14 @@ impl Store for MemoryStore {
 			let inserted_here = batch
 				.writes
 				.iter()
-				.any(|w| matches!(w, Write::Execution(e) if e.id == exec));
+				.any(|w| matches!(w, Write::Execution(e) | Write::Child(e) if e.id == exec));
 			if !s.executions.contains_key(&exec) && !inserted_here {
 				return Err(StoreError::Dangling(format!("unknown execution {exec}")));
 			}
 		}
 		for w in &batch.writes {
 			match w {
-				Write::Execution(e) => {
+				Write::Execution(e) | Write::Child(e) => {
 					s.executions.insert(e.id, (**e).clone());
 				}
 				Write::Step(r) => {

@@ -202,21 +202,36 @@ pub(crate) async fn execution_children(
 	Path(id): Path<String>,
 ) -> ApiResult<Vec<ExecutionView>> {
 	let exec = load(&state, &caller, &id, WorkflowAction::Read).await?;
-	let children: Vec<ExecutionView> = state
+	let all = state
 		.engine
 		.store()
 		.children(exec.id)
 		.await
-		.map_err(apg_engine::EngineError::from)?
-		.iter()
-		.map(|c| {
-			let mut summary = c.clone();
-			summary.parameters.clear();
-			summary.vars.clear();
-			summary.results = None;
-			ExecutionView::new(&summary)
-		})
-		.collect();
+		.map_err(apg_engine::EngineError::from)?;
+	// A child running another workflow is listed only to those who may read that workflow.
+	let mut readable = std::collections::HashMap::new();
+	let mut children = Vec::with_capacity(all.len());
+	for mut c in all {
+		let allowed = match readable.get(&c.workflow_id) {
+			Some(&a) => a,
+			None => {
+				let a = c.workflow_id == exec.workflow_id
+					|| state
+						.security
+						.guard
+						.allows(&caller, c.workflow_id, WorkflowAction::Read)
+						.await?;
+				readable.insert(c.workflow_id, a);
+				a
+			}
+		};
+		if allowed {
+			c.parameters.clear();
+			c.vars.clear();
+			c.results = None;
+			children.push(ExecutionView::new(&c));
+		}
+	}
 	let message = format!("{} child execution(s)", children.len());
 	Ok(Json(Envelope::new(children, message)))
 }

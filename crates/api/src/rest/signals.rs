@@ -167,7 +167,7 @@ pub(crate) async fn signal_waiting(
 			Err(e) => return Err(e.into()),
 		}
 	}
-	let details = json!({"name": name, "key": key, "executions": sent.len()});
+	let details = json!({"name": name, "key": key, "executions": sent});
 	state
 		.audit(
 			&caller,

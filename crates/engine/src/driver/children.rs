@@ -87,14 +87,19 @@ impl Engine {
 		tokio::spawn(async move {
 			let parent = job.parent.id;
 			let (node, round) = (job.node, job.round);
-			let children = match engine.children_of(job).await {
-				Ok(c) => Ok(c),
-				// The store is unavailable: the step stays waiting and a rebuild asks again.
-				Err(e @ (EngineError::Store(_) | EngineError::Stopped)) => {
-					tracing::warn!(execution = %parent, error = %e, "cannot create children now");
-					return;
+			let mut delay = std::time::Duration::from_millis(200);
+			let children = loop {
+				match engine.children_of(&job).await {
+					Ok(c) => break Ok(c),
+					Err(EngineError::Stopped) => return,
+					// The store is briefly unavailable: try again, longer each time.
+					Err(e @ EngineError::Store(_)) => {
+						tracing::warn!(execution = %parent, error = %e, "cannot create children yet");
+						tokio::time::sleep(delay).await;
+						delay = (delay * 2).min(std::time::Duration::from_secs(10));
+					}
+					Err(e) => break Err(e.to_string()),
 				}
-				Err(e) => Err(e.to_string()),
 			};
 			let delivery = Delivery::Spawned {
 				node,
@@ -106,7 +111,7 @@ impl Engine {
 		});
 	}
 
-	async fn children_of(&self, job: SpawnJob) -> Result<Vec<Execution>> {
+	async fn children_of(&self, job: &SpawnJob) -> Result<Vec<Execution>> {
 		let SpawnJob {
 			parent,
 			component_id,
@@ -114,6 +119,7 @@ impl Engine {
 			spec,
 			..
 		} = job;
+		let (round, spec) = (*round, spec.clone());
 		let depth = parent.parent.as_ref().map_or(0, |p| p.depth) + 1;
 		if depth > MAX_DEPTH {
 			return Err(EngineError::Conflict(format!(
@@ -124,7 +130,7 @@ impl Engine {
 		let (workflow_id, version, compiled, inline) = match spec.target {
 			ChildTarget::Inline => {
 				let compiled = self
-					.compiled_body(parent.workflow_id, parent.workflow_version, &component_id)
+					.compiled_body(parent.workflow_id, parent.workflow_version, component_id)
 					.await?;
 				(parent.workflow_id, parent.workflow_version, compiled, true)
 			}
@@ -217,8 +223,36 @@ impl Engine {
 	pub(super) fn launch_child(&self, id: ExecutionId) {
 		let engine = self.clone();
 		tokio::spawn(async move {
-			if let Err(e) = engine.launch(id).await {
-				tracing::warn!(execution = %id, error = %e, "cannot start a child execution");
+			let mut delay = std::time::Duration::from_millis(200);
+			loop {
+				match engine.launch(id).await {
+					Ok(()) | Err(EngineError::Stopped) => return,
+					// Left pending, its parent would wait for it forever: try again.
+					Err(e) => {
+						tracing::warn!(execution = %id, error = %e, "cannot start a child yet");
+						tokio::time::sleep(delay).await;
+						delay = (delay * 2).min(std::time::Duration::from_secs(10));
+					}
+				}
+			}
+		});
+	}
+
+	/// Cancels a released child, trying again while it is being started (its launch may not
+	/// have reached the coordinator yet), until it has ended.
+	pub(super) fn cancel_child(&self, id: ExecutionId) {
+		let engine = self.clone();
+		tokio::spawn(async move {
+			for _ in 0..50 {
+				match engine.cancel(id).await {
+					Ok(()) | Err(EngineError::Stopped) => return,
+					Err(_) => {}
+				}
+				match engine.inner.store.get_execution(id).await {
+					Ok(Some(e)) if e.status.is_terminal() => return,
+					Ok(None) => return,
+					_ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+				}
 			}
 		});
 	}
@@ -262,7 +296,7 @@ impl Engine {
 
 	/// Tells a child's parent that it ended: this node's coordinator if it holds the parent,
 	/// else (in a cluster) the holder, over the bus.
-	pub(super) async fn tell_parent(&self, child: Execution) -> Result<()> {
+	pub(crate) async fn tell_parent(&self, child: Execution) -> Result<()> {
 		let Some(parent) = child.parent.as_ref().map(|p| p.execution_id) else {
 			return Ok(());
 		};
@@ -281,5 +315,34 @@ impl Engine {
 			}
 		}
 		Ok(())
+	}
+}
+
+/// Delivers the ended children of `parent` to this node's coordinator (the sweep that makes up
+/// for a child's news the bus lost).
+pub(super) async fn deliver_ended(
+	store: &dyn apg_core::Store,
+	tx: &tokio::sync::mpsc::UnboundedSender<Msg>,
+	parent: ExecutionId,
+) {
+	let children = match store.children(parent).await {
+		Ok(c) => c,
+		Err(e) => {
+			tracing::warn!(execution = %parent, error = %e, "cannot read children");
+			return;
+		}
+	};
+	for child in children.into_iter().filter(|c| c.status.is_terminal()) {
+		let (reply, _) = oneshot::channel();
+		if tx
+			.send(Msg::Deliver(
+				parent,
+				Delivery::Child(Box::new(child)),
+				reply,
+			))
+			.is_err()
+		{
+			return;
+		}
 	}
 }

@@ -51,14 +51,17 @@ impl ClusterState {
 /// over the executions of a node that died).
 const POLL: Millis = 1_000;
 
-/// How often a parent held here reads back its ended children, in case the bus lost a child's
-/// news (each read is of every child, so not at every renewal).
+/// How often the executions held here that wait on the outside world read back what arrived
+/// for them, in case the bus lost its news (a parent's read is of every child, so not at every
+/// renewal).
 const SWEEP: Millis = 15_000;
 
 /// The execution a write belongs to.
 pub(super) fn write_execution(w: &Write) -> ExecutionId {
 	match w {
 		Write::Execution(e) => e.id,
+		// Written by the parent, under the parent's lease.
+		Write::Child(c) => c.parent.as_ref().map_or(c.id, |p| p.execution_id),
 		Write::Step(s) => s.execution_id,
 		Write::Attempt(a) => a.execution_id,
 		Write::Event(e) => e.execution_id,
@@ -88,9 +91,12 @@ pub(super) fn listen(
 				}
 				// The events themselves are read from the database, where nothing is lost.
 				Ok(Signal::Events) => tail.notify_one(),
-				Ok(Signal::Inbox(exec)) => {
-					super::waits::reload(Arc::clone(&store), tx.clone(), exec)
-				}
+				Ok(Signal::Inbox(exec)) => super::waits::reload(
+					Arc::clone(&store),
+					tx.clone(),
+					exec,
+					super::waits::Reload::Named,
+				),
 				Err(e) => {
 					tracing::warn!(error = %e, "cluster listener failed; retrying");
 					tokio::time::sleep(Duration::from_secs(1)).await;
@@ -276,22 +282,27 @@ impl Coordinator {
 					);
 					self.drop_executions(&lost);
 				}
-				// A delivery whose bus signal was lost is read at a later renewal: decisions and
-				// signals at the next one, ended children (a read of every child) every
-				// SWEEP.
+				// A delivery whose bus signal was lost is read by a sweep every SWEEP: the
+				// decisions and signals of the executions held here that wait for them, and the
+				// ended children of those that wait for children.
 				let now = crate::clock::now();
-				let sweep = now >= self.cluster.next_sweep;
-				if sweep {
+				if now >= self.cluster.next_sweep {
 					self.cluster.next_sweep = now + SWEEP;
-				}
-				for (id, st) in &self.states {
-					let waits = st.phases.iter().any(|p| match p {
-						Phase::Waiting(Wait::Children) => sweep,
-						Phase::Waiting(w) => w.is_outside(),
-						_ => false,
-					});
-					if waits {
-						super::waits::reload(Arc::clone(&self.store), self.tx.clone(), *id);
+					for (id, st) in &self.states {
+						let children = st.phases.contains(&Phase::Waiting(Wait::Children));
+						let outside = st
+							.phases
+							.iter()
+							.any(|p| matches!(p, Phase::Waiting(w) if w.is_outside()));
+						if outside {
+							let what = super::waits::Reload::Sweep { children };
+							super::waits::reload(
+								Arc::clone(&self.store),
+								self.tx.clone(),
+								*id,
+								what,
+							);
+						}
 					}
 				}
 				let now = crate::clock::now();

@@ -358,9 +358,7 @@ impl Coordinator {
 				}
 				Action::CancelChild { child } => {
 					if let Some(engine) = self.engine_handle() {
-						tokio::spawn(async move {
-							let _ = engine.cancel(child).await;
-						});
+						engine.cancel_child(child);
 					}
 				}
 			}

@@ -521,6 +521,13 @@ impl Engine {
 				original.status
 			)));
 		}
+		if let Some(parent) = &original.parent {
+			// A rerun would be a second child of the same item: rerun the parent instead.
+			return Err(EngineError::Conflict(format!(
+				"execution {id} is a child of execution {} ('{}'); rerun that one",
+				parent.execution_id, parent.component_id
+			)));
+		}
 		let compiled = self.compiled_for(&original).await?;
 		let Some(&from) = compiled.index.get(request.from.as_str()) else {
 			return Err(EngineError::Invalid(vec![apg_core::Issue::new(

@@ -81,9 +81,10 @@ pub enum DecisionRefused {
 }
 
 /// Reads what was stored for a rebuilt execution while nobody held it, so its machine settles
-/// its waits (only workflows with durable waits have any).
+/// its waits (only workflows with steps that wait on the outside world have any: no query for
+/// the others).
 pub(crate) async fn load(store: &dyn Store, st: &mut ExecutionState) -> Result<()> {
-	if !st.wf.nodes.iter().any(|n| n.durable) {
+	if !st.wf.nodes.iter().any(|n| n.outside) {
 		return Ok(());
 	}
 	st.decisions = store.decisions(st.exec.id).await?;
@@ -98,13 +99,33 @@ pub(crate) async fn load(store: &dyn Store, st: &mut ExecutionState) -> Result<(
 	Ok(())
 }
 
+/// What a [`reload`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reload {
+	/// The bus named the execution: an ended child (for its parent), or one whose decisions or
+	/// signals changed.
+	Named,
+	/// The renewal's sweep of a held execution waiting for decisions or signals, and with
+	/// `children`, for its ended children too.
+	Sweep {
+		/// Whether to read its children.
+		children: bool,
+	},
+}
+
 /// Reads what was stored for `exec` and delivers it to this node's coordinator (which ignores it
-/// unless it holds the execution): how a holder hears of a decision or signal stored on another
-/// node.
-pub(super) fn reload(store: Arc<dyn Store>, tx: mpsc::UnboundedSender<Msg>, exec: ExecutionId) {
+/// unless it holds the execution): how a holder hears of a decision, a signal or a child's end
+/// stored on another node.
+pub(super) fn reload(
+	store: Arc<dyn Store>,
+	tx: mpsc::UnboundedSender<Msg>,
+	exec: ExecutionId,
+	what: Reload,
+) {
 	tokio::spawn(async move {
 		// A child that ended (its node names it): its parent's holder takes it.
-		if let Ok(Some(child)) = store.get_execution(exec).await
+		if what == Reload::Named
+			&& let Ok(Some(child)) = store.get_execution(exec).await
 			&& child.status.is_terminal()
 			&& let Some(parent) = child.parent.as_ref().map(|p| p.execution_id)
 		{
@@ -116,21 +137,8 @@ pub(super) fn reload(store: Arc<dyn Store>, tx: mpsc::UnboundedSender<Msg>, exec
 			));
 			return;
 		}
-		let ended_children = match store.children(exec).await {
-			Ok(c) => c.into_iter().filter(|c| c.status.is_terminal()),
-			Err(e) => {
-				tracing::warn!(execution = %exec, error = %e, "cannot read children");
-				return;
-			}
-		};
-		for child in ended_children {
-			let (reply, _) = oneshot::channel();
-			if tx
-				.send(Msg::Deliver(exec, Delivery::Child(Box::new(child)), reply))
-				.is_err()
-			{
-				return;
-			}
+		if what == (Reload::Sweep { children: true }) {
+			super::children::deliver_ended(&*store, &tx, exec).await;
 		}
 		let (decisions, signals) = match (
 			store.decisions(exec).await,
@@ -347,6 +355,8 @@ impl Engine {
 			.filter(|s| matches!(&s.waiting, Some(Waiting::Signal(w)) if w.accepts(&probe)))
 			.map(|s| s.execution_id)
 			.collect();
+		// One signal per execution, however many of its steps wait for it.
+		ids.sort_unstable();
 		ids.dedup();
 		let mut out = Vec::new();
 		for id in ids {

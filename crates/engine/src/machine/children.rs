@@ -96,7 +96,7 @@ pub(super) fn spawned(
 		}
 	};
 	for child in &children {
-		fx.writes.push(Write::Execution(Box::new(child.clone())));
+		fx.writes.push(Write::Child(Box::new(child.clone())));
 	}
 	let total = children.len() as u32;
 	if let Some(w) = wait_mut(st, node) {
@@ -251,7 +251,7 @@ pub(super) fn abandon(st: &mut ExecutionState, node: usize, now: Millis, fx: &mu
 				record.status = ExecutionStatus::Cancelled;
 				record.error_message = Some(why.clone());
 				record.completed_at = Some(now);
-				fx.writes.push(Write::Execution(record));
+				fx.writes.push(Write::Child(record));
 			}
 			ended @ ChildState::Ended { .. } => c.state = ended,
 		}

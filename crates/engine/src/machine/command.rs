@@ -6,8 +6,8 @@
 //! [`Effects`]' writes and then performs its actions. Nothing else changes an execution's
 //! state, so the rules can be tested with neither a runtime nor a clock (`tests.rs`).
 //!
-//! Each kind of waiting is a variant here (an approval decided, a signal received; next a child
-//! finished, a slot granted), not a new code path in the driver.
+//! Each kind of waiting is a variant here (an approval decided, a signal received, children
+//! spawned, a child ended; next a slot granted), not a new code path in the driver.
 
 use apg_core::{
 	ComponentError, Decision, ExecutionId, ExecutionStatus, Millis, Outcome, SignalRecord,

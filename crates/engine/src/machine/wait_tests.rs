@@ -269,6 +269,7 @@ fn a_signal_sent_before_the_wait_is_kept_and_ends_one_wait_only() {
 	// Delivered again (a reload after a lost notification), it changes nothing.
 	let again = apply(&mut st, Command::Signalled(mine), 6).unwrap();
 	assert!(again.writes.is_empty());
+	assert!(st.signals.is_empty(), "a taken signal is not kept again");
 }
 
 #[test]

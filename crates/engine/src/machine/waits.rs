@@ -113,7 +113,10 @@ pub(super) fn signalled(
 	now: Millis,
 	fx: &mut Effects,
 ) {
-	if signal.taken_by.is_some() || st.signals.iter().any(|s| s.id == signal.id) {
+	if signal.taken_by.is_some()
+		|| st.taken.contains(&signal.id)
+		|| st.signals.iter().any(|s| s.id == signal.id)
+	{
 		return;
 	}
 	let waiting = (0..st.steps.len()).find(|&n| {
@@ -285,6 +288,7 @@ fn take_waiting_signal(st: &mut ExecutionState, node: usize, now: Millis, fx: &m
 /// checkpoint.
 fn take(st: &mut ExecutionState, node: usize, signal: SignalRecord, now: Millis, fx: &mut Effects) {
 	let component_id = st.steps[node].component_id.clone();
+	st.taken.insert(signal.id);
 	fx.writes.push(Write::TakeSignal {
 		execution_id: st.exec.id,
 		signal: signal.id,

@@ -88,7 +88,8 @@ const TABLES: [(&str, &[&str], &str); 6] = [
 		"tk",
 		&["uuid", "text"],
 		"UPDATE wo_signals s SET taken_by = r.step \
-		 FROM (SELECT * FROM {rows} {go}) AS r(id, step) WHERE s.id = r.id",
+		 FROM (SELECT * FROM {rows} {go}) AS r(id, step) \
+		 WHERE s.id = r.id AND s.taken_by IS NULL",
 	),
 ];
 

@@ -359,8 +359,9 @@ impl EncodedBatch {
 			}
 		}
 		if !self.taken.is_empty() {
-			let mut stmt =
-				tx.prepare_cached("UPDATE wo_signals SET taken_by = ?2 WHERE id = ?1")?;
+			let mut stmt = tx.prepare_cached(
+				"UPDATE wo_signals SET taken_by = ?2 WHERE id = ?1 AND taken_by IS NULL",
+			)?;
 			for (id, step) in &self.taken {
 				stmt.execute(params![id, step])?;
 			}
