@@ -136,7 +136,7 @@ pub(crate) struct InboxQuery {
 /// What waits for the caller's decision (approvals of workflows they may run, where they are
 /// an approver and have not decided yet), oldest first.
 #[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", params(InboxQuery),
-	responses((status = 200, body = Envelope<Vec<ApprovalView>>)))]
+	responses((status = 200, body = Envelope<Vec<ApprovalView>>), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list_approvals(
 	State(state): State<AppState>,
 	Caller(caller): Caller,

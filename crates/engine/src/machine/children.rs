@@ -19,7 +19,8 @@ use apg_core::{
 };
 use serde_json::{Value, json};
 
-use super::{Action, Effects, check_done, complete_node, fail_node, mark_running};
+use super::waits::{end_failed, finish_attempt};
+use super::{Action, Effects, check_done, complete_node, mark_running};
 use crate::phase::{Phase, Wait};
 use crate::state::{Brood, Child, ChildState, ExecutionState};
 
@@ -259,29 +260,4 @@ pub(super) fn abandon(st: &mut ExecutionState, node: usize, now: Millis, fx: &mu
 	brood.running = 0;
 	brood.ended = brood.slots.len();
 	brood.next = brood.slots.len();
-}
-
-fn finish_attempt(
-	st: &mut ExecutionState,
-	node: usize,
-	status: ComponentStatus,
-	now: Millis,
-	fx: &mut Effects,
-) {
-	let s = &mut st.steps[node];
-	let started = s.started_at.unwrap_or(now);
-	s.duration_ms = Some((now - started).max(0));
-	fx.attempt(st, node, status, started, Some(now));
-}
-
-fn end_failed(
-	st: &mut ExecutionState,
-	node: usize,
-	message: String,
-	now: Millis,
-	fx: &mut Effects,
-) {
-	st.steps[node].error_message = Some(message.clone());
-	finish_attempt(st, node, ComponentStatus::Failed, now, fx);
-	fail_node(st, node, message, now, fx);
 }

@@ -301,7 +301,7 @@ fn take(st: &mut ExecutionState, node: usize, signal: SignalRecord, now: Millis,
 }
 
 /// Records the wait as an attempt that ended now.
-fn finish_attempt(
+pub(super) fn finish_attempt(
 	st: &mut ExecutionState,
 	node: usize,
 	status: ComponentStatus,
@@ -314,7 +314,8 @@ fn finish_attempt(
 	fx.attempt(st, node, status, started, Some(now));
 }
 
-fn end_failed(
+/// Ends a waiting step as failed with `message` (its wait recorded as a failed attempt).
+pub(super) fn end_failed(
 	st: &mut ExecutionState,
 	node: usize,
 	message: String,
