@@ -1442,3 +1442,250 @@ test('signals: a run waiting for an event shows it on its execution page; the si
   const done = await api(admin, `executions/${run.id}`);
   assert.deepEqual(done.components.find((c) => c.component_id === 'paid').output_data, { amount: 42, by: 'card' });
 });
+
+// ---- child executions: sub_workflow and for_each steps, their children, and the way back
+/** A for_each over `items` whose inline body echoes "index:item". */
+const eachFlow = (name, items, concurrency) => ({
+  name,
+  definition: {
+    components: [
+      { id: 'start', type: 'start' },
+      {
+        id: 'each',
+        type: 'for_each',
+        config: {
+          items,
+          concurrency,
+          components: [
+            { id: 'start', type: 'start' },
+            { id: 'echo', type: 'task', config: { task_type: 'echo', message: '{{ index }}:{{ item }}' } },
+          ],
+          connections: [{ source: 'start', target: 'echo' }],
+        },
+      },
+    ],
+    connections: [{ source: 'start', target: 'each' }],
+  },
+});
+
+test('for_each: its 12 children are listed completed on the execution page; a child links back to the step and its item, and draws its inline body', async () => {
+  const items = 'abcdefghijkl'.split('');
+  const w = await api(admin, 'workflows', { body: eachFlow(`Each flow ${Date.now()}`, items, 3) });
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: {} });
+  const p = await newPage();
+  try {
+    await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    await go(p, `/executions/${run.id}`);
+    await p.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor({ timeout: 20_000 });
+    // On the node: all twelve ended.
+    await p.locator('[data-testid="node-each"] [data-testid="node-progress"][data-ended="12"][data-total="12"]').waitFor();
+    // With no node chosen: the step's progress among the run's child executions.
+    const overview = p.getByRole('region', { name: 'Child executions' });
+    await overview.getByTestId('children-ended').filter({ hasText: '12/12' }).waitFor();
+    assert.equal(await overview.getByRole('progressbar', { name: 'Children of each' }).getAttribute('aria-valuenow'), '12');
+    // The step's panel: the twelve children in item order, each completed, each a link.
+    await overview.getByRole('button', { name: 'Show step each' }).click();
+    const list = p.getByRole('region', { name: 'Items of each' });
+    const table = list.getByRole('table', { name: 'Child executions of each' });
+    await table.waitFor();
+    const rows = table.getByTestId('child-row');
+    assert.equal(await rows.count(), 12);
+    assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.item)), items.map((_, i) => String(i)));
+    assert.deepEqual([...new Set(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.status)))], ['completed']);
+    assert.match(await list.getByTestId('children-ended').textContent(), /12\/12/);
+    // The status filter.
+    await list.getByLabel('Show').selectOption('completed');
+    assert.equal(await rows.count(), 12);
+    await shot(p, 'for-each-children');
+    assert.deepEqual(await axe(p), []);
+    const children = await api(admin, `executions/${run.id}/children`);
+    assert.equal(children.length, 12);
+    const fifth = children[5];
+    assert.deepEqual(fifth.parent, { execution_id: run.id, component_id: 'each', item: 5 });
+    const link = table.getByRole('link', { name: `${fifth.id.slice(-8)}, item 5`, exact: true });
+    assert.equal(await link.getAttribute('href'), `/executions/${fifth.id}`);
+    // Follow it: the child's page, its inline body drawn, and the link back.
+    await link.click();
+    await p.waitForURL(new RegExp(`/executions/${fifth.id}$`));
+    await p.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor();
+    await p.waitForSelector('[data-testid="node-echo"][data-status="completed"]');
+    assert.equal(await p.getByTestId('node-each').count(), 0, "the body's graph, not the parent's");
+    const back = p.getByTestId('child-of');
+    assert.equal(await back.textContent(), `child of ${run.id.slice(-8)} · step each · item 5`);
+    assert.equal(await back.getAttribute('href'), `/executions/${run.id}?step=each`);
+    await p.getByTestId('node-echo').click();
+    await p.getByTestId('exec-node-panel').getByLabel('Output', { exact: true }).filter({ hasText: '5:f' }).waitFor();
+    await shot(p, 'for-each-child');
+    assert.deepEqual(await axe(p), []);
+    await back.click();
+    await p.waitForURL(new RegExp(`/executions/${run.id}\\?step=each$`));
+    // Back on the parent, the step's panel open at its children.
+    await p.getByRole('region', { name: 'Items of each' }).getByTestId('child-row').first().waitFor();
+    assert.equal(await p.getByRole('region', { name: 'Items of each' }).getByTestId('child-row').count(), 12);
+  } finally {
+    await p.context().close();
+  }
+  const done = await api(admin, `executions/${run.id}`);
+  assert.deepEqual(done.components.find((c) => c.component_id === 'each').output_data, items.map((it, i) => ({ echo: { message: `${i}:${it}` } })));
+});
+
+test('sub_workflow: the step links straight to its child run, which links back to the step, in the dark theme', async () => {
+  const callee = await api(admin, 'workflows', {
+    body: {
+      name: `Callee flow ${Date.now()}`,
+      definition: {
+        parameters: [{ name: 'who', parameter_type: 'string', required: true }],
+        ...seq({ id: 'greet', type: 'task', config: { task_type: 'echo', message: 'Hello {{ params.who }}' } }),
+      },
+    },
+  });
+  const caller = await api(admin, 'workflows', {
+    body: { name: `Caller flow ${Date.now()}`, definition: seq({ id: 'call', type: 'sub_workflow', config: { workflow_id: callee.id, parameters: { who: 'Ada' } } }) },
+  });
+  const run = await api(admin, `workflows/${caller.id}/execute`, { body: {} });
+  assert.equal((await ended(run.id)).status, 'completed');
+  const [child] = await api(admin, `executions/${run.id}/children`);
+  assert.equal(child.workflow_id, callee.id);
+  const p = await newPage({ dark: true });
+  try {
+    await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    await go(p, `/executions/${run.id}`);
+    await p.getByTestId('exec-status').filter({ hasText: 'completed' }).waitFor();
+    await p.locator('[data-testid="node-call"] [data-testid="node-progress"][data-ended="1"][data-total="1"]').waitFor();
+    assert.equal(await p.getByRole('region', { name: 'Child executions' }).getByRole('link', { name: /, the run of call$/ }).getAttribute('href'), `/executions/${child.id}`);
+    await p.getByTestId('node-call').click();
+    const open = p.getByRole('region', { name: 'Sub-workflow of call' }).getByTestId('sub-child-link');
+    assert.equal(await open.getAttribute('href'), `/executions/${child.id}`);
+    await shot(p, 'sub-workflow-dark');
+    assert.deepEqual(await axe(p), []);
+    await open.click();
+    await p.waitForURL(new RegExp(`/executions/${child.id}$`));
+    await p.waitForSelector('[data-testid="node-greet"][data-status="completed"]');
+    const back = p.getByTestId('child-of');
+    assert.equal(await back.textContent(), `child of ${run.id.slice(-8)} · step call`);
+    await p.getByTestId('node-greet').click();
+    await p.getByTestId('exec-node-panel').getByLabel('Output', { exact: true }).filter({ hasText: 'Hello Ada' }).waitFor();
+    await shot(p, 'sub-workflow-child-dark');
+    await back.click();
+    await p.waitForURL(new RegExp(`/executions/${run.id}\\?step=call$`));
+    await p.getByRole('region', { name: 'Sub-workflow of call' }).getByTestId('sub-child-link').waitFor();
+  } finally {
+    await p.context().close();
+  }
+});
+
+test('executions list: child executions are hidden by default, shown (with their parent) on request', async () => {
+  const w = await api(admin, 'workflows', { body: eachFlow(`Each list flow ${Date.now()}`, [1, 2, 3], 3) });
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: {} });
+  assert.equal((await ended(run.id)).status, 'completed');
+  await go(page, `/executions?workflow_id=${w.id}`);
+  const table = page.getByRole('table', { name: 'Executions' });
+  await table.getByRole('link', { name: run.id.slice(-12) }).waitFor();
+  assert.equal(await table.locator('tbody tr').count(), 1, 'only the parent');
+  await page.getByTestId('children-hidden').filter({ hasText: '3 child executions hidden on this page' }).waitFor();
+  await page.getByLabel('Hide child executions').uncheck();
+  await page.waitForURL(/children=1/);
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Executions"] tbody tr').length === 4);
+  const parents = table.getByRole('link', { name: `Parent execution ${run.id.slice(-8)}` });
+  assert.equal(await parents.count(), 3);
+  assert.equal(await parents.first().getAttribute('href'), `/executions/${run.id}?step=each`);
+  await shot(page, 'executions-with-children');
+  assert.deepEqual(await axe(page), []);
+  await page.getByLabel('Hide child executions').check();
+  await page.waitForURL((u) => !u.search.includes('children'));
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Executions"] tbody tr').length === 1);
+});
+
+test("for_each: in the designer its inline body is JSON text: a problem inside it is shown at the field with where, bad JSON is flagged, a fixed body saves", async () => {
+  const w = await api(admin, 'workflows', { body: eachFlow(`Each design flow ${Date.now()}`, '{{ params.rows }}', 2) });
+  const p = await newPage({ dark: true });
+  try {
+    await uiLogin(p, 'admin', ADMIN_PASSWORD);
+    await go(p, `/workflows/${w.id}/design`);
+    await p.getByTestId('node-each').click();
+    await p.getByRole('textbox', { name: 'items' }).filter({ hasText: '{{ params.rows }}' }).waitFor();
+    const body = p.getByRole('textbox', { name: 'components' });
+    await body.filter({ hasText: '"task_type": "echo"' }).waitFor();
+    const field = p.locator('[data-field="components"]');
+    const replace = async (text) => {
+      await body.click();
+      await p.keyboard.press('Control+a');
+      await p.keyboard.insertText(text);
+    };
+    // An inner component without its task_type: the server's problem, at the field, saying where.
+    const inner = (config) => JSON.stringify([{ id: 'start', type: 'start' }, { id: 'echo', type: 'task', config }], null, 2);
+    await replace(inner({ message: '{{ item }}' }));
+    await field.getByRole('alert').filter({ hasText: 'components[1] (echo).config.task_type: is required' }).waitFor();
+    await p.getByTestId('node-error-each').waitFor();
+    await replace('[{"id": "start"');
+    await field.getByText('Not valid JSON yet').waitFor();
+    await shot(p, 'for-each-designer-dark');
+    assert.deepEqual(await axe(p), []);
+    await replace(inner({ task_type: 'echo', message: '{{ item }}!' }));
+    await p.getByTestId('node-error-each').waitFor({ state: 'detached' });
+    await p.getByTestId('validity').filter({ hasText: 'Valid' }).waitFor();
+    await p.getByTestId('save').click();
+    await p.getByText('Saved — version 2').waitFor();
+  } finally {
+    await p.context().close();
+  }
+  const saved = await api(admin, `workflows/${w.id}`);
+  const each = saved.definition.components.find((c) => c.id === 'each');
+  assert.equal(each.config.items, '{{ params.rows }}');
+  assert.deepEqual(each.config.components[1].config, { task_type: 'echo', message: '{{ item }}!' });
+  assert.deepEqual(each.config.connections, [{ source: 'start', target: 'echo' }]);
+});
+
+test('for_each: 150 items are listed a hundred at a time, and the status filter finds the two that failed while the others went on', async () => {
+  const items = Array.from({ length: 150 }, (_, i) => (i === 7 || i === 120 ? 'fail' : 'echo'));
+  const w = await api(admin, 'workflows', {
+    body: {
+      name: `Each many flow ${Date.now()}`,
+      definition: {
+        components: [
+          { id: 'start', type: 'start' },
+          {
+            id: 'each',
+            type: 'for_each',
+            config: {
+              items,
+              concurrency: 50,
+              on_item_failure: 'continue',
+              components: [
+                { id: 'start', type: 'start' },
+                { id: 'task', type: 'task', config: { task_type: '{{ item }}', message: '{{ index }}', retryable: false, retry_attempts: 0 } },
+              ],
+              connections: [{ source: 'start', target: 'task' }],
+            },
+          },
+        ],
+        connections: [{ source: 'start', target: 'each' }],
+      },
+    },
+  });
+  const run = await api(admin, `workflows/${w.id}/execute`, { body: {} });
+  const done = await ended(run.id);
+  assert.equal(done.status, 'completed', 'a failed item does not fail the step');
+  const out = done.components.find((c) => c.component_id === 'each').output_data;
+  assert.equal(out.length, 150);
+  assert.equal(out[7].status, 'failed');
+  await go(page, `/executions/${run.id}?step=each`);
+  const list = page.getByRole('region', { name: 'Items of each' });
+  const rows = list.getByTestId('child-row');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="child-row"]').length === 100);
+  assert.equal(await list.getByTestId('children-page').textContent(), '1–100 of 150');
+  assert.match(await list.getByTestId('children-ended').textContent(), /150\/150/);
+  assert.match(await list.textContent(), /148 completed.*2 failed/);
+  await list.getByRole('button', { name: 'Next hundred' }).click();
+  await list.getByTestId('children-page').filter({ hasText: '101–150 of 150' }).waitFor();
+  assert.equal(await rows.count(), 50);
+  assert.equal(await rows.first().getAttribute('data-item'), '100');
+  assert.equal(await list.getByRole('button', { name: 'Next hundred' }).isDisabled(), true);
+  await list.getByLabel('Show').selectOption('failed');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="child-row"]').length === 2);
+  assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.dataset.item)), ['7', '120']);
+  assert.equal(await list.locator('.child-error').count(), 2);
+  assert.equal(await list.getByTestId('children-page').count(), 0, 'one page');
+  await shot(page, 'for-each-failed-filter');
+  assert.deepEqual(await axe(page), []);
+});

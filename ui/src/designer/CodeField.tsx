@@ -5,7 +5,7 @@ import { EditorView, keymap, placeholder as cmPlaceholder } from '@codemirror/vi
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { autocompletion, closeBrackets, type CompletionContext } from '@codemirror/autocomplete';
 import { json } from '@codemirror/lang-json';
-import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@codemirror/language';
+import { syntaxHighlighting, defaultHighlightStyle, bracketMatching, HighlightStyle } from '@codemirror/language';
 
 export interface Names {
   params: string[];
@@ -33,6 +33,11 @@ function completions(names: () => Names) {
     return { from: word.from, options, validFor: /^[\w.]*$/ };
   };
 }
+
+// The default highlighting, each colour a CSS variable that the dark theme sets lighter (../styles.css).
+const highlight = HighlightStyle.define(
+  defaultHighlightStyle.specs.map((s) => (typeof s.color === 'string' && /^#[0-9a-f]+$/i.test(s.color) ? { ...s, color: `var(--cm-${s.color.slice(1)}, ${s.color})` } : s)),
+);
 
 const theme = EditorView.theme({
   '&': { fontSize: '13px', background: 'var(--input-bg)', color: 'var(--text)', borderRadius: '8px' },
@@ -78,13 +83,14 @@ export default function CodeField({
           keymap.of([...defaultKeymap, ...historyKeymap]),
           closeBrackets(),
           bracketMatching(),
-          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          syntaxHighlighting(highlight, { fallback: true }),
           autocompletion({ override: [completions(() => namesRef.current)], activateOnTyping: true }),
           mode === 'json' ? json() : [],
           EditorView.lineWrapping,
           theme,
           placeholder ? cmPlaceholder(placeholder) : [],
-          EditorView.contentAttributes.of({ 'aria-label': label }),
+          // Focusable read-only too: a long value (a for_each's inline body) scrolls, by keyboard as well.
+          EditorView.contentAttributes.of({ 'aria-label': label, tabindex: '0' }),
           ro.current.of(EditorState.readOnly.of(!!readOnly)),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) cb.current(u.state.doc.toString());

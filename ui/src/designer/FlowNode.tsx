@@ -6,6 +6,21 @@ import { Icon } from '../lib/Icon';
 
 export const kindIcon = (k: string) => <Icon name={k} size={16} />;
 
+/** A sub_workflow's or for_each's children on its node: a thin bar, and its count for screen readers. */
+function Progress({ p }: { p: NonNullable<FNode['data']['progress']> }) {
+  const w = (n: number) => `${(n / p.total) * 100}%`;
+  return (
+    <span className="fnode-progress" data-testid="node-progress" data-ended={p.ended} data-total={p.total}>
+      <span className="st-completed" style={{ width: w(p.completed) }} />
+      <span className="st-failed" style={{ width: w(p.failed) }} />
+      <span className="st-running" style={{ width: w(p.running) }} />
+      <span className="sr-only">
+        {p.ended} of {p.total} children ended{p.failed ? `, ${p.failed} failed` : ''}
+      </span>
+    </span>
+  );
+}
+
 function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
   const c = data.comp;
   const errs = data.errors?.length ?? 0;
@@ -35,9 +50,10 @@ function FlowNodeImpl({ data, selected }: NodeProps<FNode>) {
       </span>
       {status && (
         <span className="fnode-status">
-          {data.duration !== undefined && data.duration !== null ? ms(data.duration) : status}
+          {status === 'running' && data.progress?.total ? `${data.progress.ended}/${data.progress.total}` : data.duration !== undefined && data.duration !== null ? ms(data.duration) : status}
         </span>
       )}
+      {data.progress && data.progress.total > 0 && <Progress p={data.progress} />}
       {errs > 0 && (
         <span className="fnode-err" data-testid={`node-error-${c.id}`}>
           {errs}<span className="sr-only"> problems</span>

@@ -83,6 +83,19 @@ function AnyField({ value, onChange, label, names, readOnly, invalid }: any) {
   );
 }
 
+/**
+ * Where inside a field a problem is, when deeper than the field itself (an inline body's
+ * `components[1].config.task_type`), with the id of the item it names: `components[1] (echo).config.task_type: `.
+ */
+function within(p: Problem, name: string, value: any): string {
+  const head = /^(?:definition\.)?components\[\d+\]\.config\./.exec(p.path)?.[0] ?? '';
+  const rest = head && p.path.startsWith(name, head.length) ? p.path.slice(head.length + name.length) : '';
+  if (!/^[[.]/.test(rest)) return '';
+  const m = /^\[(\d+)\]/.exec(rest);
+  const id = m && Array.isArray(value) && typeof value[Number(m[1])]?.id === 'string' ? value[Number(m[1])].id : null;
+  return id ? `${name}${m![0]} (${id})${rest.slice(m![0].length)}: ` : `${name}${rest}: `;
+}
+
 export function Field({
   name,
   schema,
@@ -183,6 +196,7 @@ export function Field({
       {schema?.description && <span className="field-help">{schema.description}</span>}
       {problems.map((p, i) => (
         <span key={i} className={`field-error ${p.path.startsWith('warn:') ? 'warn' : ''}`} role="alert">
+          {within(p, name, value)}
           {p.message}
         </span>
       ))}

@@ -12,6 +12,8 @@ export interface NodeData extends Record<string, unknown> {
   breakpoint?: boolean;
   paused?: boolean;
   summary?: string;
+  /** A sub_workflow's or for_each's children: how many have ended of how many. */
+  progress?: { total: number; ended: number; completed: number; failed: number; running: number };
 }
 export type FNode = Node<NodeData>;
 export type FEdge = Edge<{ conn: Connection }>;

@@ -194,7 +194,7 @@ export interface ComponentRun {
   duration_ms: number | null;
   branch?: string | null;
   attempts?: any[];
-  /** What a running approval or wait_for_event waits for; null otherwise. */
+  /** What a running approval, wait_for_event, sub_workflow or for_each waits for; null otherwise. */
   waiting?: Waiting | null;
   [k: string]: any;
 }
@@ -224,7 +224,29 @@ export interface SignalWait {
   /** Epoch milliseconds. */
   deadline?: number | null;
 }
-export type Waiting = ApprovalWait | SignalWait;
+/** A sub_workflow's or for_each's wait for its child executions (its status stays running). */
+export interface ChildrenWait {
+  kind: 'children';
+  target: { kind: 'workflow'; workflow_id: string; version?: number | null } | { kind: 'inline' };
+  /** Children in this round (0 until they are made). */
+  total: number;
+  concurrency: number;
+  continue_on_failure: boolean;
+  /** The step's attempt whose children these are. */
+  round: number;
+  /** Whether the children have been made. */
+  spawned: boolean;
+  /** A for_each (a child per item), not a sub_workflow. */
+  each: boolean;
+}
+export type Waiting = ApprovalWait | SignalWait | ChildrenWait;
+/** The step of another execution an execution is a child of (`sub_workflow`, `for_each`). */
+export interface ParentLink {
+  execution_id: string;
+  component_id: string;
+  /** The for_each item's index; null for a sub_workflow. */
+  item: number | null;
+}
 export interface Decision {
   user_id: string;
   username: string;
@@ -270,6 +292,8 @@ export interface Execution {
   rerun_of?: string | null;
   /** The user who started it. */
   started_by?: string | null;
+  /** The step it is a child of, when a sub_workflow or for_each started it. */
+  parent?: ParentLink | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;

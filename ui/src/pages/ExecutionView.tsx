@@ -3,9 +3,10 @@
 // cancel / retry / resume / step behind buttons, and rerunning an ended run from a component.
 // A step that waits (an approval, a wait_for_event) is drawn as waiting, and says what for, with
 // the form that ends the wait: the decide form of an approval the user may decide, the
-// send-signal form of a signal (./Waiting.tsx).
+// send-signal form of a signal (./Waiting.tsx). A sub_workflow or for_each step shows its child
+// executions, their progress on its node, and a child links back to its parent (./Children.tsx).
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, useReactFlow, type NodeChange } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
@@ -20,6 +21,7 @@ import { toGraph, type FNode } from '../designer/graph';
 import { autoLayout, quickLayout } from '../designer/layout';
 import RunDialog from './RunDialog';
 import { WaitItem } from './Waiting';
+import { CHILD_KINDS, ChildOf, ChildrenOverview, groupChildren, progressOf, StepChildrenPanel, useChildren, useInlineBody, type StepChildren } from './Children';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -88,13 +90,20 @@ function Gantt({ comps, exec, waiting }: { comps: ComponentRun[]; exec: Executio
   );
 }
 
-/** The components of a going execution that wait for a decision or a signal. */
+/** The components of a going execution that wait for a decision or a signal (not those running children). */
 function waitingOf(exec: Execution): ComponentRun[] {
   if (TERMINAL.has(exec.status)) return [];
-  return (exec.components ?? []).filter((c) => c.waiting && c.status === 'running');
+  return (exec.components ?? []).filter((c) => c.waiting && c.waiting.kind !== 'children' && c.status === 'running');
 }
 
-function NodeDetail({ exec, cid, logs, actions, operate }: { exec: Detail; cid: string; logs: any[]; actions?: ReactNode; operate: boolean }) {
+interface StepChildInfo {
+  type: string;
+  group?: StepChildren;
+  loading: boolean;
+  error: unknown;
+}
+
+function NodeDetail({ exec, cid, logs, actions, operate, childInfo }: { exec: Detail; cid: string; logs: any[]; actions?: ReactNode; operate: boolean; childInfo?: StepChildInfo }) {
   const [tab, setTab] = useState<'output' | 'input' | 'attempts' | 'logs'>('output');
   const q = useQuery({
     queryKey: ['exec-comp', exec.id, cid, exec.status],
@@ -114,6 +123,7 @@ function NodeDetail({ exec, cid, logs, actions, operate }: { exec: Detail; cid: 
       {comp?.error_message && <div className="field-error">{comp.error_message}</div>}
       {actions && <div className="row">{actions}</div>}
       {waiting && <WaitItem key={cid} executionId={exec.id} comp={waiting} operate={operate} />}
+      {childInfo && <StepChildrenPanel key={cid} comp={exec.components?.find((c) => c.component_id === cid)} type={childInfo.type} group={childInfo.group} loading={childInfo.loading} error={childInfo.error} />}
       <div className="tabs" role="tablist" aria-label="Component details">
         {tabs.map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
@@ -260,10 +270,12 @@ function Inner() {
   const { user } = useAuth();
   const operate = can(user, 'run');
   const rf = useReactFlow();
+  const [sp] = useSearchParams();
   const [live, setLive] = useState<Record<string, Live>>({});
   const [execStatus, setExecStatus] = useState<string | null>(null);
   const [pausedAt, setPausedAt] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  // ?step= (the "child of" link of a child) opens that step's panel.
+  const [selected, setSelected] = useState<string | null>(() => sp.get('step'));
   const [bottom, setBottom] = useState<'timeline' | 'logs'>('timeline');
   const [rerun, setRerun] = useState(false);
   const [rerunFrom, setRerunFrom] = useState<string | null>(null);
@@ -273,9 +285,12 @@ function Inner() {
     queryFn: () => api<Detail>(`executions/${id}`),
     refetchInterval: (q) => (q.state.data && TERMINAL.has(q.state.data.status) ? false : 2000),
   });
+  // A child of a for_each's inline body runs that body, not its workflow's definition.
+  const body = useInlineBody(exec.data);
+  const inline = body.data ?? null;
   const wfId = exec.data?.workflow_id;
   const wf = useQuery({ queryKey: ['workflow', wfId], queryFn: () => api<Workflow>(`workflows/${wfId}`), enabled: !!wfId });
-  const needVersions = !!wf.data && !!exec.data && wf.data.version !== exec.data.workflow_version;
+  const needVersions = !!wf.data && !!exec.data && wf.data.version !== exec.data.workflow_version && !inline && !body.isLoading;
   const versions = useQuery({ queryKey: ['versions', wfId], queryFn: () => api<any[]>(`workflows/${wfId}/versions`), enabled: needVersions });
   const status = execStatus && exec.data && !TERMINAL.has(exec.data.status) ? execStatus : exec.data?.status;
   const isPaused = status === 'paused';
@@ -298,10 +313,11 @@ function Inner() {
   });
 
   const definition: Definition | null = useMemo(() => {
-    if (!wf.data || !exec.data) return null;
+    if (inline) return inline;
+    if (!wf.data || !exec.data || body.isLoading) return null;
     if (!needVersions) return wf.data.definition;
     return versions.data?.find((v) => v.version === exec.data!.workflow_version)?.definition ?? null;
-  }, [wf.data, exec.data?.workflow_version, versions.data, needVersions]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [wf.data, exec.data?.workflow_version, versions.data, needVersions, inline, body.isLoading]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const [baseNodes, setBaseNodes] = useState<FNode[] | null>(null);
   const graph = useMemo(() => (definition ? toGraph(definition) : null), [definition]);
@@ -318,6 +334,10 @@ function Inner() {
 
   const comps = exec.data?.components ?? [];
   const stored = useMemo(() => new Map(comps.map((c) => [c.component_id, c])), [comps]);
+  // The sub_workflow and for_each steps, and their children.
+  const childSteps = useMemo(() => (definition?.components ?? []).filter((c) => CHILD_KINDS.has(c.type)).map((c) => ({ id: c.id, type: c.type })), [definition]);
+  const children = useChildren(exec.data, comps.some((c) => CHILD_KINDS.has(c.component_type)));
+  const groups = useMemo(() => groupChildren(children.data), [children.data]);
   const bps = new Set(exec.data?.breakpoints ?? []);
   const paused = isPaused ? (debug.data?.paused_at?.[0] ?? pausedAt) : null;
   // Measured sizes kept here: the nodes are rebuilt on every status change, and a node without
@@ -338,8 +358,8 @@ function Inner() {
         const s = stored.get(n.id);
         const l = live[n.id];
         let st = (s && TERMINAL.has(s.status) || s?.status === 'skipped') ? s.status : l?.status ?? s?.status;
-        // A step that waits for a decision or a signal is running, drawn apart.
-        if (st === 'running' && s?.waiting && !TERMINAL.has(exec.data?.status ?? '')) st = 'waiting';
+        // A step that waits for a decision or a signal is running, drawn apart (one running its child executions is drawn as running).
+        if (st === 'running' && s?.waiting && s.waiting.kind !== 'children' && !TERMINAL.has(exec.data?.status ?? '')) st = 'waiting';
         return {
           ...n,
           selected: n.id === selected,
@@ -351,10 +371,11 @@ function Inner() {
             duration: s?.duration_ms ?? l?.duration,
             breakpoint: bps.has(n.id),
             paused: n.id === paused,
+            progress: CHILD_KINDS.has(n.data.comp.type) && s ? progressOf(s, groups.get(n.id)) : undefined,
           },
         };
       }),
-    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints, exec.data?.status, dims], // eslint-disable-line react-hooks/exhaustive-deps
+    [baseNodes, stored, live, selected, paused, exec.data?.breakpoints, exec.data?.status, dims, groups], // eslint-disable-line react-hooks/exhaustive-deps
   );
 
   const act = async (path: string, body: unknown = {}, done = 'Done') => {
@@ -391,6 +412,10 @@ function Inner() {
     return m;
   }, {});
   const running = status && !TERMINAL.has(status);
+  const childOf = (cid: string): StepChildInfo | undefined => {
+    const t = childSteps.find((c) => c.id === cid)?.type;
+    return t ? { type: t, group: groups.get(cid), loading: children.isLoading, error: children.error } : undefined;
+  };
 
   return (
     <div className="designer exec-view">
@@ -399,7 +424,7 @@ function Inner() {
           <Link to={`/workflows/${e.workflow_id}/design`} className="strong">
             {wf.data?.name ?? 'Workflow'}
           </Link>
-          <span className="muted small">
+          <span className="muted small in-text">
             run {e.id.slice(-8)} · v{e.workflow_version} · priority {e.priority}
             {e.rerun_of && (
               <>
@@ -409,6 +434,13 @@ function Inner() {
                 </Link>
               </>
             )}
+            {e.parent && (
+              <>
+                {' · '}
+                <ChildOf parent={e.parent} />
+              </>
+            )}
+            {inline && ' · inline body'}
           </span>
         </div>
         <div className="tb-group">
@@ -437,7 +469,7 @@ function Inner() {
                 Retry
               </button>
             )}
-            {TERMINAL.has(status ?? '') && wf.data && (
+            {TERMINAL.has(status ?? '') && wf.data && !inline && (
               <button className="btn primary" onClick={() => setRerun(true)}>
                 ▶ Run again
               </button>
@@ -513,6 +545,7 @@ function Inner() {
                 cid={selected}
                 operate={operate}
                 logs={logs.data ?? []}
+                childInfo={childOf(selected)}
                 actions={
                   operate && TERMINAL.has(status ?? '') ? (
                     <button className="btn sm" onClick={() => setRerunFrom(selected)} data-testid="rerun-from" title="A new run that keeps this run's results upstream of this component">
@@ -539,6 +572,7 @@ function Inner() {
                   ))}
                 </div>
               )}
+              {childSteps.length > 0 && <ChildrenOverview steps={childSteps} comps={stored} groups={groups} loading={children.isLoading} onShow={setSelected} />}
               <div className="panel-section">
                 <h2>Run</h2>
                 {e.error_message && <div className="field-error">{e.error_message}</div>}

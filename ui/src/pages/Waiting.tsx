@@ -17,6 +17,7 @@ import { Field } from './ScheduleForm';
 
 export function waitLabel(w: Waiting, approvals?: number): string {
   if (w.kind === 'approval') return `waiting for approval (${approvals ?? '…'}/${w.required})`;
+  if (w.kind === 'children') return w.each ? `running ${w.total} item(s), ${w.concurrency} at a time` : 'running a sub-workflow';
   return `waiting for signal '${w.name}'${w.key !== null && w.key !== undefined && w.key !== '' ? ` (key ${w.key})` : ''}`;
 }
 
@@ -490,7 +491,8 @@ export function SignalForm({ executionId, wait }: { executionId: string; wait: S
 /** What a waiting step of an execution waits for, and the form to end the wait when the caller may. */
 export function WaitItem({ executionId, comp, operate }: { executionId: string; comp: ComponentRun; operate: boolean }) {
   const w = comp.waiting;
-  if (!w) return null;
+  // A step waiting for its child executions is shown by ./Children.tsx.
+  if (!w || w.kind === 'children') return null;
   return (
     <div className="wait-item" data-testid={`wait-${comp.component_id}`}>
       {w.kind === 'approval' ? (
