@@ -66,6 +66,9 @@ pub struct Compiled {
 	/// Set when this version may not use its owner's secrets (`apg_core::secrets_allowed`):
 	/// why, for the error of every step that needs them.
 	pub secrets_refused: Option<String>,
+	/// The most a step may output (the engine's `max_output_bytes`): the engine sets it, and a
+	/// step whose output the engine builds itself (a for_each's list of results) is held to it.
+	pub max_output_bytes: usize,
 }
 
 impl Compiled {
@@ -145,6 +148,7 @@ impl Compiled {
 			index,
 			definition: def,
 			secrets_refused: None,
+			max_output_bytes: crate::output_cap::DEFAULT_MAX_OUTPUT_BYTES,
 		})
 	}
 

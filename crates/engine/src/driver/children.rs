@@ -66,6 +66,7 @@ impl Engine {
 		}
 		let mut compiled = Compiled::new(&definition, &self.inner.registry)?;
 		compiled.secrets_refused = parent.secrets_refused.clone();
+		compiled.max_output_bytes = parent.max_output_bytes;
 		let compiled = Arc::new(compiled);
 		self.bodies().insert(key, Arc::clone(&compiled));
 		Ok(compiled)

@@ -232,6 +232,7 @@ impl Engine {
 		if !apg_core::secrets_allowed(&owner, &stored.saved_by) {
 			compiled.secrets_refused = Some(apg_core::secrets_refused(version, &stored.saved_by));
 		}
+		compiled.max_output_bytes = self.inner.max_output_bytes;
 		let compiled = Arc::new(compiled);
 		self.cache()
 			.insert((workflow_id, version), Arc::clone(&compiled));

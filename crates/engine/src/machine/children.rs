@@ -207,6 +207,16 @@ pub(super) fn settle(st: &mut ExecutionState, node: usize, now: Millis, fx: &mut
 		} else {
 			results.into_iter().next().unwrap_or(Value::Null)
 		};
+		let limit = st.wf.max_output_bytes;
+		if !apg_core::size::json_fits(&output, limit) {
+			let message = format!(
+				"the children's results are larger than {}: return less from each, or write \
+				 them to files",
+				crate::output_cap::describe_limit(limit)
+			);
+			end_failed(st, node, message, now, fx);
+			return;
+		}
 		finish_attempt(st, node, ComponentStatus::Completed, now, fx);
 		complete_node(st, node, output, None, now, fx);
 		return;

@@ -291,3 +291,75 @@ fn a_signal_wait_times_out_by_failing_or_continuing_with_null() {
 		}
 	}
 }
+
+/// start → a for_each over two items → end, with the children's records the driver would make.
+fn each_with_children(limit: usize) -> (ExecutionState, Vec<apg_core::Execution>) {
+	let definition = json!({
+		"components": [{"id": "start", "type": "start"},
+			{"id": "a", "type": "for_each", "config": {"items": [1, 2],
+				"components": [{"id": "s", "type": "start"}], "connections": []}},
+			{"id": "end", "type": "end"}],
+		"connections": [{"source": "start", "target": "a"}, {"source": "a", "target": "end"}]
+	});
+	let mut st = state(definition, &[]);
+	Arc::get_mut(&mut st.wf).unwrap().max_output_bytes = limit;
+	let mut stored = Stored::default();
+	let fx = started(&mut st, &mut stored);
+	let a = node(&st, "a");
+	assert!(fx.actions.contains(&super::Action::Spawn { node: a }));
+	let children = (0..2)
+		.map(|i| {
+			let mut c = st.exec.clone();
+			c.id = apg_core::ExecutionId::new();
+			c.status = ExecutionStatus::Pending;
+			c.parent = Some(apg_core::ParentLink {
+				execution_id: st.exec.id,
+				component_id: "a".to_owned(),
+				round: 1,
+				item: Some(i),
+				inline: true,
+				depth: 1,
+			});
+			c
+		})
+		.collect::<Vec<_>>();
+	let spawned = Command::Spawned {
+		node: a,
+		round: 1,
+		children: Ok(children.clone()),
+	};
+	let fx = apply(&mut st, spawned, 10).unwrap();
+	let launched = fx
+		.actions
+		.iter()
+		.filter(|x| matches!(x, super::Action::Launch { .. }))
+		.count();
+	assert_eq!(launched, 2, "both released (concurrency 10)");
+	(st, children)
+}
+
+#[test]
+fn a_for_each_outputs_its_results_in_order_within_the_output_cap() {
+	for (limit, expected) in [
+		(4096, ComponentStatus::Completed),
+		(64, ComponentStatus::Failed),
+	] {
+		let (mut st, children) = each_with_children(limit);
+		// The second item ends first: the output is still in input order.
+		for (i, mut c) in children.into_iter().enumerate().rev() {
+			c.status = ExecutionStatus::Completed;
+			c.results = Some(json!({"s": format!("{i}{}", "x".repeat(40))}));
+			apply(&mut st, Command::ChildEnded(Box::new(c)), 20).unwrap();
+		}
+		let a = node(&st, "a");
+		assert_eq!(status(&st, "a"), expected, "limit {limit}");
+		if expected == ComponentStatus::Completed {
+			let out = st.steps[a].output.clone().unwrap();
+			assert!(out[0]["s"].as_str().unwrap().starts_with('0'), "{out}");
+			assert!(out[1]["s"].as_str().unwrap().starts_with('1'), "{out}");
+		} else {
+			let error = st.steps[a].error_message.clone().unwrap();
+			assert!(error.contains("max_output_bytes"), "{error}");
+		}
+	}
+}
