@@ -136,6 +136,15 @@ pub(crate) async fn signal_waiting(
 ) -> Result<(StatusCode, Json<Envelope<BroadcastView>>), ApiError> {
 	let body = body(raw)?;
 	let key = body.key()?;
+	if name.trim().is_empty() || name.len() > 200 {
+		return Err(ApiError::Unprocessable {
+			message: "invalid: name: a signal's name has 1 to 200 characters".to_owned(),
+			issues: vec![apg_core::Issue::new(
+				"name",
+				"a signal's name has 1 to 200 characters",
+			)],
+		});
+	}
 	let payload = body.payload.unwrap_or(Value::Null);
 	let mut sent = Vec::new();
 	for exec in state
